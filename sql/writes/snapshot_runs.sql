@@ -1,0 +1,1 @@
+INSERT INTO snapshot_runs VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING

@@ -1,0 +1,213 @@
+"""The `tracker` command: parse -> Settings -> open resources -> one library call -> render.
+
+Exit codes: 0 ok, 1 partial failure (some address or the venue failed), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+from rich.live import Live
+
+from tracker import __version__, query as queries
+from tracker.addresses import normalise_address
+from tracker.config import Settings
+from tracker.errors import BadInput, StoreError, TrackerError, VenueError
+from tracker.redact import redact_text
+from tracker.render import watch_json, watch_view
+from tracker.service import hyperliquid_poller, poll_and_store
+
+app = typer.Typer(
+    name="tracker",
+    help="Track whales on Hyperliquid and Ethereum: positions, liquidation prices, history in DuckDB.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option("--db", help="DuckDB file (default: $TRACKER_DB or ~/.local/share/tracker/tracker.duckdb)."),
+]
+
+
+class _SecretFilter(logging.Filter):
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage(), self.secrets)
+        record.args = None
+        return True
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print one line to stderr and exit with code."""
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings_for(db: Path | None) -> Settings:
+    """Settings from the environment, with --db taking precedence; logging set up once."""
+    settings = Settings.from_env()
+    if db is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, db_path=db.expanduser())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_SecretFilter(settings.secrets()))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    return settings
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"tracker {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Track whales on Hyperliquid and Ethereum."""
+
+
+@app.command()
+def watch(
+    address: Annotated[str, typer.Argument(help="Account address, 0x + 40 hex digits, any case.")],
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.2, help="Seconds between polls.")
+    ] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="Poll once, print, exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Show every open position of ADDRESS, refreshed live; every poll is stored."""
+    target = normalise_address(address)
+    settings = settings_for(db)
+    if once:
+        code = asyncio.run(_watch_once(settings, target, as_json))
+        raise typer.Exit(code)
+    try:
+        asyncio.run(_watch_live(settings, target, interval, as_json))
+    except KeyboardInterrupt:
+        pass
+
+
+async def _watch_once(settings: Settings, address: str, as_json: bool) -> int:
+    async with hyperliquid_poller(settings) as poller:
+        result = await poll_and_store(poller, settings, [address], "watch")
+    report = result.reports[0]
+    if as_json:
+        sys.stdout.write(orjson.dumps(watch_json(report), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+    else:
+        out.print(watch_view(report, None, f"stored in {settings.db_path}"))
+    if report.errors:
+        err.print(f"error: {report.errors[0]}", markup=False, highlight=False)
+        return 1
+    return 0
+
+
+async def _watch_live(settings: Settings, address: str, interval: float, as_json: bool) -> None:
+    async with hyperliquid_poller(settings) as poller:
+        if as_json:
+            while True:
+                result = await poll_and_store(poller, settings, [address], "watch")
+                sys.stdout.write(orjson.dumps(watch_json(result.reports[0])).decode() + "\n")
+                sys.stdout.flush()
+                await asyncio.sleep(interval)
+        with Live(console=out, auto_refresh=False, screen=False) as live:
+            polls = 0
+            while True:
+                try:
+                    result = await poll_and_store(poller, settings, [address], "watch")
+                except StoreError as exc:
+                    fail(str(exc), 1)
+                polls += 1
+                status = (f"poll {polls} at {result.ts:%H:%M:%S} UTC, every {interval:g}s, "
+                          f"stored in {settings.db_path}; Ctrl-C to stop")
+                live.update(watch_view(result.reports[0], None, status), refresh=True)
+                await asyncio.sleep(interval)
+
+
+class Format(str, Enum):
+    """Output formats of `tracker query`."""
+
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+def query(
+    sql: Annotated[str | None, typer.Argument(help="SQL to run against the DuckDB file.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.table,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Run a named query from sql/queries.")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="k=v parameter of a named query.")
+    ] = None,
+    list_queries: Annotated[bool, typer.Option("--list", help="List the named queries.")] = False,
+    write: Annotated[bool, typer.Option("--write", help="Allow statements that change data.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Run SQL (read-only unless --write) or a named query against the DuckDB file."""
+    if list_queries:
+        for qname, description in queries.list_named().items():
+            out.print(f"[bold]{qname}[/bold]  {description}", highlight=False)
+        return
+    settings = settings_for(db)
+    statement, params = queries.resolve(sql, name, param or [])
+    result = queries.run(settings.db_path, statement, params, write=write)
+    sys.stdout.write(queries.render(result, fmt.value, out))
+
+
+def main() -> None:
+    """Console-script entry point: turn every expected failure into one line and an exit code."""
+    try:
+        code = app(standalone_mode=False)  # click returns typer.Exit codes in this mode
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except BadInput as exc:
+        fail_now(str(exc), 2)
+    except (VenueError, StoreError) as exc:
+        fail_now(str(exc), 1)
+    except TrackerError as exc:
+        fail_now(str(exc), 1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        # Usage errors from typer's click: one line, their own exit code (2 for usage).
+        if type(exc).__name__ == "Abort":
+            sys.exit(130)
+        message = getattr(exc, "format_message", None)
+        exit_code = getattr(exc, "exit_code", None)
+        if callable(message) and isinstance(exit_code, int):
+            fail_now(f"{message()} (see 'tracker --help')", exit_code)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def fail_now(message: str, code: int) -> NoReturn:
+    """One line on stderr and exit, outside typer's own handling."""
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(code)

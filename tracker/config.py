@@ -1,0 +1,164 @@
+"""Settings, read from the environment and an optional .env file in one place only.
+
+Every endpoint is overridable; the defaults point at the real services. The environment wins
+over `.env`. The tracker is read-only by design: a value that looks like a private key is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from tracker.errors import ConfigError
+
+DEFAULT_HL_API_URL = "https://api.hyperliquid.xyz"
+DEFAULT_HL_WS_URL = "wss://api.hyperliquid.xyz/ws"
+DEFAULT_WEIGHT_PER_MIN = 1200
+
+_PRIVATE_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+def default_db_path(env: Mapping[str, str]) -> Path:
+    """Where the DuckDB file lives when neither --db nor TRACKER_DB says: the XDG data dir."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tracker" / "tracker.duckdb"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything configurable, with units in the names where there are units."""
+
+    db_path: Path
+    hl_api_url: str = DEFAULT_HL_API_URL
+    hl_ws_url: str = DEFAULT_HL_WS_URL
+    hl_weight_per_min: int = DEFAULT_WEIGHT_PER_MIN  # 0 lifts the limiter (benchmarks only)
+    hl_dexes: tuple[str, ...] | None = None  # None = every dex perpDexs lists; "" = main dex
+    hl_concurrency: int = 16
+    http_timeout_s: float = 10.0
+    http_retries: int = 5
+    markets_ttl_s: float = 30.0
+    eth_rpc_url: str | None = None
+    large_liquidation_usd: Decimal = Decimal(1_000_000)
+    webhook_url: str | None = None
+    log_level: str = "WARNING"
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, dotenv_path: Path | None = None
+    ) -> Settings:
+        """Read settings from env (default os.environ) layered over a .env file."""
+        merged = dict(_read_dotenv(dotenv_path))
+        merged.update(os.environ if env is None else env)
+        _refuse_private_keys(merged)
+        get = merged.get
+        db = get("TRACKER_DB")
+        return cls(
+            db_path=Path(db).expanduser() if db else default_db_path(merged),
+            hl_api_url=_url(get("TRACKER_HL_API_URL"), DEFAULT_HL_API_URL, "TRACKER_HL_API_URL"),
+            hl_ws_url=_url(get("TRACKER_HL_WS_URL"), DEFAULT_HL_WS_URL, "TRACKER_HL_WS_URL"),
+            hl_weight_per_min=_int(get("TRACKER_HL_WEIGHT_PER_MIN"), DEFAULT_WEIGHT_PER_MIN,
+                                   "TRACKER_HL_WEIGHT_PER_MIN", minimum=0),
+            hl_dexes=_dexes(get("TRACKER_HL_DEXES")),
+            hl_concurrency=_int(get("TRACKER_HL_CONCURRENCY"), 16, "TRACKER_HL_CONCURRENCY",
+                                minimum=1),
+            http_timeout_s=_float(get("TRACKER_HTTP_TIMEOUT"), 10.0, "TRACKER_HTTP_TIMEOUT"),
+            http_retries=_int(get("TRACKER_HTTP_RETRIES"), 5, "TRACKER_HTTP_RETRIES", minimum=0),
+            markets_ttl_s=_float(get("TRACKER_MARKETS_TTL"), 30.0, "TRACKER_MARKETS_TTL"),
+            eth_rpc_url=get("TRACKER_ETH_RPC_URL") or None,
+            large_liquidation_usd=_decimal(get("TRACKER_LARGE_LIQUIDATION_USD"),
+                                           Decimal(1_000_000), "TRACKER_LARGE_LIQUIDATION_USD"),
+            webhook_url=get("TRACKER_WEBHOOK_URL") or None,
+            log_level=_log_level(get("TRACKER_LOG_LEVEL")),
+        )
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs or error messages."""
+        return [s for s in (self.eth_rpc_url, self.webhook_url) if s]
+
+
+def _read_dotenv(path: Path | None) -> dict[str, str]:
+    candidate = path if path is not None else Path(os.environ.get("TRACKER_ENV_FILE", ".env"))
+    if not candidate.is_file():
+        return {}
+    try:
+        values = dotenv_values(candidate)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{candidate}: cannot read .env file: {exc}") from None
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _refuse_private_keys(env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        if not name.startswith("TRACKER_"):
+            continue
+        if "PRIVATE_KEY" in name or "SECRET_KEY" in name or _PRIVATE_KEY.match(value.strip()):
+            raise ConfigError(
+                f"{name} looks like a private key; tracker is read-only and never needs one. "
+                "Remove it from the environment and .env"
+            )
+
+
+def _url(value: str | None, default: str, name: str) -> str:
+    if not value:
+        return default
+    if not re.match(r"^(https?|wss?)://[^\s/]+", value):
+        raise ConfigError(f"{name} must be an http(s) or ws(s) URL, got {value[:40]!r}")
+    return value.rstrip("/")
+
+
+def _int(value: str | None, default: int, name: str, *, minimum: int) -> int:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
+def _float(value: str | None, default: float, name: str) -> float:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not number > 0:
+        raise ConfigError(f"{name} must be positive, got {value!r}")
+    return number
+
+
+def _decimal(value: str | None, default: Decimal, name: str) -> Decimal:
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
+    return number
+
+
+def _dexes(value: str | None) -> tuple[str, ...] | None:
+    if value is None or value.strip().lower() in ("", "all"):
+        return None
+    names = [part.strip() for part in value.split(",")]
+    if any(not re.match(r"^(main|[a-z0-9]{1,16})$", n) for n in names):
+        raise ConfigError(f"TRACKER_HL_DEXES must be 'all' or names like 'main,flx', got {value!r}")
+    return tuple("" if n == "main" else n for n in names)
+
+
+def _log_level(value: str | None) -> str:
+    level = (value or "WARNING").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"TRACKER_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
+    return level

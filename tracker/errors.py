@@ -1,0 +1,81 @@
+"""The exceptions the tracker raises, all under one root.
+
+    TrackerError                    anything the tracker raises on purpose
+    ├── BadInput                    the user's input is wrong: exit code 2, one line, nothing changed
+    │   ├── BadAddress              not 0x + 40 hex digits
+    │   ├── ConfigError             an environment variable or .env value is invalid
+    │   └── QueryError              SQL that DuckDB rejects, or a named query that does not exist
+    ├── VenueError                  a venue could not give us what we asked (context: venue, request, address)
+    │   ├── VenueUnavailable        connection refused/reset, timeouts, 5xx and 429 after every retry
+    │   └── VenueResponseError      an answer we cannot use: not JSON, or JSON of an unexpected shape
+    └── StoreError                  the DuckDB file could not be opened, migrated or written
+        └── StoreBusy               another process holds the write lock longer than we wait
+
+A `VenueError` for one account is logged, counted and skipped; the pass goes on. A `StoreError`
+aborts the batch in flight, which leaves nothing half-written (one transaction per snapshot).
+"""
+
+from __future__ import annotations
+
+
+class TrackerError(Exception):
+    """Root of every error the tracker raises on purpose."""
+
+
+class BadInput(TrackerError):
+    """The user's input is wrong; the CLI prints one line and exits 2."""
+
+
+class BadAddress(BadInput):
+    """An address that is not 0x followed by 40 hex digits."""
+
+
+class ConfigError(BadInput):
+    """An environment or .env setting that cannot be used."""
+
+
+class QueryError(BadInput):
+    """SQL that DuckDB rejects, or an unknown named query."""
+
+
+class VenueError(TrackerError):
+    """A venue request failed; carries the venue, request type and address."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        venue: str,
+        request: str | None = None,
+        address: str | None = None,
+        dex: str | None = None,
+    ) -> None:
+        self.venue = venue
+        self.request = request
+        self.address = address
+        self.dex = dex
+        parts = [f"venue={venue}"]
+        if request:
+            parts.append(f"request={request}")
+        if address:
+            parts.append(f"address={address}")
+        if dex:
+            parts.append(f"dex={dex}")
+        super().__init__(f"{message} ({', '.join(parts)})")
+        self.reason = message
+
+
+class VenueUnavailable(VenueError):
+    """The venue did not answer usefully after every retry (network, timeout, 5xx, 429)."""
+
+
+class VenueResponseError(VenueError):
+    """The venue answered with something we cannot parse or that has an unexpected shape."""
+
+
+class StoreError(TrackerError):
+    """The DuckDB store could not be opened, migrated or written."""
+
+
+class StoreBusy(StoreError):
+    """Another process held the DuckDB write lock for longer than we were willing to wait."""

@@ -1,0 +1,42 @@
+"""Keep secrets out of logs: API keys inside RPC URLs, webhook URLs, bot tokens."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+# A path segment or query value this long and made of key-ish characters is treated as a secret
+# (Infura/Alchemy keys, Discord/Slack webhook tokens, Telegram bot tokens).
+_SECRETISH = re.compile(r"^[A-Za-z0-9_\-:.]{16,}$")
+_TELEGRAM = re.compile(r"bot\d+:[A-Za-z0-9_\-]+")
+
+
+def redact_url(url: str) -> str:
+    """Return url with credentials, key-like path segments and query values replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    if not parts.scheme or not parts.netloc:
+        return "***" if _SECRETISH.match(url) else url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    if parts.username or parts.password:
+        host = f"***@{host}"
+    segments = [
+        "***" if _SECRETISH.match(seg) or _TELEGRAM.fullmatch(seg) else seg
+        for seg in parts.path.split("/")
+    ]
+    query = "&".join(
+        f"{kv.split('=', 1)[0]}=***" if "=" in kv else kv for kv in parts.query.split("&") if kv
+    )
+    return urlunsplit((parts.scheme, host, "/".join(segments), query, ""))
+
+
+def redact_text(text: str, secrets: list[str]) -> str:
+    """Replace every occurrence of each known secret in text by ***."""
+    for secret in secrets:
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, "***")
+    return _TELEGRAM.sub("bot***", text)

@@ -1,0 +1,156 @@
+"""Rendering records for people (rich tables) and programs (JSON with decimals as strings)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from tracker.records import AccountReport, AccountSnapshot, Position
+
+DANGER_PCT = (Decimal(2), Decimal(5), Decimal(10))
+
+
+def jsonable(value: Any) -> Any:
+    """Decimals as strings, datetimes as ISO 8601 UTC, containers recursively."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def position_json(p: Position) -> dict[str, Any]:
+    """The documented JSON object of one position."""
+    return jsonable({
+        "venue": p.venue, "address": p.address, "dex": p.dex, "coin": p.coin, "side": p.side,
+        "size": p.size, "entry_px": p.entry_px, "mark_px": p.mark_px,
+        "notional_usd": p.notional_usd, "unrealized_pnl": p.unrealized_pnl_usd, "roe": p.roe,
+        "leverage": p.leverage, "margin_mode": p.margin_mode,
+        "liquidation_px": p.liquidation_px, "venue_liquidation_px": p.venue_liquidation_px,
+        "distance_to_liq_pct": p.distance_to_liq_pct,
+        "effective_leverage": p.effective_leverage,
+        "margin_used_usd": p.margin_used_usd,
+        "maintenance_margin_usd": p.maintenance_margin_usd,
+        "max_leverage": p.max_leverage,
+    })
+
+
+def account_json(a: AccountSnapshot) -> dict[str, Any]:
+    """The JSON object of one account on one dex."""
+    return jsonable({
+        "venue": a.venue, "address": a.address, "dex": a.dex,
+        "account_value_usd": a.account_value_usd,
+        "cross_account_value_usd": a.cross_account_value_usd,
+        "notional_usd": a.notional_usd, "margin_used_usd": a.margin_used_usd,
+        "maintenance_margin_usd": a.maintenance_margin_usd,
+        "withdrawable_usd": a.withdrawable_usd, "shock_to_liq_pct": a.shock_to_liq_pct,
+        "positions": len(a.positions), "venue_time": a.venue_time,
+    })
+
+
+def watch_json(report: AccountReport) -> dict[str, Any]:
+    """The `tracker watch --once --json` document."""
+    positions = sorted(report.positions, key=lambda p: p.notional_usd, reverse=True)
+    return {
+        "address": report.address,
+        "time": jsonable(report.ts),
+        "accounts": [account_json(a) for a in report.accounts],
+        "positions": [position_json(p) for p in positions],
+        "errors": list(report.errors),
+    }
+
+
+def fmt(value: Decimal | None, places: int = 2) -> str:
+    """Thousands separators and fixed places; '-' for None."""
+    if value is None:
+        return "-"
+    return f"{value:,.{places}f}"
+
+
+def fmt_px(value: Decimal | None) -> str:
+    """A price with about 6 significant digits."""
+    if value is None:
+        return "-"
+    magnitude = abs(value)
+    places = 2 if magnitude >= 1000 else 4 if magnitude >= 1 else 8
+    return f"{value:,.{places}f}"
+
+
+def danger_style(distance_pct: Decimal | None) -> str:
+    """Colour of a distance to liquidation: red under 2 %, orange under 5 %, yellow under 10 %."""
+    if distance_pct is None:
+        return "green"
+    if distance_pct < DANGER_PCT[0]:
+        return "bold white on red"
+    if distance_pct < DANGER_PCT[1]:
+        return "bold red"
+    if distance_pct < DANGER_PCT[2]:
+        return "yellow"
+    return "green"
+
+
+def positions_table(positions: Sequence[Position]) -> Table:
+    """Positions sorted by notional, distance to liquidation coloured by danger."""
+    table = Table(title="Positions", title_justify="left", expand=False, pad_edge=False)
+    for name, justify in (("coin", "left"), ("side", "left"), ("size", "right"),
+                          ("entry", "right"), ("mark", "right"), ("notional $", "right"),
+                          ("uPnL $", "right"), ("ROE %", "right"), ("lev", "right"),
+                          ("mode", "left"), ("liq px", "right"), ("venue liq", "right"),
+                          ("to liq %", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for p in sorted(positions, key=lambda p: p.notional_usd, reverse=True):
+        pnl_style = "green" if p.unrealized_pnl_usd >= 0 else "red"
+        table.add_row(
+            p.coin, Text(p.side, "green" if p.side == "long" else "red"), fmt(p.size, 4),
+            fmt_px(p.entry_px), fmt_px(p.mark_px), fmt(p.notional_usd, 0),
+            Text(fmt(p.unrealized_pnl_usd, 0), pnl_style),
+            fmt(p.roe * 100 if p.roe is not None else None, 1),
+            f"{p.leverage}x", p.margin_mode, fmt_px(p.liquidation_px),
+            fmt_px(p.venue_liquidation_px),
+            Text(fmt(p.distance_to_liq_pct, 2), danger_style(p.distance_to_liq_pct)),
+        )
+    return table
+
+
+def accounts_table(accounts: Sequence[AccountSnapshot]) -> Table:
+    """Account summary per dex, with the shock to liquidation."""
+    table = Table(title="Accounts", title_justify="left", pad_edge=False)
+    for name in ("dex", "value $", "notional $", "margin $", "maint $", "withdrawable $",
+                 "shock to liq %"):
+        table.add_column(name, justify="left" if name == "dex" else "right")
+    for a in accounts:
+        shock = a.shock_to_liq_pct
+        table.add_row(
+            a.dex or "main", fmt(a.account_value_usd, 0), fmt(a.notional_usd, 0),
+            fmt(a.margin_used_usd, 0), fmt(a.maintenance_margin_usd, 0),
+            fmt(a.withdrawable_usd, 0),
+            Text(fmt(shock, 2), danger_style(abs(shock) if shock is not None else None)),
+        )
+    return table
+
+
+def watch_view(report: AccountReport, label: str | None, status: str) -> Group:
+    """The whole live screen of `tracker watch`."""
+    title = Text.assemble(("tracker watch ", "bold"), (report.address, "cyan"),
+                          (f"  {label}" if label else "", "magenta"))
+    parts: list[Any] = [title]
+    if report.accounts:
+        parts.append(accounts_table(report.accounts))
+    if report.positions:
+        parts.append(positions_table(report.positions))
+    elif not report.errors:
+        parts.append(Text("no open perp positions", style="dim"))
+    for error in report.errors:
+        parts.append(Text(f"error: {error}", style="red"))
+    parts.append(Text(status, style="dim"))
+    return Group(*parts)

@@ -1,0 +1,1 @@
+"""Venue sources: async fetch_* (I/O) paired with pure parse_* (wire -> records)."""

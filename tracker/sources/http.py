@@ -1,0 +1,136 @@
+"""JSON POST with timeouts and retries for idempotent reads, in one place.
+
+Retried: HTTP 429 and 5xx, timeouts, connection errors and answers that are not valid JSON; with
+exponential backoff and full jitter, honouring `Retry-After`. Not retried: other 4xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+import orjson
+
+from tracker.errors import VenueResponseError, VenueUnavailable
+from tracker.sources.limiter import WeightLimiter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """How often and how patiently to retry an idempotent read."""
+
+    retries: int = 5
+    base_delay_s: float = 0.25
+    max_delay_s: float = 30.0
+    timeout_s: float = 10.0
+
+    def backoff(self, attempt: int) -> float:
+        """Full-jitter exponential backoff for the given 0-based retry attempt."""
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequestContext:
+    """What a request was for, carried into errors and logs."""
+
+    venue: str
+    request: str
+    address: str | None = None
+    dex: str | None = None
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), if usable."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    from datetime import datetime, timezone
+
+    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: str, wait_s: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.wait_s = wait_s
+
+
+async def post_json(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    *,
+    ctx: RequestContext,
+    policy: RetryPolicy,
+    limiter: WeightLimiter | None = None,
+    weight: int = 0,
+) -> Any:
+    """POST body as JSON and return the decoded answer, retrying transient failures."""
+    payload = orjson.dumps(body)
+    timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
+    last = "no attempt"
+    for attempt in range(policy.retries + 1):
+        if limiter is not None:
+            await limiter.acquire(weight)
+        try:
+            return await _attempt(session, url, payload, timeout, ctx)
+        except _Retryable as exc:
+            last = exc.reason
+            if attempt == policy.retries:
+                break
+            wait = exc.wait_s if exc.wait_s is not None else policy.backoff(attempt)
+            wait = min(wait, policy.max_delay_s)
+            log.info("%s %s: %s; retry %d in %.2fs", ctx.venue, ctx.request, exc.reason,
+                     attempt + 1, wait)
+            await asyncio.sleep(wait)
+    raise VenueUnavailable(
+        f"gave up after {policy.retries + 1} attempts: {last}",
+        venue=ctx.venue, request=ctx.request, address=ctx.address, dex=ctx.dex,
+    )
+
+
+async def _attempt(
+    session: aiohttp.ClientSession,
+    url: str,
+    payload: bytes,
+    timeout: aiohttp.ClientTimeout,
+    ctx: RequestContext,
+) -> Any:
+    try:
+        async with session.post(
+            url, data=payload, headers={"Content-Type": "application/json"}, timeout=timeout
+        ) as resp:
+            raw = await resp.read()
+            status = resp.status
+            retry_after = resp.headers.get("Retry-After")
+    except TimeoutError:
+        raise _Retryable("timed out") from None
+    except aiohttp.ClientError as exc:
+        raise _Retryable(f"connection error: {type(exc).__name__}") from None
+    if status == 429 or status >= 500:
+        raise _Retryable(f"HTTP {status}", retry_after_s(retry_after))
+    if status >= 400:
+        snippet = raw[:200].decode("utf-8", "replace").strip()
+        raise VenueResponseError(
+            f"HTTP {status}: {snippet}", venue=ctx.venue, request=ctx.request,
+            address=ctx.address, dex=ctx.dex,
+        )
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise _Retryable(f"answer is not JSON ({len(raw)} bytes)") from None

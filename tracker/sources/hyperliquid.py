@@ -1,0 +1,358 @@
+"""Hyperliquid Info API: async fetch_* (POST /info) and pure parse_* (wire -> records).
+
+Wire shapes and venue jargon (`szi`, `ntl`, `px`) stay in this module. Decimals arrive as JSON
+strings and are parsed once into Decimal; integers may arrive as numbers or (in some recordings)
+numeric strings, and both are accepted. Request weights follow the venue's rate-limit page
+(shared/reference/hyperliquid.md §2.1).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import aiohttp
+
+from tracker.errors import VenueResponseError
+from tracker.records import (
+    MarginTable,
+    MarginTier,
+    Market,
+    MarketMeta,
+    SpotBalance,
+    VenueAccount,
+    VenuePosition,
+)
+from tracker.sources.http import RequestContext, RetryPolicy, post_json
+from tracker.sources.limiter import WeightLimiter
+
+VENUE = "hyperliquid"
+_WEIGHT_2 = frozenset(
+    {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState",
+     "exchangeStatus"}
+)
+_ITEM_WEIGHTED = frozenset(
+    {"recentTrades", "historicalOrders", "userFills", "userFillsByTime", "fundingHistory",
+     "userFunding", "nonUserFundingUpdates", "twapHistory", "userTwapSliceFills",
+     "userTwapSliceFillsByTime", "delegatorHistory", "delegatorRewards", "validatorStats"}
+)
+
+
+def request_weight(request_type: str) -> int:
+    """Weight the venue charges for an info request of this type, before item surcharges."""
+    if request_type in _WEIGHT_2:
+        return 2
+    if request_type == "userRole":
+        return 60
+    return 20
+
+
+def item_surcharge(request_type: str, items: int) -> int:
+    """Extra weight per 20 items returned (read as +1 per 20; the exact step is unconfirmed)."""
+    return items // 20 if request_type in _ITEM_WEIGHTED else 0
+
+
+class HyperliquidClient:
+    """The Info API over one shared aiohttp session, one weight budget and one retry policy."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        limiter: WeightLimiter,
+        policy: RetryPolicy,
+    ) -> None:
+        self.session = session
+        self.url = base_url.rstrip("/") + "/info"
+        self.limiter = limiter
+        self.policy = policy
+
+    async def info(self, body: dict[str, Any], *, address: str | None = None) -> Any:
+        """POST one info request; weight is spent before, item surcharge after the answer."""
+        kind = str(body["type"])
+        ctx = RequestContext(venue=VENUE, request=kind, address=address, dex=body.get("dex"))
+        data = await post_json(
+            self.session, self.url, body, ctx=ctx, policy=self.policy,
+            limiter=self.limiter, weight=request_weight(kind),
+        )
+        if isinstance(data, list):
+            self.limiter.charge(item_surcharge(kind, len(data)))
+        return data
+
+    async def fetch_clearinghouse_state(self, address: str, dex: str = "") -> Any:
+        """Raw perp state of one account on one dex."""
+        return await self.info({"type": "clearinghouseState", "user": address, "dex": dex},
+                               address=address)
+
+    async def fetch_spot_state(self, address: str) -> Any:
+        """Raw spot balances of one account."""
+        return await self.info({"type": "spotClearinghouseState", "user": address},
+                               address=address)
+
+    async def fetch_perp_dexs(self) -> Any:
+        """Raw list of perp dexes (null first = the main dex)."""
+        return await self.info({"type": "perpDexs"})
+
+    async def fetch_meta_and_asset_ctxs(self, dex: str = "") -> Any:
+        """Raw [meta, asset contexts] of one dex."""
+        return await self.info({"type": "metaAndAssetCtxs", "dex": dex})
+
+    async def fetch_all_mids(self, dex: str = "") -> Any:
+        """Raw {coin: mid} of one dex."""
+        return await self.info({"type": "allMids", "dex": dex})
+
+
+# ---------------------------------------------------------------- parse_* (pure)
+
+
+class _Bad(ValueError):
+    """A wire value of the wrong shape; turned into VenueResponseError with context."""
+
+
+def _dec(obj: dict[str, Any], key: str) -> Decimal:
+    value = obj.get(key) if isinstance(obj, dict) else None
+    if value is None:
+        raise _Bad(f"missing {key!r}")
+    return _to_dec(value, key)
+
+
+def _opt_dec(obj: dict[str, Any], key: str) -> Decimal | None:
+    value = obj.get(key)
+    return None if value is None else _to_dec(value, key)
+
+
+def _to_dec(value: Any, key: str) -> Decimal:
+    if isinstance(value, bool):
+        raise _Bad(f"{key!r} is a boolean")
+    if isinstance(value, str | int):
+        try:
+            number = Decimal(value)
+        except InvalidOperation:
+            raise _Bad(f"{key!r} is not a number: {value!r:.40}") from None
+    elif isinstance(value, float):
+        number = Decimal(repr(value))  # schema drift: a JSON number where a string is expected
+    else:
+        raise _Bad(f"{key!r} has type {type(value).__name__}")
+    if not number.is_finite():
+        raise _Bad(f"{key!r} is not finite")
+    return number
+
+
+def _int(obj: dict[str, Any], key: str, default: int | None = None) -> int:
+    value = obj.get(key)
+    if value is None:
+        if default is not None:
+            return default
+        raise _Bad(f"missing {key!r}")
+    if isinstance(value, bool):
+        raise _Bad(f"{key!r} is a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise _Bad(f"{key!r} is not a whole number: {value!r:.40}")
+
+
+def _dict(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _Bad(f"{what} is {type(value).__name__}, expected an object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _Bad(f"{what} is {type(value).__name__}, expected a list")
+    return value
+
+
+def ms_to_datetime(ms: int) -> datetime:
+    """Epoch milliseconds to an aware UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _wrap(request: str, address: str | None = None, dex: str | None = None) -> Any:
+    """Decorator-free context manager turning _Bad into VenueResponseError."""
+
+    class _Ctx:
+        def __enter__(self) -> None:
+            return None
+
+        def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
+            if isinstance(exc, _Bad | KeyError | TypeError | AttributeError):
+                raise VenueResponseError(
+                    f"unexpected {request} answer: {exc}", venue=VENUE, request=request,
+                    address=address, dex=dex,
+                ) from None
+            return False
+
+    return _Ctx()
+
+
+def parse_clearinghouse_state(raw: Any, address: str, dex: str = "") -> VenueAccount:
+    """A clearinghouseState answer to a VenueAccount (raises VenueResponseError on bad shape)."""
+    with _wrap("clearinghouseState", address, dex):
+        state = _dict(raw, "answer")
+        cross = _dict(state.get("crossMarginSummary"), "crossMarginSummary")
+        total = _dict(state.get("marginSummary"), "marginSummary")
+        positions = []
+        for entry in _list(state.get("assetPositions", []), "assetPositions"):
+            position = _parse_position(_dict(_dict(entry, "assetPosition").get("position"),
+                                             "position"))
+            if position is not None:
+                positions.append(position)
+        time_ms = state.get("time")
+        return VenueAccount(
+            venue=VENUE,
+            address=address,
+            dex=dex,
+            venue_time=ms_to_datetime(_int(state, "time")) if time_ms is not None else None,
+            account_value_usd=_dec(total, "accountValue"),
+            cross_account_value_usd=_dec(cross, "accountValue"),
+            total_notional_usd=_dec(total, "totalNtlPos"),
+            total_raw_usd=_dec(total, "totalRawUsd"),
+            margin_used_usd=_dec(total, "totalMarginUsed"),
+            cross_maintenance_margin_usd=_opt_dec(state, "crossMaintenanceMarginUsed")
+            or Decimal(0),
+            withdrawable_usd=_dec(state, "withdrawable"),
+            positions=tuple(positions),
+        )
+
+
+def _parse_position(p: dict[str, Any]) -> VenuePosition | None:
+    size = _dec(p, "szi")
+    if size == 0:
+        return None
+    leverage = _dict(p.get("leverage"), "leverage")
+    mode = leverage.get("type")
+    if mode not in ("cross", "isolated"):
+        raise _Bad(f"unknown leverage type {mode!r}")
+    funding = p.get("cumFunding") if isinstance(p.get("cumFunding"), dict) else {}
+    value = _dec(p, "positionValue")
+    if value <= 0:
+        raise _Bad(f"positionValue {value} for a non-zero position")
+    set_leverage = _int(leverage, "value")
+    return VenuePosition(
+        coin=_coin(p),
+        size=size,
+        entry_px=_opt_dec(p, "entryPx"),
+        position_value_usd=value,
+        unrealized_pnl_usd=_dec(p, "unrealizedPnl"),
+        return_on_equity=_opt_dec(p, "returnOnEquity"),
+        liquidation_px=_opt_dec(p, "liquidationPx"),
+        margin_mode=mode,
+        leverage=set_leverage,
+        isolated_raw_usd=_opt_dec(leverage, "rawUsd") if mode == "isolated" else None,
+        margin_used_usd=_dec(p, "marginUsed"),
+        # Old answers lack maxLeverage; the user's leverage is then the best lower bound we have.
+        max_leverage=_int(p, "maxLeverage", default=set_leverage),
+        cum_funding_all_time_usd=_opt_dec(funding, "allTime"),
+        cum_funding_since_open_usd=_opt_dec(funding, "sinceOpen"),
+    )
+
+
+def _coin(obj: dict[str, Any]) -> str:
+    coin = obj.get("coin")
+    if not isinstance(coin, str) or not coin:
+        raise _Bad("missing 'coin'")
+    return coin
+
+
+def parse_perp_dexs(raw: Any) -> tuple[str, ...]:
+    """Dex names from a perpDexs answer, the main dex ("") first."""
+    with _wrap("perpDexs"):
+        names = [""]
+        for entry in _list(raw, "answer"):
+            if entry is None:
+                continue
+            name = _dict(entry, "dex").get("name")
+            if not isinstance(name, str) or not name:
+                raise _Bad("dex without a name")
+            if name not in names:
+                names.append(name)
+        return tuple(names)
+
+
+def parse_meta_and_asset_ctxs(raw: Any, dex: str, ts: datetime) -> MarketMeta:
+    """A metaAndAssetCtxs answer to markets per coin and margin tables."""
+    with _wrap("metaAndAssetCtxs", dex=dex):
+        pair = _list(raw, "answer")
+        if len(pair) != 2:
+            raise _Bad("expected [meta, assetCtxs]")
+        meta = _dict(pair[0], "meta")
+        ctxs = _list(pair[1], "assetCtxs")
+        universe = _list(meta.get("universe"), "universe")
+        tables = parse_margin_tables(meta.get("marginTables", []))
+        markets: dict[str, Market] = {}
+        for asset, ctx in zip(universe, ctxs, strict=False):
+            asset = _dict(asset, "asset")
+            ctx = _dict(ctx, "assetCtx")
+            coin = _coin({"coin": asset.get("name")})
+            table_id = asset.get("marginTableId")
+            markets[coin] = Market(
+                venue=VENUE, dex=dex, coin=coin, ts=ts,
+                mark_px=_opt_dec(ctx, "markPx"),
+                oracle_px=_opt_dec(ctx, "oraclePx"),
+                mid_px=_opt_dec(ctx, "midPx"),
+                funding_rate=_opt_dec(ctx, "funding"),
+                open_interest=_opt_dec(ctx, "openInterest"),
+                max_leverage=_int(asset, "maxLeverage"),
+                margin_table_id=_implicit_table(table_id, asset, tables),
+                day_notional_volume_usd=_opt_dec(ctx, "dayNtlVlm"),
+                prev_day_px=_opt_dec(ctx, "prevDayPx"),
+            )
+        return MarketMeta(dex=dex, markets=markets, margin_tables=tables)
+
+
+def _implicit_table(
+    table_id: Any, asset: dict[str, Any], tables: dict[int, MarginTable]
+) -> int | None:
+    if table_id is None:
+        return None
+    number = _int({"id": table_id}, "id")
+    if number not in tables and number < 50:
+        # margin-tiers doc: "for IDs less than 50, there is a single tier with max leverage = ID"
+        tables[number] = MarginTable(id=number, tiers=(MarginTier(lower_bound_usd=Decimal(0),
+                                                                   max_leverage=number),))
+    return number
+
+
+def parse_margin_tables(raw: Any) -> dict[int, MarginTable]:
+    """meta.marginTables ([[id, {marginTiers: [...]}], ...]) to tables by id."""
+    tables: dict[int, MarginTable] = {}
+    for entry in _list(raw, "marginTables"):
+        pair = _list(entry, "marginTable")
+        if len(pair) != 2:
+            raise _Bad("marginTable is not [id, table]")
+        table_id = _int({"id": pair[0]}, "id")
+        tiers = tuple(
+            sorted(
+                (MarginTier(lower_bound_usd=_dec(t, "lowerBound"), max_leverage=_int(t, "maxLeverage"))
+                 for t in _list(_dict(pair[1], "table").get("marginTiers"), "marginTiers")),
+                key=lambda t: t.lower_bound_usd,
+            )
+        )
+        if not tiers:
+            raise _Bad(f"margin table {table_id} has no tiers")
+        tables[table_id] = MarginTable(id=table_id, tiers=tiers)
+    return tables
+
+
+def parse_spot_state(raw: Any, address: str, ts: datetime) -> tuple[SpotBalance, ...]:
+    """A spotClearinghouseState answer to non-zero spot balances."""
+    with _wrap("spotClearinghouseState", address):
+        balances = []
+        for entry in _list(_dict(raw, "answer").get("balances", []), "balances"):
+            b = _dict(entry, "balance")
+            total = _dec(b, "total")
+            if total == 0:
+                continue
+            balances.append(SpotBalance(
+                ts=ts, venue=VENUE, address=address, coin=_coin(b), total=total,
+                hold=_opt_dec(b, "hold") or Decimal(0),
+                entry_notional_usd=_opt_dec(b, "entryNtl"),
+            ))
+        return tuple(balances)

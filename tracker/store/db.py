@@ -1,0 +1,116 @@
+"""Opening the DuckDB file, applying migrations once, and waiting politely for the lock.
+
+DuckDB lets one process write a file, and a process that writes excludes readers in others. So
+writers (watch, snapshot, run) open the file for the few milliseconds of a batch and close it,
+and every opener, reader or writer, retries for a while when another process holds the lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from tracker import resources
+from tracker.errors import BadInput, StoreBusy, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    """An open DuckDB connection with the schema migrated (or read-only)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+        self.con = con
+        self.path = path
+        self.read_only = read_only
+
+    def close(self) -> None:
+        """Close the connection (releases the file lock)."""
+        self.con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One transaction: committed on success, rolled back on any exception."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+def _connect(path: Path, read_only: bool, busy_timeout_s: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + busy_timeout_s
+    delay = 0.01
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+            if time.monotonic() >= deadline:
+                raise StoreBusy(
+                    f"{path} is locked by another tracker process for over {busy_timeout_s:.0f}s"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+
+
+@contextmanager
+def open_store(
+    path: Path, *, read_only: bool = False, busy_timeout_s: float = 15.0
+) -> Iterator[Store]:
+    """Open (creating and migrating when writable) the store at path; close on exit."""
+    if read_only and not path.exists():
+        raise BadInput(f"no database at {path}: run 'tracker watch' or 'tracker snapshot' first")
+    if not read_only:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
+    con = _connect(path, read_only, busy_timeout_s)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        store = Store(con, path, read_only)
+        if not read_only:
+            migrate(store)
+        yield store
+    finally:
+        con.close()
+
+
+def migrate(store: Store) -> list[int]:
+    """Apply every migration not yet recorded in schema_migrations; return the versions applied."""
+    con = store.con
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    done = {row[0] for row in con.execute("SELECT version FROM schema_migrations").fetchall()}
+    applied = []
+    for version, name, text in resources.migrations():
+        if version in done:
+            continue
+        with store.transaction():
+            con.execute(text)
+            con.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                [version, name, datetime.now(UTC)],
+            )
+        log.info("applied migration %s", name)
+        applied.append(version)
+    return applied
