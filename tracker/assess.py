@@ -15,8 +15,9 @@ def assess_account(account: VenueAccount, meta: MarketMeta | None, ts: datetime)
     """Compute PnL, ROE, leverage, maintenance, liquidation prices and shock for one account."""
     tiers = {p.coin: _tiers(p, meta) for p in account.positions}
     cross = [p for p in account.positions if p.margin_mode == "cross"]
-    cross_mm_ours = {p.coin: risk.maintenance_margin(tiers[p.coin], p.position_value_usd)
-                     for p in cross}
+    cross_mm_ours = {
+        p.coin: risk.maintenance_margin(tiers[p.coin], p.position_value_usd) for p in cross
+    }
     positions = tuple(
         _assess_position(account, p, tiers[p.coin], cross_mm_ours, ts) for p in account.positions
     )
@@ -76,8 +77,11 @@ def _assess_position(
     liq = risk.liquidation_price(
         size=p.size, mark_px=mark, equity_usd=equity, other_maintenance_usd=other, tiers=tiers
     )
-    pnl = (risk.unrealized_pnl(p.size, p.entry_px, mark) if p.entry_px is not None
-           else p.unrealized_pnl_usd)
+    pnl = (
+        risk.unrealized_pnl(p.size, p.entry_px, mark)
+        if p.entry_px is not None
+        else p.unrealized_pnl_usd
+    )
     return Position(
         ts=ts,
         venue=account.venue,

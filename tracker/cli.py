@@ -6,9 +6,10 @@ Exit codes: 0 ok, 1 partial failure (some address or the venue failed), 2 bad in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -17,7 +18,8 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from tracker import __version__, query as queries
+from tracker import __version__
+from tracker import query as queries
 from tracker.addresses import normalise_address
 from tracker.config import Settings
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
@@ -27,7 +29,7 @@ from tracker.service import hyperliquid_poller, poll_and_store
 
 app = typer.Typer(
     name="tracker",
-    help="Track whales on Hyperliquid and Ethereum: positions, liquidation prices, history in DuckDB.",
+    help="Track whales on Hyperliquid and Ethereum: positions, liquidation prices, DuckDB history.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -37,7 +39,9 @@ err = Console(stderr=True)
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="DuckDB file (default: $TRACKER_DB or ~/.local/share/tracker/tracker.duckdb)."),
+    typer.Option(
+        "--db", help="DuckDB file (default: $TRACKER_DB or ~/.local/share/tracker/tracker.duckdb)."
+    ),
 ]
 
 
@@ -105,10 +109,8 @@ def watch(
     if once:
         code = asyncio.run(_watch_once(settings, target, as_json))
         raise typer.Exit(code)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_watch_live(settings, target, interval, as_json))
-    except KeyboardInterrupt:
-        pass
 
 
 async def _watch_once(settings: Settings, address: str, as_json: bool) -> int:
@@ -142,13 +144,15 @@ async def _watch_live(settings: Settings, address: str, interval: float, as_json
                 except StoreError as exc:
                     fail(str(exc), 1)
                 polls += 1
-                status = (f"poll {polls} at {result.ts:%H:%M:%S} UTC, every {interval:g}s, "
-                          f"stored in {settings.db_path}; Ctrl-C to stop")
+                status = (
+                    f"poll {polls} at {result.ts:%H:%M:%S} UTC, every {interval:g}s, "
+                    f"stored in {settings.db_path}; Ctrl-C to stop"
+                )
                 live.update(watch_view(result.reports[0], None, status), refresh=True)
                 await asyncio.sleep(interval)
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     """Output formats of `tracker query`."""
 
     table = "table"
@@ -167,7 +171,9 @@ def query(
         list[str] | None, typer.Option("--param", help="k=v parameter of a named query.")
     ] = None,
     list_queries: Annotated[bool, typer.Option("--list", help="List the named queries.")] = False,
-    write: Annotated[bool, typer.Option("--write", help="Allow statements that change data.")] = False,
+    write: Annotated[
+        bool, typer.Option("--write", help="Allow statements that change data.")
+    ] = False,
     db: DbOption = None,
 ) -> None:
     """Run SQL (read-only unless --write) or a named query against the DuckDB file."""

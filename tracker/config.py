@@ -62,17 +62,25 @@ class Settings:
             db_path=Path(db).expanduser() if db else default_db_path(merged),
             hl_api_url=_url(get("TRACKER_HL_API_URL"), DEFAULT_HL_API_URL, "TRACKER_HL_API_URL"),
             hl_ws_url=_url(get("TRACKER_HL_WS_URL"), DEFAULT_HL_WS_URL, "TRACKER_HL_WS_URL"),
-            hl_weight_per_min=_int(get("TRACKER_HL_WEIGHT_PER_MIN"), DEFAULT_WEIGHT_PER_MIN,
-                                   "TRACKER_HL_WEIGHT_PER_MIN", minimum=0),
+            hl_weight_per_min=_int(
+                get("TRACKER_HL_WEIGHT_PER_MIN"),
+                DEFAULT_WEIGHT_PER_MIN,
+                "TRACKER_HL_WEIGHT_PER_MIN",
+                minimum=0,
+            ),
             hl_dexes=_dexes(get("TRACKER_HL_DEXES")),
-            hl_concurrency=_int(get("TRACKER_HL_CONCURRENCY"), 16, "TRACKER_HL_CONCURRENCY",
-                                minimum=1),
+            hl_concurrency=_int(
+                get("TRACKER_HL_CONCURRENCY"), 16, "TRACKER_HL_CONCURRENCY", minimum=1
+            ),
             http_timeout_s=_float(get("TRACKER_HTTP_TIMEOUT"), 10.0, "TRACKER_HTTP_TIMEOUT"),
             http_retries=_int(get("TRACKER_HTTP_RETRIES"), 5, "TRACKER_HTTP_RETRIES", minimum=0),
             markets_ttl_s=_float(get("TRACKER_MARKETS_TTL"), 30.0, "TRACKER_MARKETS_TTL"),
             eth_rpc_url=get("TRACKER_ETH_RPC_URL") or None,
-            large_liquidation_usd=_decimal(get("TRACKER_LARGE_LIQUIDATION_USD"),
-                                           Decimal(1_000_000), "TRACKER_LARGE_LIQUIDATION_USD"),
+            large_liquidation_usd=_decimal(
+                get("TRACKER_LARGE_LIQUIDATION_USD"),
+                Decimal(1_000_000),
+                "TRACKER_LARGE_LIQUIDATION_USD",
+            ),
             webhook_url=get("TRACKER_WEBHOOK_URL") or None,
             log_level=_log_level(get("TRACKER_LOG_LEVEL")),
         )

@@ -1,15 +1,15 @@
 """The exceptions the tracker raises, all under one root.
 
-    TrackerError                    anything the tracker raises on purpose
-    ├── BadInput                    the user's input is wrong: exit code 2, one line, nothing changed
-    │   ├── BadAddress              not 0x + 40 hex digits
-    │   ├── ConfigError             an environment variable or .env value is invalid
-    │   └── QueryError              SQL that DuckDB rejects, or a named query that does not exist
-    ├── VenueError                  a venue could not give us what we asked (context: venue, request, address)
-    │   ├── VenueUnavailable        connection refused/reset, timeouts, 5xx and 429 after every retry
-    │   └── VenueResponseError      an answer we cannot use: not JSON, or JSON of an unexpected shape
-    └── StoreError                  the DuckDB file could not be opened, migrated or written
-        └── StoreBusy               another process holds the write lock longer than we wait
+    TrackerError              anything the tracker raises on purpose
+    ├── BadInput              the user's input is wrong: exit 2, one line, nothing changed
+    │   ├── BadAddress        not 0x + 40 hex digits
+    │   ├── ConfigError       an environment variable or .env value is invalid
+    │   └── QueryError        SQL that DuckDB rejects, or a named query that does not exist
+    ├── VenueError            a venue did not give what we asked (context: venue, request, address)
+    │   ├── VenueUnavailable  connection refused/reset, timeouts, 5xx and 429 after every retry
+    │   └── VenueResponseError  an answer we cannot use: not JSON, or JSON of an unexpected shape
+    └── StoreError            the DuckDB file could not be opened, migrated or written
+        └── StoreBusy         another process holds the lock longer than we wait
 
 A `VenueError` for one account is logged, counted and skipped; the pass goes on. A `StoreError`
 aborts the batch in flight, which leaves nothing half-written (one transaction per snapshot).

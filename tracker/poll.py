@@ -1,8 +1,8 @@
-"""One poll of many addresses on Hyperliquid: every dex, spot, markets; failures isolated per address.
+"""One poll of many addresses on Hyperliquid: every dex, spot, markets; failures kept per address.
 
 The dex list (perpDexs) and the market meta (metaAndAssetCtxs per dex) are shared by every address
 of a pass and cached with a TTL, so a pass over N accounts costs N * (dexes + 1) cheap requests
-plus a handful of weight-20 ones. A failing address is logged, counted and skipped; the pass goes on.
+plus a few weight-20 ones. A failing address is logged, counted and skipped; the pass goes on.
 """
 
 from __future__ import annotations
@@ -140,8 +140,11 @@ class HyperliquidPoller:
             async with self._slots:
                 account = await fetch_parsed(
                     lambda: self.client.fetch_clearinghouse_state(address, dex),
-                    lambda raw: None if raw is None and dex else
-                    hl.parse_clearinghouse_state(raw, address, dex),
+                    lambda raw: (
+                        None
+                        if raw is None and dex
+                        else hl.parse_clearinghouse_state(raw, address, dex)
+                    ),
                 )
             if account is None:
                 return None

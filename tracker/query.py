@@ -56,8 +56,10 @@ def resolve(sql: str | None, name: str | None, params: list[str]) -> tuple[str, 
         wanted = set(_PARAM.findall(statement))
         unknown = set(bound) - wanted
         if unknown:
-            raise QueryError(f"query {name!r} takes no parameter {sorted(unknown)[0]!r}; "
-                             f"it takes: {', '.join(sorted(wanted)) or 'none'}")
+            raise QueryError(
+                f"query {name!r} takes no parameter {sorted(unknown)[0]!r}; "
+                f"it takes: {', '.join(sorted(wanted)) or 'none'}"
+            )
         for missing in wanted - set(bound):
             bound[missing] = None
     return statement, bound
@@ -81,8 +83,9 @@ def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False
 def render(result: QueryResult, fmt: str, console: Console) -> str:
     """The result as a table, CSV or a JSON list of objects."""
     if fmt == "json":
-        objects = [dict(zip(result.columns, jsonable(list(row)), strict=True))
-                   for row in result.rows]
+        objects = [
+            dict(zip(result.columns, jsonable(list(row)), strict=True)) for row in result.rows
+        ]
         return orjson.dumps(objects, option=orjson.OPT_INDENT_2).decode() + "\n"
     if fmt == "csv":
         buffer = io.StringIO()

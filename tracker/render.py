@@ -31,31 +31,52 @@ def jsonable(value: Any) -> Any:
 
 def position_json(p: Position) -> dict[str, Any]:
     """The documented JSON object of one position."""
-    return jsonable({
-        "venue": p.venue, "address": p.address, "dex": p.dex, "coin": p.coin, "side": p.side,
-        "size": p.size, "entry_px": p.entry_px, "mark_px": p.mark_px,
-        "notional_usd": p.notional_usd, "unrealized_pnl": p.unrealized_pnl_usd, "roe": p.roe,
-        "leverage": p.leverage, "margin_mode": p.margin_mode,
-        "liquidation_px": p.liquidation_px, "venue_liquidation_px": p.venue_liquidation_px,
-        "distance_to_liq_pct": p.distance_to_liq_pct,
-        "effective_leverage": p.effective_leverage,
-        "margin_used_usd": p.margin_used_usd,
-        "maintenance_margin_usd": p.maintenance_margin_usd,
-        "max_leverage": p.max_leverage,
-    })
+    doc: dict[str, Any] = jsonable(
+        {
+            "venue": p.venue,
+            "address": p.address,
+            "dex": p.dex,
+            "coin": p.coin,
+            "side": p.side,
+            "size": p.size,
+            "entry_px": p.entry_px,
+            "mark_px": p.mark_px,
+            "notional_usd": p.notional_usd,
+            "unrealized_pnl": p.unrealized_pnl_usd,
+            "roe": p.roe,
+            "leverage": p.leverage,
+            "margin_mode": p.margin_mode,
+            "liquidation_px": p.liquidation_px,
+            "venue_liquidation_px": p.venue_liquidation_px,
+            "distance_to_liq_pct": p.distance_to_liq_pct,
+            "effective_leverage": p.effective_leverage,
+            "margin_used_usd": p.margin_used_usd,
+            "maintenance_margin_usd": p.maintenance_margin_usd,
+            "max_leverage": p.max_leverage,
+        }
+    )
+    return doc
 
 
 def account_json(a: AccountSnapshot) -> dict[str, Any]:
     """The JSON object of one account on one dex."""
-    return jsonable({
-        "venue": a.venue, "address": a.address, "dex": a.dex,
-        "account_value_usd": a.account_value_usd,
-        "cross_account_value_usd": a.cross_account_value_usd,
-        "notional_usd": a.notional_usd, "margin_used_usd": a.margin_used_usd,
-        "maintenance_margin_usd": a.maintenance_margin_usd,
-        "withdrawable_usd": a.withdrawable_usd, "shock_to_liq_pct": a.shock_to_liq_pct,
-        "positions": len(a.positions), "venue_time": a.venue_time,
-    })
+    doc: dict[str, Any] = jsonable(
+        {
+            "venue": a.venue,
+            "address": a.address,
+            "dex": a.dex,
+            "account_value_usd": a.account_value_usd,
+            "cross_account_value_usd": a.cross_account_value_usd,
+            "notional_usd": a.notional_usd,
+            "margin_used_usd": a.margin_used_usd,
+            "maintenance_margin_usd": a.maintenance_margin_usd,
+            "withdrawable_usd": a.withdrawable_usd,
+            "shock_to_liq_pct": a.shock_to_liq_pct,
+            "positions": len(a.positions),
+            "venue_time": a.venue_time,
+        }
+    )
+    return doc
 
 
 def watch_json(report: AccountReport) -> dict[str, Any]:
@@ -102,20 +123,36 @@ def danger_style(distance_pct: Decimal | None) -> str:
 def positions_table(positions: Sequence[Position]) -> Table:
     """Positions sorted by notional, distance to liquidation coloured by danger."""
     table = Table(title="Positions", title_justify="left", expand=False, pad_edge=False)
-    for name, justify in (("coin", "left"), ("side", "left"), ("size", "right"),
-                          ("entry", "right"), ("mark", "right"), ("notional $", "right"),
-                          ("uPnL $", "right"), ("ROE %", "right"), ("lev", "right"),
-                          ("mode", "left"), ("liq px", "right"), ("venue liq", "right"),
-                          ("to liq %", "right")):
+    for name, justify in (
+        ("coin", "left"),
+        ("side", "left"),
+        ("size", "right"),
+        ("entry", "right"),
+        ("mark", "right"),
+        ("notional $", "right"),
+        ("uPnL $", "right"),
+        ("ROE %", "right"),
+        ("lev", "right"),
+        ("mode", "left"),
+        ("liq px", "right"),
+        ("venue liq", "right"),
+        ("to liq %", "right"),
+    ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for p in sorted(positions, key=lambda p: p.notional_usd, reverse=True):
         pnl_style = "green" if p.unrealized_pnl_usd >= 0 else "red"
         table.add_row(
-            p.coin, Text(p.side, "green" if p.side == "long" else "red"), fmt(p.size, 4),
-            fmt_px(p.entry_px), fmt_px(p.mark_px), fmt(p.notional_usd, 0),
+            p.coin,
+            Text(p.side, "green" if p.side == "long" else "red"),
+            fmt(p.size, 4),
+            fmt_px(p.entry_px),
+            fmt_px(p.mark_px),
+            fmt(p.notional_usd, 0),
             Text(fmt(p.unrealized_pnl_usd, 0), pnl_style),
             fmt(p.roe * 100 if p.roe is not None else None, 1),
-            f"{p.leverage}x", p.margin_mode, fmt_px(p.liquidation_px),
+            f"{p.leverage}x",
+            p.margin_mode,
+            fmt_px(p.liquidation_px),
             fmt_px(p.venue_liquidation_px),
             Text(fmt(p.distance_to_liq_pct, 2), danger_style(p.distance_to_liq_pct)),
         )
@@ -125,14 +162,24 @@ def positions_table(positions: Sequence[Position]) -> Table:
 def accounts_table(accounts: Sequence[AccountSnapshot]) -> Table:
     """Account summary per dex, with the shock to liquidation."""
     table = Table(title="Accounts", title_justify="left", pad_edge=False)
-    for name in ("dex", "value $", "notional $", "margin $", "maint $", "withdrawable $",
-                 "shock to liq %"):
+    for name in (
+        "dex",
+        "value $",
+        "notional $",
+        "margin $",
+        "maint $",
+        "withdrawable $",
+        "shock to liq %",
+    ):
         table.add_column(name, justify="left" if name == "dex" else "right")
     for a in accounts:
         shock = a.shock_to_liq_pct
         table.add_row(
-            a.dex or "main", fmt(a.account_value_usd, 0), fmt(a.notional_usd, 0),
-            fmt(a.margin_used_usd, 0), fmt(a.maintenance_margin_usd, 0),
+            a.dex or "main",
+            fmt(a.account_value_usd, 0),
+            fmt(a.notional_usd, 0),
+            fmt(a.margin_used_usd, 0),
+            fmt(a.maintenance_margin_usd, 0),
             fmt(a.withdrawable_usd, 0),
             Text(fmt(shock, 2), danger_style(abs(shock) if shock is not None else None)),
         )
@@ -141,8 +188,11 @@ def accounts_table(accounts: Sequence[AccountSnapshot]) -> Table:
 
 def watch_view(report: AccountReport, label: str | None, status: str) -> Group:
     """The whole live screen of `tracker watch`."""
-    title = Text.assemble(("tracker watch ", "bold"), (report.address, "cyan"),
-                          (f"  {label}" if label else "", "magenta"))
+    title = Text.assemble(
+        ("tracker watch ", "bold"),
+        (report.address, "cyan"),
+        (f"  {label}" if label else "", "magenta"),
+    )
     parts: list[Any] = [title]
     if report.accounts:
         parts.append(accounts_table(report.accounts))

@@ -205,7 +205,7 @@ def _leg_mm(leg: CrossLeg, x: Decimal) -> Decimal:
 
 
 def _breakpoints(legs: Sequence[CrossLeg]) -> list[Decimal]:
-    points = []
+    points: list[Decimal] = []
     for leg in legs:
         base = abs(leg.size) * leg.mark_px
         points.extend(t.lower_bound_usd / base - ONE for t in leg.tiers if t.lower_bound_usd > 0)

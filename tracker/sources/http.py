@@ -10,6 +10,7 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -58,9 +59,9 @@ def retry_after_s(value: str | None) -> float | None:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 class _Retryable(Exception):
@@ -95,12 +96,21 @@ async def post_json(
                 break
             wait = exc.wait_s if exc.wait_s is not None else policy.backoff(attempt)
             wait = min(wait, policy.max_delay_s)
-            log.info("%s %s: %s; retry %d in %.2fs", ctx.venue, ctx.request, exc.reason,
-                     attempt + 1, wait)
+            log.info(
+                "%s %s: %s; retry %d in %.2fs",
+                ctx.venue,
+                ctx.request,
+                exc.reason,
+                attempt + 1,
+                wait,
+            )
             await asyncio.sleep(wait)
     raise VenueUnavailable(
         f"gave up after {policy.retries + 1} attempts: {last}",
-        venue=ctx.venue, request=ctx.request, address=ctx.address, dex=ctx.dex,
+        venue=ctx.venue,
+        request=ctx.request,
+        address=ctx.address,
+        dex=ctx.dex,
     )
 
 
@@ -108,12 +118,12 @@ async def _attempt(
     session: aiohttp.ClientSession,
     url: str,
     payload: bytes,
-    timeout: aiohttp.ClientTimeout,
+    client_timeout: aiohttp.ClientTimeout,
     ctx: RequestContext,
 ) -> Any:
     try:
         async with session.post(
-            url, data=payload, headers={"Content-Type": "application/json"}, timeout=timeout
+            url, data=payload, headers={"Content-Type": "application/json"}, timeout=client_timeout
         ) as resp:
             raw = await resp.read()
             status = resp.status
@@ -127,8 +137,11 @@ async def _attempt(
     if status >= 400:
         snippet = raw[:200].decode("utf-8", "replace").strip()
         raise VenueResponseError(
-            f"HTTP {status}: {snippet}", venue=ctx.venue, request=ctx.request,
-            address=ctx.address, dex=ctx.dex,
+            f"HTTP {status}: {snippet}",
+            venue=ctx.venue,
+            request=ctx.request,
+            address=ctx.address,
+            dex=ctx.dex,
         )
     try:
         return orjson.loads(raw)

@@ -29,13 +29,31 @@ from tracker.sources.limiter import WeightLimiter
 
 VENUE = "hyperliquid"
 _WEIGHT_2 = frozenset(
-    {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState",
-     "exchangeStatus"}
+    {
+        "l2Book",
+        "allMids",
+        "clearinghouseState",
+        "orderStatus",
+        "spotClearinghouseState",
+        "exchangeStatus",
+    }
 )
 _ITEM_WEIGHTED = frozenset(
-    {"recentTrades", "historicalOrders", "userFills", "userFillsByTime", "fundingHistory",
-     "userFunding", "nonUserFundingUpdates", "twapHistory", "userTwapSliceFills",
-     "userTwapSliceFillsByTime", "delegatorHistory", "delegatorRewards", "validatorStats"}
+    {
+        "recentTrades",
+        "historicalOrders",
+        "userFills",
+        "userFillsByTime",
+        "fundingHistory",
+        "userFunding",
+        "nonUserFundingUpdates",
+        "twapHistory",
+        "userTwapSliceFills",
+        "userTwapSliceFillsByTime",
+        "delegatorHistory",
+        "delegatorRewards",
+        "validatorStats",
+    }
 )
 
 
@@ -74,8 +92,13 @@ class HyperliquidClient:
         kind = str(body["type"])
         ctx = RequestContext(venue=VENUE, request=kind, address=address, dex=body.get("dex"))
         data = await post_json(
-            self.session, self.url, body, ctx=ctx, policy=self.policy,
-            limiter=self.limiter, weight=request_weight(kind),
+            self.session,
+            self.url,
+            body,
+            ctx=ctx,
+            policy=self.policy,
+            limiter=self.limiter,
+            weight=request_weight(kind),
         )
         if isinstance(data, list):
             self.limiter.charge(item_surcharge(kind, len(data)))
@@ -83,13 +106,13 @@ class HyperliquidClient:
 
     async def fetch_clearinghouse_state(self, address: str, dex: str = "") -> Any:
         """Raw perp state of one account on one dex."""
-        return await self.info({"type": "clearinghouseState", "user": address, "dex": dex},
-                               address=address)
+        return await self.info(
+            {"type": "clearinghouseState", "user": address, "dex": dex}, address=address
+        )
 
     async def fetch_spot_state(self, address: str) -> Any:
         """Raw spot balances of one account."""
-        return await self.info({"type": "spotClearinghouseState", "user": address},
-                               address=address)
+        return await self.info({"type": "spotClearinghouseState", "user": address}, address=address)
 
     async def fetch_perp_dexs(self) -> Any:
         """Raw list of perp dexes (null first = the main dex)."""
@@ -174,22 +197,26 @@ def ms_to_datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _wrap(request: str, address: str | None = None, dex: str | None = None) -> Any:
-    """Decorator-free context manager turning _Bad into VenueResponseError."""
+class _wrap:
+    """Turn a wire-shape error inside parse_* into VenueResponseError with context."""
 
-    class _Ctx:
-        def __enter__(self) -> None:
-            return None
+    __slots__ = ("address", "dex", "request")
 
-        def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> bool:
-            if isinstance(exc, _Bad | KeyError | TypeError | AttributeError):
-                raise VenueResponseError(
-                    f"unexpected {request} answer: {exc}", venue=VENUE, request=request,
-                    address=address, dex=dex,
-                ) from None
-            return False
+    def __init__(self, request: str, address: str | None = None, dex: str | None = None) -> None:
+        self.request, self.address, self.dex = request, address, dex
 
-    return _Ctx()
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> None:
+        if isinstance(exc, _Bad | KeyError | TypeError | AttributeError):
+            raise VenueResponseError(
+                f"unexpected {self.request} answer: {exc}",
+                venue=VENUE,
+                request=self.request,
+                address=self.address,
+                dex=self.dex,
+            ) from None
 
 
 def parse_clearinghouse_state(raw: Any, address: str, dex: str = "") -> VenueAccount:
@@ -200,8 +227,9 @@ def parse_clearinghouse_state(raw: Any, address: str, dex: str = "") -> VenueAcc
         total = _dict(state.get("marginSummary"), "marginSummary")
         positions = []
         for entry in _list(state.get("assetPositions", []), "assetPositions"):
-            position = _parse_position(_dict(_dict(entry, "assetPosition").get("position"),
-                                             "position"))
+            position = _parse_position(
+                _dict(_dict(entry, "assetPosition").get("position"), "position")
+            )
             if position is not None:
                 positions.append(position)
         time_ms = state.get("time")
@@ -230,7 +258,8 @@ def _parse_position(p: dict[str, Any]) -> VenuePosition | None:
     mode = leverage.get("type")
     if mode not in ("cross", "isolated"):
         raise _Bad(f"unknown leverage type {mode!r}")
-    funding = p.get("cumFunding") if isinstance(p.get("cumFunding"), dict) else {}
+    cum = p.get("cumFunding")
+    funding: dict[str, Any] = cum if isinstance(cum, dict) else {}
     value = _dec(p, "positionValue")
     if value <= 0:
         raise _Bad(f"positionValue {value} for a non-zero position")
@@ -293,7 +322,10 @@ def parse_meta_and_asset_ctxs(raw: Any, dex: str, ts: datetime) -> MarketMeta:
             coin = _coin({"coin": asset.get("name")})
             table_id = asset.get("marginTableId")
             markets[coin] = Market(
-                venue=VENUE, dex=dex, coin=coin, ts=ts,
+                venue=VENUE,
+                dex=dex,
+                coin=coin,
+                ts=ts,
                 mark_px=_opt_dec(ctx, "markPx"),
                 oracle_px=_opt_dec(ctx, "oraclePx"),
                 mid_px=_opt_dec(ctx, "midPx"),
@@ -315,8 +347,9 @@ def _implicit_table(
     number = _int({"id": table_id}, "id")
     if number not in tables and number < 50:
         # margin-tiers doc: "for IDs less than 50, there is a single tier with max leverage = ID"
-        tables[number] = MarginTable(id=number, tiers=(MarginTier(lower_bound_usd=Decimal(0),
-                                                                   max_leverage=number),))
+        tables[number] = MarginTable(
+            id=number, tiers=(MarginTier(lower_bound_usd=Decimal(0), max_leverage=number),)
+        )
     return number
 
 
@@ -330,8 +363,12 @@ def parse_margin_tables(raw: Any) -> dict[int, MarginTable]:
         table_id = _int({"id": pair[0]}, "id")
         tiers = tuple(
             sorted(
-                (MarginTier(lower_bound_usd=_dec(t, "lowerBound"), max_leverage=_int(t, "maxLeverage"))
-                 for t in _list(_dict(pair[1], "table").get("marginTiers"), "marginTiers")),
+                (
+                    MarginTier(
+                        lower_bound_usd=_dec(t, "lowerBound"), max_leverage=_int(t, "maxLeverage")
+                    )
+                    for t in _list(_dict(pair[1], "table").get("marginTiers"), "marginTiers")
+                ),
                 key=lambda t: t.lower_bound_usd,
             )
         )
@@ -350,9 +387,15 @@ def parse_spot_state(raw: Any, address: str, ts: datetime) -> tuple[SpotBalance,
             total = _dec(b, "total")
             if total == 0:
                 continue
-            balances.append(SpotBalance(
-                ts=ts, venue=VENUE, address=address, coin=_coin(b), total=total,
-                hold=_opt_dec(b, "hold") or Decimal(0),
-                entry_notional_usd=_opt_dec(b, "entryNtl"),
-            ))
+            balances.append(
+                SpotBalance(
+                    ts=ts,
+                    venue=VENUE,
+                    address=address,
+                    coin=_coin(b),
+                    total=total,
+                    hold=_opt_dec(b, "hold") or Decimal(0),
+                    entry_notional_usd=_opt_dec(b, "entryNtl"),
+                )
+            )
         return tuple(balances)

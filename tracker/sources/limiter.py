@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 class WeightLimiter:
@@ -22,10 +22,12 @@ class WeightLimiter:
         *,
         window_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.per_minute = per_minute
         self.window_s = window_s
         self._clock = clock
+        self._sleep = sleep
         self._spends: deque[tuple[float, int]] = deque()
         self._in_window = 0
         self._lock = asyncio.Lock()
@@ -58,7 +60,7 @@ class WeightLimiter:
                     return
                 wait = self._spends[0][0] + self.window_s - now
                 self.waited_s += max(wait, 0.0)
-                await asyncio.sleep(max(wait, 0.001))
+                await self._sleep(max(wait, 0.001))
 
     def charge(self, weight: int) -> None:
         """Spend weight learnt only after the answer (items returned); may overdraw briefly."""

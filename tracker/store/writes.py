@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -44,38 +45,76 @@ def _frame(columns: Sequence[_Column], rows: Sequence[Any]) -> dict[str, np.ndar
 
 
 def _dec(name: str) -> _Column:
-    return _Column(name, lambda r, n=name: _text(getattr(r, n)))
+    return _Column(name, lambda r: _text(getattr(r, name)))
 
 
 def _attr(name: str, dtype: str = "object") -> _Column:
-    return _Column(name, lambda r, n=name: getattr(r, n), dtype)
+    return _Column(name, attrgetter(name), dtype)
 
 
 _TS = _Column("ts_us", lambda r: _us(r.ts), "int64")
 
 ACCOUNT_COLUMNS = (
-    _TS, _attr("venue"), _attr("address"), _attr("dex"),
+    _TS,
+    _attr("venue"),
+    _attr("address"),
+    _attr("dex"),
     _Column("venue_time_us", lambda r: _us(r.venue_time)),
-    _dec("account_value_usd"), _dec("cross_account_value_usd"), _dec("notional_usd"),
-    _dec("margin_used_usd"), _dec("maintenance_margin_usd"), _dec("withdrawable_usd"),
-    _dec("shock_to_liq_pct"), _Column("positions", lambda r: len(r.positions), "int32"),
+    _dec("account_value_usd"),
+    _dec("cross_account_value_usd"),
+    _dec("notional_usd"),
+    _dec("margin_used_usd"),
+    _dec("maintenance_margin_usd"),
+    _dec("withdrawable_usd"),
+    _dec("shock_to_liq_pct"),
+    _Column("positions", lambda r: len(r.positions), "int32"),
 )
 POSITION_COLUMNS = (
-    _TS, _attr("venue"), _attr("address"), _attr("dex"), _attr("coin"), _attr("side"),
-    _dec("size"), _dec("entry_px"), _dec("mark_px"), _dec("notional_usd"),
-    _dec("unrealized_pnl_usd"), _dec("roe"), _attr("leverage", "int32"),
-    _dec("effective_leverage"), _attr("margin_mode"), _dec("margin_used_usd"),
-    _dec("maintenance_margin_usd"), _dec("liquidation_px"), _dec("venue_liquidation_px"),
-    _dec("distance_to_liq_pct"), _attr("max_leverage", "int32"),
+    _TS,
+    _attr("venue"),
+    _attr("address"),
+    _attr("dex"),
+    _attr("coin"),
+    _attr("side"),
+    _dec("size"),
+    _dec("entry_px"),
+    _dec("mark_px"),
+    _dec("notional_usd"),
+    _dec("unrealized_pnl_usd"),
+    _dec("roe"),
+    _attr("leverage", "int32"),
+    _dec("effective_leverage"),
+    _attr("margin_mode"),
+    _dec("margin_used_usd"),
+    _dec("maintenance_margin_usd"),
+    _dec("liquidation_px"),
+    _dec("venue_liquidation_px"),
+    _dec("distance_to_liq_pct"),
+    _attr("max_leverage", "int32"),
     _dec("cum_funding_since_open_usd"),
 )
 MARKET_COLUMNS = (
-    _TS, _attr("venue"), _attr("dex"), _attr("coin"), _dec("mark_px"), _dec("oracle_px"),
-    _dec("mid_px"), _dec("funding_rate"), _dec("open_interest"), _attr("max_leverage", "int32"),
-    _attr("margin_table_id"), _dec("day_notional_volume_usd"), _dec("prev_day_px"),
+    _TS,
+    _attr("venue"),
+    _attr("dex"),
+    _attr("coin"),
+    _dec("mark_px"),
+    _dec("oracle_px"),
+    _dec("mid_px"),
+    _dec("funding_rate"),
+    _dec("open_interest"),
+    _attr("max_leverage", "int32"),
+    _attr("margin_table_id"),
+    _dec("day_notional_volume_usd"),
+    _dec("prev_day_px"),
 )
 SPOT_COLUMNS = (
-    _TS, _attr("venue"), _attr("address"), _attr("coin"), _dec("total"), _dec("hold"),
+    _TS,
+    _attr("venue"),
+    _attr("address"),
+    _attr("coin"),
+    _dec("total"),
+    _dec("hold"),
     _dec("entry_notional_usd"),
 )
 
@@ -126,6 +165,13 @@ def write_pass(
         if summary is not None:
             store.con.execute(
                 resources.sql("writes", "snapshot_runs"),
-                [summary.ts, summary.command, summary.addresses, summary.addresses_ok,
-                 summary.positions, summary.finished_at, list(summary.errors)],
+                [
+                    summary.ts,
+                    summary.command,
+                    summary.addresses,
+                    summary.addresses_ok,
+                    summary.positions,
+                    summary.finished_at,
+                    list(summary.errors),
+                ],
             )

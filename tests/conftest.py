@@ -1,0 +1,66 @@
+"""Shared fixtures: the fake Hyperliquid server, temporary DuckDB files, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.fixtures import hl_fake  # noqa: F401  (fixture)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True, slots=True)
+class CliResult:
+    """Exit code and output of one `tracker` run."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+def tracker_env(api_url: str, db: Path, **extra: str) -> dict[str, str]:
+    """A clean environment pointing the tracker at a local venue and a temporary DB."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update(
+        {
+            "TRACKER_HL_API_URL": api_url,
+            "TRACKER_DB": str(db),
+            "TRACKER_HTTP_RETRIES": "2",
+            "TRACKER_HTTP_TIMEOUT": "5",
+            "TRACKER_ENV_FILE": str(db.parent / "no.env"),
+            "NO_COLOR": "1",
+            "COLUMNS": "200",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+async def run_cli(*args: str, env: Mapping[str, str], timeout: float = 60) -> CliResult:
+    """Run `python -m tracker ARGS` as a real process (the fake keeps serving meanwhile)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tracker",
+        *args,
+        env=dict(env),
+        cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    assert proc.returncode is not None
+    return CliResult(proc.returncode, out.decode(), err.decode())
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Path of a DuckDB file that does not exist yet."""
+    return tmp_path / "tracker.duckdb"

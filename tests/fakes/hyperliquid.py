@@ -1,0 +1,223 @@
+"""A Hyperliquid-compatible `POST /info` server on 127.0.0.1 for tests, benchmarks and CLI tries.
+
+`FakeHyperliquid` is the venue of venue.py (state, scripting, answers) served over aiohttp: it
+answers like api.hyperliquid.xyz, records every request with its weight in `requests`, and
+plays the scripted faults of `fake.faults` (faults.py). Seeding from the shared fixtures, a
+snapshot or a directory of recorded answers lives in loaders.py.
+
+Served types: clearinghouseState (+dex), spotClearinghouseState, meta, metaAndAssetCtxs, allMids
+(+dex), perpDexs, spotMeta, spotMetaAndAssetCtxs, userFills, userFillsByTime, userFunding,
+userNonFundingLedgerUpdates, vaultDetails; batchClearinghouseStates answers HTTP 500 `null`
+as recorded from the venue. Unknown types and bad fields get 422 text, unparsable bodies 400.
+
+Standalone: `python -m tests.fakes.hyperliquid --port 8080 [--state FILE.json] [--dir DIR]`
+(see `main`; the state file and directory formats are documented in loaders.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import struct
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from . import loaders, seed
+from .faults import Fault, Faults
+from .venue import Venue
+from .wire import DESERIALIZE, RecordedRequest, VenueError, as_bytes, request_weight
+
+_DEX_TYPES = frozenset({"clearinghouseState", "meta", "metaAndAssetCtxs", "allMids"})
+
+
+class FakeHyperliquid(Venue):
+    """The fake venue served over HTTP on 127.0.0.1; `url` is its base URL while running."""
+
+    def __init__(self, *, stall_seconds: float = 30.0) -> None:
+        super().__init__()
+        self.url = ""
+        self.faults = Faults(stall_seconds)
+        self.requests: list[RecordedRequest] = []
+        self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()
+
+    @classmethod
+    def seeded(cls, *, normalise: bool = False, stall_seconds: float = 30.0) -> FakeHyperliquid:
+        """A fake holding the shared fixtures (addresses in `seed.SEEDED_ACCOUNTS`)."""
+        fake = cls(stall_seconds=stall_seconds)
+        seed.seed_from_fixtures(fake, normalise=normalise)
+        return fake
+
+    def weight_used(self, since: float | None = None) -> int:
+        """Sum of request weights (§2.1), optionally only since epoch second `since`."""
+        return sum(r.weight for r in self.requests if since is None or r.time >= since)
+
+    # --- server ------------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Listen on host:port (0 = a free port) and return the base URL (also in `url`)."""
+        app = web.Application()
+        app.router.add_post("/info", self._handle)
+        self._stopping = asyncio.Event()
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        await web.TCPSite(self._runner, host, port).start()
+        bound = self._runner.addresses[0]
+        self.url = f"http://{host}:{bound[1]}"
+        return self.url
+
+    async def stop(self) -> None:
+        """Stop listening; stalled and delayed answers are released first."""
+        self._stopping.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeHyperliquid:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if request.content_type != "application/json":
+            return _text(415, "Expected request with `Content-Type: application/json`")
+        try:
+            body = orjson.loads(await request.read())
+        except orjson.JSONDecodeError as exc:
+            return _text(400, f"Failed to parse the request body as JSON: {exc}")
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str):
+            return _text(422, f"{DESERIALIZE}missing field `type`")
+        request_type: str = body["type"]
+        fault: Fault | None = None
+        if self.faults.active:
+            delay, fault = self.faults.pick(request_type)
+            if delay:
+                await self._sleep(delay)
+            if fault is not None and fault.kind == "stall":
+                await self._sleep(
+                    fault.stall_seconds
+                    if fault.stall_seconds is not None
+                    else self.faults.stall_seconds
+                )
+            elif fault is not None and fault.kind != "garbage":
+                self._record(body, 0)
+                return await self._fault_response(request, fault)
+        try:
+            answer = self.answer(body)
+        except VenueError as exc:
+            self._record(body, 0)
+            return _text(
+                exc.status, exc.text, "application/json" if exc.text == "null" else "text/plain"
+            )
+        data = as_bytes(answer.data)
+        for drift in self.faults.drifts(request_type) if self.faults.active else ():
+            value = orjson.loads(data)
+            replaced = drift(value)
+            data = orjson.dumps(value if replaced is None else replaced)
+        if fault is not None and fault.kind == "garbage":  # 200 with a body that is not JSON
+            data = fault.body if fault.body is not None else data[: max(1, len(data) // 2)]
+        self._record(body, answer.items)
+        return web.Response(body=data, content_type="application/json")
+
+    async def _fault_response(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        if fault.kind == "reset":
+            _reset(request)
+            return web.Response(status=599)  # never sent: the transport is gone
+        headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
+        return web.Response(
+            status=fault.status, body=fault.body, content_type="application/json", headers=headers
+        )
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+    def _record(self, body: dict[str, Any], items: int) -> None:
+        request_type: str = body["type"]
+        user = body.get("user")
+        dex = (body.get("dex") or "") if request_type in _DEX_TYPES else body.get("dex")
+        self.requests.append(
+            RecordedRequest(
+                request_type,
+                user.lower() if isinstance(user, str) else None,
+                dex if isinstance(dex, str) else None,
+                time.time(),
+                request_weight(request_type, items),
+            )
+        )
+
+
+def _text(status: int, text: str, content_type: str = "text/plain") -> web.Response:
+    return web.Response(status=status, text=text, content_type=content_type)
+
+
+def _reset(request: web.Request) -> None:
+    """Drop the connection with a TCP RST (SO_LINGER 0) so the client sees a reset."""
+    transport = request.transport
+    if transport is None:
+        return
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    fake = FakeHyperliquid(stall_seconds=args.stall_seconds)
+    if not args.empty:
+        seed.seed_from_fixtures(fake, normalise=args.normalise)
+    for directory in args.dir:
+        loaders.load_directory(fake, directory, normalise=args.normalise)
+    if args.state is not None:
+        loaders.load_snapshot(fake, orjson.loads(args.state.read_bytes()), normalise=args.normalise)
+    url = await fake.start(args.host, args.port)
+    print(f"fake Hyperliquid on {url}/info ({len(fake.users())} accounts)")
+    if not args.empty:
+        for user, what in seed.SEEDED_ACCOUNTS.items():
+            print(f"  {user}  {what}")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await fake.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI: serve the fake until Ctrl-C."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fakes.hyperliquid", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--state", type=Path, help="JSON snapshot file (format: tests/fakes/loaders.py)"
+    )
+    parser.add_argument(
+        "--dir", type=Path, action="append", default=[], help="directory of recorded answers"
+    )
+    parser.add_argument("--empty", action="store_true", help="do not seed the shared fixtures")
+    parser.add_argument(
+        "--normalise", action="store_true", help="turn stringified integers into numbers"
+    )
+    parser.add_argument("--stall-seconds", type=float, default=30.0)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The Hyperliquid source against the fake venue: parsing, retries, weights, skipped accounts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+
+from tests.fakes import seed
+from tracker.errors import VenueResponseError, VenueUnavailable
+from tracker.poll import HyperliquidPoller
+from tracker.sources.http import RetryPolicy, retry_after_s
+from tracker.sources.hyperliquid import HyperliquidClient, parse_clearinghouse_state
+from tracker.sources.limiter import WeightLimiter
+
+TS = datetime(2026, 1, 31, tzinfo=UTC)
+
+
+@pytest.fixture
+async def session():
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+def _client(session, url, *, budget=0, retries=3, timeout=2.0):
+    return HyperliquidClient(
+        session,
+        url,
+        limiter=WeightLimiter(budget),
+        policy=RetryPolicy(retries=retries, timeout_s=timeout, base_delay_s=0.01),
+    )
+
+
+async def test_poll_reads_every_dex_and_spot(hl_fake, session):
+    poller = HyperliquidPoller(_client(session, hl_fake.url))
+    result = await poller.poll([seed.HIP3_FLX, seed.CROSS_SHORT_SOL], TS)
+    assert not result.failed
+    flx, sol = result.reports
+    assert {a.dex for a in flx.accounts} == {"", "flx"}
+    assert [p.coin for p in flx.positions if p.dex == "flx"] == ["flx:CRCL"]
+    assert flx.spot, "ccxt spot balances are seeded for the flx account"
+    assert {p.coin for p in sol.positions} == {"SOL", "ETH"}
+    assert {m.dex for m in result.markets} == {"", "flx"}
+
+
+async def test_schema_drift_skips_only_that_account(hl_fake, session):
+    def drop_margin_summary(body):  # the drift hook sees answers only: pick the HYPE account
+        coins = [e["position"]["coin"] for e in body.get("assetPositions", [])]
+        if coins == ["HYPE"]:
+            body.pop("marginSummary", None)
+        return body
+
+    hl_fake.faults.drift(drop_margin_summary, types={"clearinghouseState"})
+    poller = HyperliquidPoller(_client(session, hl_fake.url))
+    result = await poller.poll([seed.ISOLATED_SHORT_HYPE, seed.CROSS_SHORT_SOL], TS)
+    bad, good = result.reports
+    assert bad.errors and "marginSummary" in bad.errors[0] and not bad.accounts
+    assert good.positions and not good.errors
+
+
+async def test_numbers_where_strings_are_expected_still_parse(hl_fake, session):
+    def numbers(body):
+        for entry in body.get("assetPositions", []):
+            entry["position"]["szi"] = float(entry["position"]["szi"])
+        return body
+
+    hl_fake.faults.drift(numbers, types={"clearinghouseState"})
+    poller = HyperliquidPoller(_client(session, hl_fake.url))
+    (report,) = (await poller.poll([seed.ISOLATED_SHORT_HYPE], TS)).reports
+    assert not report.errors and str(report.positions[0].size) == "4.0"
+
+
+async def test_retry_after_is_honoured(hl_fake, session):
+    hl_fake.faults.fail_next(1, status=429, retry_after=0.4, types={"clearinghouseState"})
+    client = _client(session, hl_fake.url)
+    started = asyncio.get_running_loop().time()
+    raw = await client.fetch_clearinghouse_state(seed.CROSS_SHORT_SOL)
+    assert asyncio.get_running_loop().time() - started >= 0.4
+    assert parse_clearinghouse_state(raw, seed.CROSS_SHORT_SOL).positions
+
+
+async def test_gives_up_after_retries_with_context(hl_fake, session):
+    hl_fake.faults.every_nth(1, "500", types={"clearinghouseState"})
+    client = _client(session, hl_fake.url, retries=2)
+    with pytest.raises(VenueUnavailable, match="3 attempts: HTTP 500") as info:
+        await client.fetch_clearinghouse_state(seed.CROSS_SHORT_SOL)
+    assert info.value.address == seed.CROSS_SHORT_SOL
+    assert info.value.request == "clearinghouseState"
+
+
+async def test_timeouts_and_resets_are_retried(hl_fake, session):
+    hl_fake.faults.fail_next(1, kind="stall", types={"clearinghouseState"})
+    hl_fake.faults.fail_next(1, kind="reset", types={"clearinghouseState"})
+    hl_fake.faults.stall_seconds = 2.0
+    client = _client(session, hl_fake.url, timeout=0.3)
+    raw = await client.fetch_clearinghouse_state(seed.CROSS_SHORT_SOL)
+    assert raw["assetPositions"]
+
+
+async def test_client_errors_are_not_retried(hl_fake, session):
+    client = _client(session, hl_fake.url)
+    with pytest.raises(VenueResponseError, match="HTTP 422"):
+        await client.info({"type": "noSuchRequest"})
+    assert len(hl_fake.requests) == 1
+
+
+async def test_weights_charged_match_the_venue_count(hl_fake, session):
+    client = _client(session, hl_fake.url, budget=100_000)
+    poller = HyperliquidPoller(client)
+    await poller.poll([seed.CROSS_SHORT_SOL, seed.ISOLATED_SHORT_HYPE], TS)
+    assert client.limiter.total_weight == hl_fake.weight_used()
+    # perpDexs 20 + metaAndAssetCtxs 20 x 2 dexes + (2 dexes + spot) x 2 accounts x 2
+    assert client.limiter.total_weight == 20 + 40 + 12
+
+
+async def test_limiter_never_exceeds_budget_in_any_window():
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:  # virtual time: waiting moves the clock
+        now[0] += seconds
+
+    limiter = WeightLimiter(100, window_s=60.0, clock=lambda: now[0], sleep=sleep)
+    spent: list[tuple[float, int]] = []
+    for i in range(30):
+        await limiter.acquire(20)
+        spent.append((now[0], 20))
+        now[0] += 0.5 * (i % 3)  # requests arrive unevenly
+    for t0, _ in spent:
+        assert sum(w for t, w in spent if t0 <= t < t0 + 60.0) <= 100
+    assert limiter.max_in_window == 100
+    assert limiter.total_weight == 600
+    assert spent[-1][0] >= 60.0 * 5  # 600 weight at 100 a minute needs five more windows
+    assert limiter.waited_s > 0
+
+
+def test_retry_after_parsing():
+    assert retry_after_s("3") == 3.0
+    assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after_s("soon") is None
+    assert retry_after_s(None) is None

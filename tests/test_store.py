@@ -1,0 +1,108 @@
+"""The DuckDB store: migrations once, idempotent batched writes, views, lock waiting."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tracker.assess import assess_account
+from tracker.errors import StoreBusy
+from tracker.records import AccountReport
+from tracker.sources.hyperliquid import parse_clearinghouse_state
+from tracker.store import open_store
+from tracker.store.db import migrate
+from tracker.store.writes import write_pass
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hyperliquid"
+T0 = datetime(2026, 1, 31, 12, tzinfo=UTC)
+
+
+def _report(ts: datetime, name: str = "clearinghouseState_cross_short_SOL") -> AccountReport:
+    raw = json.loads((FIXTURES / "other_repos/ccxt" / f"{name}.json").read_text())
+    account = parse_clearinghouse_state(raw, "0x" + "12" * 20)
+    snap = assess_account(account, None, ts)
+    return AccountReport(address=account.address, ts=ts, accounts=(snap,), spot=())
+
+
+def test_migrations_apply_once(db_path):
+    with open_store(db_path) as store:
+        versions = store.con.execute("select version from schema_migrations").fetchall()
+        assert versions == [(1,)]
+        assert migrate(store) == []
+    with open_store(db_path) as store:
+        assert store.con.execute("select count(*) from schema_migrations").fetchone() == (1,)
+
+
+def test_writes_are_idempotent_and_exact(db_path):
+    report = _report(T0)
+    with open_store(db_path) as store:
+        write_pass(store, [report], [])
+        write_pass(store, [report], [])  # a re-poll of the same snapshot adds nothing
+        write_pass(store, [_report(T0 + timedelta(seconds=5))], [])
+        rows = store.con.execute(
+            "select ts, coin, liquidation_px, venue_liquidation_px from positions order by ts, coin"
+        ).fetchall()
+    assert len(rows) == 4
+    sol = [r for r in rows if r[1] == "SOL"][0]
+    assert sol[0] == T0
+    assert sol[3] == Decimal("22881.19788911")
+    assert abs(sol[2] - sol[3]) < Decimal("1e-8")
+
+
+def test_latest_positions_follow_the_latest_account_snapshot(db_path):
+    with open_store(db_path) as store:
+        write_pass(store, [_report(T0)], [])
+        later = _report(T0 + timedelta(minutes=1), "clearinghouseState_empty_account")
+        # the same address later has no positions: latest_positions must show none of it
+        later = AccountReport(
+            address="0x" + "12" * 20, ts=later.ts, accounts=later.accounts, spot=()
+        )
+        write_pass(store, [later], [])
+        assert store.con.execute("select count(*) from latest_positions").fetchone() == (0,)
+        assert store.con.execute("select count(*) from positions").fetchone() == (2,)
+
+
+def test_failed_batch_leaves_nothing(db_path):
+    with open_store(db_path) as store:
+        with pytest.raises(duckdb.Error), store.transaction():
+            store.con.execute("insert into snapshot_runs values (now(), 'x', 1, 1, 1, now(), [])")
+            store.con.execute("insert into positions (ts) values (now())")  # violates NOT NULL
+        assert store.con.execute("select count(*) from snapshot_runs").fetchone() == (0,)
+
+
+def test_store_locked_by_another_process_waits_then_reports_busy(db_path):
+    with open_store(db_path):
+        pass
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+            "print('locked', flush=True); time.sleep(30)",
+            str(db_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with (
+            pytest.raises(StoreBusy, match="locked by another"),
+            open_store(db_path, read_only=True, busy_timeout_s=0.5),
+        ):
+            pass
+        assert time.monotonic() - started >= 0.5
+    finally:
+        holder.kill()
+        holder.wait()
+    with open_store(db_path, read_only=True, busy_timeout_s=5) as store:
+        assert store.con.execute("select count(*) from schema_migrations").fetchone() == (1,)
