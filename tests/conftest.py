@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.chain.fixtures import aave, aave_market, anvil, chain  # noqa: F401  (fixtures)
 from tests.fakes.fixtures import hl_fake  # noqa: F401  (fixture)
 
 REPO = Path(__file__).resolve().parents[1]
