@@ -5,7 +5,7 @@
 For each N it starts the fake venue (tests/fakes) in its own process, serving N modelled accounts
 with 1-4 positions each (cross and isolated, BTC/ETH/SOL/HYPE, real margin tables), then runs in
 separate child processes (so CPU and peak RSS are each one's own):
-- ours: one `tracker` pass (poll_and_store) with the weight limiter lifted;
+- ours: one `tracker` pass of state (snapshot_pass, history off) with the weight limiter lifted;
 - parse: our parse + risk + store alone on the same answers, pre-fetched (CPU per account);
 - sdk: what a Python user writes with the official SDK: `Info(url, skip_ws=True)`, then
   `user_state(address)` and `spot_user_state(address)` per address in a loop, each row inserted
@@ -118,17 +118,20 @@ def peak_rss_mb() -> float:
 
 async def phase_ours(url: str, addresses: list[str], db: Path) -> dict[str, Any]:
     from tracker.config import Settings
-    from tracker.service import hyperliquid_poller, poll_and_store
+    from tracker.passes import HistoryPolicy, snapshot_pass
+    from tracker.service import hyperliquid_poller
 
     settings = replace(
         Settings.from_env({}), db_path=db, hl_api_url=url, hl_weight_per_min=0, hl_concurrency=32
     )
     cpu0, t0 = time.process_time(), time.perf_counter()
     async with hyperliquid_poller(settings) as poller:
-        result = await poll_and_store(poller, settings, addresses, "bench")
+        result = await snapshot_pass(
+            poller, db, addresses, command="bench", policy=HistoryPolicy(enabled=False)
+        )
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-    assert not result.failed, result.failed[:1]
-    positions = sum(len(r.positions) for r in result.reports)
+    assert not result.failed, list(result.failed.items())[:1]
+    positions = result.positions
     return {"wall_s": wall, "cpu_s": cpu, "positions": positions}
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tracker import resources
 from tracker.assess import assess_account
 from tracker.errors import StoreBusy
 from tracker.records import AccountReport
@@ -34,11 +35,13 @@ def _report(ts: datetime, name: str = "clearinghouseState_cross_short_SOL") -> A
 
 def test_migrations_apply_once(db_path):
     with open_store(db_path) as store:
-        versions = store.con.execute("select version from schema_migrations").fetchall()
-        assert versions == [(1,)]
+        versions = store.con.execute("select version from schema_migrations order by 1").fetchall()
+        shipped = [v for v, _, _ in resources.migrations()]
+        assert [v for (v,) in versions] == shipped and shipped[:2] == [1, 2]
         assert migrate(store) == []
     with open_store(db_path) as store:
-        assert store.con.execute("select count(*) from schema_migrations").fetchone() == (1,)
+        count = store.con.execute("select count(*) from schema_migrations").fetchone()
+        assert count == (len(shipped),)
 
 
 def test_writes_are_idempotent_and_exact(db_path):
@@ -105,4 +108,4 @@ def test_store_locked_by_another_process_waits_then_reports_busy(db_path):
         holder.kill()
         holder.wait()
     with open_store(db_path, read_only=True, busy_timeout_s=5) as store:
-        assert store.con.execute("select count(*) from schema_migrations").fetchone() == (1,)
+        assert store.con.execute("select count(*) from schema_migrations").fetchone()[0] >= 2

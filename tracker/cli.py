@@ -8,24 +8,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
 from rich.console import Console
 from rich.live import Live
 
-from tracker import __version__
+from tracker import __version__, cli_watchlist, watchlists
 from tracker import query as queries
 from tracker.addresses import normalise_address
 from tracker.config import Settings
+from tracker.daemon import build_schedules, run_daemon
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
+from tracker.passes import PassReport, snapshot_pass
+from tracker.poll import HyperliquidPoller
 from tracker.redact import redact_text
 from tracker.render import watch_json, watch_view
-from tracker.service import hyperliquid_poller, poll_and_store
+from tracker.service import history_policy, hyperliquid_poller
 
 app = typer.Typer(
     name="tracker",
@@ -36,6 +41,8 @@ app = typer.Typer(
 )
 out = Console()
 err = Console(stderr=True)
+
+app.add_typer(cli_watchlist.app, name="watchlist")
 
 DbOption = Annotated[
     Path | None,
@@ -113,9 +120,20 @@ def watch(
         asyncio.run(_watch_live(settings, target, interval, as_json))
 
 
+async def _watch_poll(poller: HyperliquidPoller, settings: Settings, address: str) -> PassReport:
+    return await snapshot_pass(
+        poller,
+        settings.db_path,
+        [address],
+        command="watch",
+        policy=history_policy(settings),
+        history_required=False,
+    )
+
+
 async def _watch_once(settings: Settings, address: str, as_json: bool) -> int:
     async with hyperliquid_poller(settings) as poller:
-        result = await poll_and_store(poller, settings, [address], "watch")
+        result = await _watch_poll(poller, settings, address)
     report = result.reports[0]
     if as_json:
         sys.stdout.write(orjson.dumps(watch_json(report), option=orjson.OPT_INDENT_2).decode())
@@ -132,7 +150,7 @@ async def _watch_live(settings: Settings, address: str, interval: float, as_json
     async with hyperliquid_poller(settings) as poller:
         if as_json:
             while True:
-                result = await poll_and_store(poller, settings, [address], "watch")
+                result = await _watch_poll(poller, settings, address)
                 sys.stdout.write(orjson.dumps(watch_json(result.reports[0])).decode() + "\n")
                 sys.stdout.flush()
                 await asyncio.sleep(interval)
@@ -140,7 +158,7 @@ async def _watch_live(settings: Settings, address: str, interval: float, as_json
             polls = 0
             while True:
                 try:
-                    result = await poll_and_store(poller, settings, [address], "watch")
+                    result = await _watch_poll(poller, settings, address)
                 except StoreError as exc:
                     fail(str(exc), 1)
                 polls += 1
@@ -150,6 +168,124 @@ async def _watch_live(settings: Settings, address: str, interval: float, as_json
                 )
                 live.update(watch_view(result.reports[0], None, status), refresh=True)
                 await asyncio.sleep(interval)
+
+
+WatchlistOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--watchlist",
+        "-w",
+        help="Watchlist NAME (in the watchlists folder) or PATH; "
+        "repeatable. Default: every file in the folder.",
+    ),
+]
+
+
+def _watched(names: list[str] | None) -> tuple[list[str], dict[str, float | None]]:
+    """Hyperliquid addresses of the chosen watchlists, and each one's own interval if any."""
+    directory = watchlists.watchlists_dir(os.environ)
+    if names:
+        lists = [watchlists.load(watchlists.resolve(n, directory)) for n in names]
+    else:
+        lists = watchlists.load_all(directory)
+    if not lists:
+        raise BadInput(f"no watchlists in {directory} (add one with 'tracker watchlist add')")
+    intervals: dict[str, float | None] = {}
+    for wl in lists:
+        for entry in wl.entries:
+            if "hyperliquid" not in entry.venues:
+                continue
+            known = intervals.get(entry.address)
+            mine = wl.interval_s
+            if entry.address not in intervals:
+                intervals[entry.address] = mine
+            elif mine is not None:
+                intervals[entry.address] = mine if known is None else min(known, mine)
+    if not intervals:
+        raise BadInput("the chosen watchlists hold no Hyperliquid address")
+    return list(intervals), intervals
+
+
+def _progress(address: str, fills: int) -> None:
+    if fills and fills % 2000 == 0:
+        err.print(f"backfill {address}: {fills} fills so far", highlight=False)
+
+
+@app.command()
+def snapshot(
+    watchlist: WatchlistOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON report.")] = False,
+    full_history: Annotated[
+        bool, typer.Option("--full-history", help="Read every history stream now.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """One pass over every watched address: state on every dex, positions, markets, history."""
+    addresses, _ = _watched(watchlist)
+    settings = settings_for(db)
+    report = asyncio.run(_snapshot(settings, addresses, full_history))
+    if as_json:
+        sys.stdout.write(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
+        sys.stdout.write("\n")
+    else:
+        out.print(report.line(), highlight=False, soft_wrap=True)
+    raise typer.Exit(1 if report.failed else 0)
+
+
+async def _snapshot(settings: Settings, addresses: list[str], force: bool) -> PassReport:
+    async with hyperliquid_poller(settings) as poller:
+        return await snapshot_pass(
+            poller,
+            settings.db_path,
+            addresses,
+            command="snapshot",
+            policy=history_policy(settings, force=force),
+            progress=_progress,
+        )
+
+
+@app.command()
+def run(
+    watchlist: WatchlistOption = None,
+    interval: Annotated[
+        float,
+        typer.Option(
+            "--interval",
+            min=0.1,
+            help="Seconds between passes (default 60; a "
+            "watchlist's own `interval` wins for its addresses).",
+        ),
+    ] = 60.0,
+    db: DbOption = None,
+) -> None:
+    """Run scheduled snapshots until SIGINT/SIGTERM; one JSON line per pass on stdout."""
+    _, intervals = _watched(watchlist)
+    settings = settings_for(db)
+    stats = asyncio.run(_run(settings, intervals, interval))
+    raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
+
+
+async def _run(settings: Settings, intervals: dict[str, float | None], interval: float) -> Any:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    def on_pass(report: PassReport) -> None:
+        line = {"event": "pass", **report.as_json()}
+        sys.stdout.write(orjson.dumps(line).decode() + "\n")
+        sys.stdout.flush()
+
+    async with hyperliquid_poller(settings) as poller:
+        return await run_daemon(
+            poller,
+            settings.db_path,
+            build_schedules(intervals, interval),
+            stop,
+            policy=history_policy(settings),
+            on_pass=on_pass,
+            progress=_progress,
+        )
 
 
 class Format(StrEnum):

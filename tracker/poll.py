@@ -63,6 +63,7 @@ class HyperliquidPoller:
         self.client = client
         self.configured_dexes = dexes
         self.markets_ttl_s = markets_ttl_s
+        self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
         self._dexes: tuple[str, ...] | None = None
         self._dexes_at = 0.0

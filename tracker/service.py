@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import aiohttp
 
 from tracker.config import Settings
-from tracker.poll import HyperliquidPoller, PollResult
+from tracker.passes import HistoryPolicy
+from tracker.poll import HyperliquidPoller
 from tracker.sources.http import RetryPolicy
 from tracker.sources.hyperliquid import HyperliquidClient
 from tracker.sources.limiter import WeightLimiter
-from tracker.store import open_store
-from tracker.store.writes import PassSummary, write_pass
 
 
 @asynccontextmanager
@@ -42,22 +41,10 @@ def now_utc() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-async def poll_and_store(
-    poller: HyperliquidPoller, settings: Settings, addresses: Sequence[str], command: str
-) -> PollResult:
-    """Poll addresses once and write everything learnt in one transaction."""
-    ts = now_utc()
-    result = await poller.poll(addresses, ts)
-    ok = [r for r in result.reports if not r.errors]
-    summary = PassSummary(
-        ts=ts,
-        command=command,
-        addresses=len(addresses),
-        addresses_ok=len(ok),
-        positions=sum(len(r.positions) for r in ok),
-        finished_at=datetime.now(UTC),
-        errors=tuple(f"{r.address}: {e}" for r in result.failed for e in r.errors),
+def history_policy(settings: Settings, *, force: bool = False) -> HistoryPolicy:
+    """The history policy the settings ask for."""
+    return HistoryPolicy(
+        history_max_age_s=settings.history_max_age_s,
+        funding_max_age_s=settings.funding_max_age_s,
+        force=force,
     )
-    with open_store(settings.db_path) as store:
-        write_pass(store, ok, result.markets, summary)
-    return result

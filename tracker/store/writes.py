@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 
 from tracker import resources
-from tracker.records import AccountReport, AccountSnapshot, Market, Position, SpotBalance
+from tracker.records import (
+    AccountReport,
+    AccountSnapshot,
+    Fill,
+    FundingPayment,
+    LedgerEntry,
+    Market,
+    Position,
+    SpotBalance,
+)
 from tracker.store.db import Store
 
 
@@ -108,6 +117,67 @@ MARKET_COLUMNS = (
     _dec("day_notional_volume_usd"),
     _dec("prev_day_px"),
 )
+FILL_COLUMNS = (
+    _TS,
+    _attr("time_ms", "int64"),
+    _attr("venue"),
+    _attr("address"),
+    _attr("coin"),
+    _attr("dex"),
+    _attr("fill_key"),
+    _attr("side"),
+    _dec("px"),
+    _dec("size"),
+    _dec("notional_usd"),
+    _dec("start_position"),
+    _attr("direction"),
+    _dec("closed_pnl_usd"),
+    _dec("fee"),
+    _attr("fee_token"),
+    _dec("builder_fee"),
+    _attr("crossed"),
+    _attr("hash"),
+    _attr("oid"),
+    _attr("tid"),
+    _attr("twap_id"),
+    _attr("cloid"),
+    _attr("liquidation_method"),
+    _attr("liquidated_user"),
+    _dec("liquidation_mark_px"),
+)
+FUNDING_COLUMNS = (
+    _TS,
+    _attr("time_ms", "int64"),
+    _attr("venue"),
+    _attr("address"),
+    _attr("coin"),
+    _dec("amount_usd"),
+    _dec("position_size"),
+    _dec("funding_rate"),
+    _attr("samples"),
+    _attr("hash"),
+)
+LEDGER_COLUMNS = (
+    _TS,
+    _attr("time_ms", "int64"),
+    _attr("venue"),
+    _attr("address"),
+    _attr("kind"),
+    _attr("entry_key"),
+    _dec("amount_usd"),
+    _attr("hash"),
+    _dec("liquidated_notional_usd"),
+    _dec("account_value_usd"),
+    _attr("leverage_type"),
+    _attr("liquidated_positions"),
+    _attr("delta"),
+)
+CURSOR_COLUMNS = (
+    _attr("venue"),
+    _attr("address"),
+    _attr("stream"),
+    _Column("fetched_at_us", lambda r: _us(r.fetched_at), "int64"),
+)
 SPOT_COLUMNS = (
     _TS,
     _attr("venue"),
@@ -119,15 +189,36 @@ SPOT_COLUMNS = (
 )
 
 
-def insert_batch(store: Store, table: str, columns: Sequence[_Column], rows: Sequence[Any]) -> None:
-    """Insert rows into table through its sql/writes/TABLE.sql statement (inside a transaction)."""
+def insert_batch(store: Store, table: str, columns: Sequence[_Column], rows: Sequence[Any]) -> int:
+    """Insert rows through sql/writes/TABLE.sql (inside a transaction); return rows inserted."""
     if not rows:
-        return
+        return 0
     store.con.register("batch", _frame(columns, rows))
     try:
-        store.con.execute(resources.sql("writes", table))
+        counted = store.con.execute(resources.sql("writes", table)).fetchone()
     finally:
         store.con.unregister("batch")
+    return int(counted[0]) if counted else 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryCursor:
+    """A history stream of an address read completely up to fetched_at."""
+
+    venue: str
+    address: str
+    stream: str
+    fetched_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryBatch:
+    """New history items of a pass and the cursors they complete."""
+
+    fills: Sequence[Fill] = ()
+    funding: Sequence[FundingPayment] = ()
+    ledger: Sequence[LedgerEntry] = ()
+    cursors: Sequence[HistoryCursor] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,6 +232,7 @@ class PassSummary:
     positions: int
     finished_at: datetime
     errors: tuple[str, ...]
+    weight: int = 0
 
 
 def write_pass(
@@ -148,8 +240,12 @@ def write_pass(
     reports: Iterable[AccountReport],
     markets: Sequence[Market],
     summary: PassSummary | None = None,
-) -> None:
-    """Write one pass (accounts, positions, spot, markets, run row) in a single transaction."""
+    history: HistoryBatch | None = None,
+) -> dict[str, int]:
+    """Write one pass (accounts, positions, spot, markets, history, run row) in one transaction.
+
+    Returns the rows inserted per table; re-writing what is already stored inserts nothing.
+    """
     accounts: list[AccountSnapshot] = []
     positions: list[Position] = []
     spot: list[SpotBalance] = []
@@ -157,11 +253,20 @@ def write_pass(
         accounts.extend(report.accounts)
         positions.extend(report.positions)
         spot.extend(report.spot)
+    history = history or HistoryBatch()
+    inserted: dict[str, int] = {}
     with store.transaction():
-        insert_batch(store, "account_snapshots", ACCOUNT_COLUMNS, accounts)
-        insert_batch(store, "positions", POSITION_COLUMNS, positions)
-        insert_batch(store, "spot_balances", SPOT_COLUMNS, spot)
-        insert_batch(store, "markets", MARKET_COLUMNS, markets)
+        for table, columns, rows in (
+            ("account_snapshots", ACCOUNT_COLUMNS, accounts),
+            ("positions", POSITION_COLUMNS, positions),
+            ("spot_balances", SPOT_COLUMNS, spot),
+            ("markets", MARKET_COLUMNS, markets),
+            ("fills", FILL_COLUMNS, history.fills),
+            ("funding", FUNDING_COLUMNS, history.funding),
+            ("ledger", LEDGER_COLUMNS, history.ledger),
+            ("history_cursors", CURSOR_COLUMNS, history.cursors),
+        ):
+            inserted[table] = insert_batch(store, table, columns, rows)
         if summary is not None:
             store.con.execute(
                 resources.sql("writes", "snapshot_runs"),
@@ -173,5 +278,10 @@ def write_pass(
                     summary.positions,
                     summary.finished_at,
                     list(summary.errors),
+                    inserted["fills"],
+                    inserted["funding"],
+                    inserted["ledger"],
+                    summary.weight,
                 ],
             )
+    return inserted

@@ -1,0 +1,276 @@
+"""A snapshot pass: state of every address, then the history that is due, stored in one transaction.
+
+History costs weight 20 or more per stream and address, against 2 for a state, so it is read
+when it can have changed: on first sight of an address (a backfill), when its positions differ
+from the last stored snapshot, or when the stream was last read more than a maximum age ago
+(fills and ledger: `history_max_age_s`; funding, paid hourly: `funding_max_age_s`). The DuckDB
+file is opened twice per pass for milliseconds (read where to resume, write the result), so
+`tracker query` from another process is never locked out for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tracker import resources
+from tracker.errors import StoreError, VenueError
+from tracker.poll import HyperliquidPoller, PollResult
+from tracker.records import AccountReport, Fill, FundingPayment, LedgerEntry
+from tracker.sources import hyperliquid_history as history
+from tracker.sources.hyperliquid import VENUE
+from tracker.store import open_store
+from tracker.store.writes import HistoryBatch, HistoryCursor, PassSummary, write_pass
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryPolicy:
+    """When a history stream is due again (seconds)."""
+
+    history_max_age_s: float = 300.0
+    funding_max_age_s: float = 3600.0
+    force: bool = False
+    enabled: bool = True  # False: state only (benchmarks, `--no-history`)
+
+
+@dataclass(slots=True)
+class PassState:
+    """What the store says before a pass: where history resumes, when it was read, positions."""
+
+    starts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # fills, funding, ledger
+    fetched: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    positions: dict[str, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PassReport:
+    """What a pass did, for the summary line, --json and the daemon's log line."""
+
+    ts: datetime
+    command: str
+    addresses: int
+    ok: int
+    failed: dict[str, str]
+    positions: int
+    new_fills: int
+    new_funding: int
+    new_ledger: int
+    history_read: int
+    gaps: tuple[str, ...]
+    weight: int
+    duration_s: float
+    reports: tuple[AccountReport, ...] = ()
+
+    def line(self) -> str:
+        """One cron-friendly line."""
+        failed = f", {len(self.failed)} failed" if self.failed else ""
+        return (
+            f"snapshot {self.ts:%Y-%m-%dT%H:%M:%SZ}: {self.ok}/{self.addresses} addresses"
+            f"{failed}, {self.positions} positions, {self.new_fills} fills, "
+            f"{self.new_funding} funding, {self.new_ledger} ledger, weight {self.weight}, "
+            f"{self.duration_s:.1f}s"
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        """Machine-readable report."""
+        return {
+            "time": self.ts.isoformat().replace("+00:00", "Z"),
+            "command": self.command,
+            "addresses": self.addresses,
+            "addresses_ok": self.ok,
+            "failed": self.failed,
+            "positions": self.positions,
+            "new_fills": self.new_fills,
+            "new_funding": self.new_funding,
+            "new_ledger": self.new_ledger,
+            "history_read": self.history_read,
+            "history_gaps": list(self.gaps),
+            "weight": self.weight,
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+def read_pass_state(db: Path, addresses: Sequence[str]) -> PassState:
+    """Where each address's history resumes and its last stored positions."""
+    state = PassState()
+    params = {"venue": VENUE, "addresses": list(addresses)}
+    with open_store(db) as store:
+        for address, fills, funding, ledger in store.con.execute(
+            resources.sql("reads", "history_starts"), params
+        ).fetchall():
+            state.starts[address] = (int(fills), int(funding), int(ledger))
+        for address, stream, fetched_at in store.con.execute(
+            resources.sql("reads", "history_fetched"), params
+        ).fetchall():
+            state.fetched[(address, stream)] = fetched_at
+        for address, dex, coin, size in store.con.execute(
+            resources.sql("reads", "previous_positions"), params
+        ).fetchall():
+            state.positions.setdefault(address, {})[(dex, coin)] = size
+    return state
+
+
+def _signed(report: AccountReport) -> dict[tuple[str, str], Decimal]:
+    return {(p.dex, p.coin): (p.size if p.side == "long" else -p.size) for p in report.positions}
+
+
+def due_streams(
+    report: AccountReport, state: PassState, policy: HistoryPolicy, now: datetime
+) -> list[str]:
+    """History streams of this address worth reading this pass."""
+    if not policy.enabled:
+        return []
+    address = report.address
+    changed = _signed(report) != state.positions.get(address, {})
+    streams = []
+    for stream, max_age in (
+        ("fills", policy.history_max_age_s),
+        ("ledger", policy.history_max_age_s),
+        ("funding", policy.funding_max_age_s),
+    ):
+        fetched = state.fetched.get((address, stream))
+        stale = fetched is None or now - fetched >= timedelta(seconds=max_age)
+        if policy.force or stale or (changed and stream != "funding"):
+            streams.append(stream)
+    return streams
+
+
+@dataclass(slots=True)
+class _History:
+    fills: list[Fill] = field(default_factory=list)
+    funding: list[FundingPayment] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    cursors: list[HistoryCursor] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+async def read_history(
+    poller: HyperliquidPoller,
+    plan: dict[str, list[str]],
+    state: PassState,
+    now: datetime,
+    progress: Progress | None = None,
+) -> _History:
+    """Read the planned streams of every address concurrently; failures kept per address."""
+    out = _History()
+    slots = asyncio.Semaphore(max(poller.concurrency, 1))
+    client = poller.client
+
+    async def one(address: str, streams: list[str]) -> None:
+        fills_from, funding_from, ledger_from = state.starts.get(address, (0, 0, 0))
+        try:
+            async with slots:
+                if "fills" in streams:
+                    report = (lambda n: progress(address, n)) if progress else None
+                    page = await history.fetch_fills_since(client, address, fills_from, report)
+                    out.fills.extend(page.items)
+                    if page.gap:
+                        out.gaps.append(address)
+                if "funding" in streams:
+                    out.funding.extend(
+                        (await history.fetch_funding_since(client, address, funding_from)).items
+                    )
+                if "ledger" in streams:
+                    out.ledger.extend(
+                        (await history.fetch_ledger_since(client, address, ledger_from)).items
+                    )
+        except VenueError as exc:
+            log.warning("history of %s not read: %s", address, exc)
+            out.failed[address] = str(exc)
+            return
+        out.cursors.extend(
+            HistoryCursor(venue=VENUE, address=address, stream=s, fetched_at=now) for s in streams
+        )
+
+    async with asyncio.TaskGroup() as group:
+        for address, streams in plan.items():
+            if streams:
+                group.create_task(one(address, streams))
+    return out
+
+
+async def snapshot_pass(
+    poller: HyperliquidPoller,
+    db: Path,
+    addresses: Sequence[str],
+    *,
+    command: str,
+    policy: HistoryPolicy | None = None,
+    progress: Progress | None = None,
+    now: Callable[[], datetime] | None = None,
+    history_required: bool = True,
+) -> PassReport:
+    """One pass over addresses: state, due history, all stored in one transaction.
+
+    With history_required false (`tracker watch`), an address whose history could not be read
+    still counts as done: its state is what the command is for.
+    """
+    from tracker.service import now_utc
+
+    policy = policy or HistoryPolicy()
+    started, weight0 = time.monotonic(), poller.client.limiter.total_weight
+    ts = (now or now_utc)()
+    state = await asyncio.to_thread(read_pass_state, db, addresses)
+    result: PollResult = await poller.poll(addresses, ts)
+    ok = [r for r in result.reports if not r.errors]
+    plan = {r.address: due_streams(r, state, policy, ts) for r in ok}
+    got = await read_history(poller, plan, state, ts, progress)
+    failed = {r.address: r.errors[0] for r in result.failed}
+    if history_required:
+        failed.update(got.failed)
+    weight = poller.client.limiter.total_weight - weight0
+    summary = PassSummary(
+        ts=ts,
+        command=command,
+        addresses=len(addresses),
+        addresses_ok=len(addresses) - len(failed),
+        positions=sum(len(r.positions) for r in ok),
+        finished_at=datetime.now(UTC),
+        errors=tuple(f"{a}: {e}" for a, e in failed.items()),
+        weight=weight,
+    )
+    batch = HistoryBatch(
+        fills=got.fills, funding=got.funding, ledger=got.ledger, cursors=got.cursors
+    )
+    inserted = await asyncio.to_thread(_write, db, ok, result, summary, batch)
+    return PassReport(
+        ts=ts,
+        command=command,
+        addresses=len(addresses),
+        ok=summary.addresses_ok,
+        failed=failed,
+        positions=summary.positions,
+        new_fills=inserted["fills"],
+        new_funding=inserted["funding"],
+        new_ledger=inserted["ledger"],
+        history_read=sum(1 for s in plan.values() if s),
+        gaps=tuple(got.gaps),
+        weight=weight,
+        duration_s=time.monotonic() - started,
+        reports=result.reports,
+    )
+
+
+def _write(
+    db: Path, ok: list[AccountReport], result: PollResult, summary: PassSummary, batch: HistoryBatch
+) -> dict[str, int]:
+    with open_store(db) as store:
+        try:
+            return write_pass(store, ok, result.markets, summary, batch)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"writing the pass to {db} failed: {str(exc).splitlines()[0]}"
+            ) from exc
