@@ -20,8 +20,20 @@ from tracker.errors import ConfigError
 DEFAULT_HL_API_URL = "https://api.hyperliquid.xyz"
 DEFAULT_HL_WS_URL = "wss://api.hyperliquid.xyz/ws"
 DEFAULT_WEIGHT_PER_MIN = 1200
+# Aave v3 Core market on Ethereum: Pool, oracle and data provider are resolved from it on chain.
+DEFAULT_AAVE_POOL_ADDRESSES_PROVIDER = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"
+# SYMBOL, address, decimals of the ERC-20s valued as holdings (shared/reference/evm.md §3.2).
+DEFAULT_ETH_TOKENS: tuple[tuple[str, str, int | None], ...] = (
+    ("WETH", "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2", 18),
+    ("stETH", "0xae7ab96520de3a18e5e111b5eaab095312d7fe84", 18),
+    ("wstETH", "0x7f39c581f595b53c5cb19bd0b3f8da6c935e2ca0", 18),
+    ("WBTC", "0x2260fac5e5542a773aa44fbcfedf7c193bc2c599", 8),
+    ("USDC", "0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48", 6),
+    ("USDT", "0xdac17f958d2ee523a2206206994597c13d831ec7", 6),
+)
 
 _PRIVATE_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
 def default_db_path(env: Mapping[str, str]) -> Path:
@@ -43,8 +55,17 @@ class Settings:
     http_timeout_s: float = 10.0
     http_retries: int = 5
     markets_ttl_s: float = 30.0
+    history_max_age_s: float = 300.0
+    funding_max_age_s: float = 3600.0
     eth_rpc_url: str | None = None
+    eth_chain_id: int = 1  # the RPC must serve this chain; override for a fork
+    eth_tokens: tuple[tuple[str, str, int | None], ...] = DEFAULT_ETH_TOKENS  # lower-case addrs
+    eth_confirmations: int = 12  # log scans never read the newest N blocks (reorg buffer)
+    eth_lookback_blocks: int = 7200  # where a log scan without a cursor starts: head - N (~1 day)
+    eth_log_chunk_blocks: int = 2000  # eth_getLogs block range per request (halved on refusal)
+    aave_pool_addresses_provider: str = DEFAULT_AAVE_POOL_ADDRESSES_PROVIDER
     large_liquidation_usd: Decimal = Decimal(1_000_000)
+    transfer_min_usd: Decimal = Decimal(1_000_000)
     webhook_url: str | None = None
     log_level: str = "WARNING"
 
@@ -75,11 +96,36 @@ class Settings:
             http_timeout_s=_float(get("TRACKER_HTTP_TIMEOUT"), 10.0, "TRACKER_HTTP_TIMEOUT"),
             http_retries=_int(get("TRACKER_HTTP_RETRIES"), 5, "TRACKER_HTTP_RETRIES", minimum=0),
             markets_ttl_s=_float(get("TRACKER_MARKETS_TTL"), 30.0, "TRACKER_MARKETS_TTL"),
+            history_max_age_s=_float(
+                get("TRACKER_HISTORY_MAX_AGE"), 300.0, "TRACKER_HISTORY_MAX_AGE"
+            ),
+            funding_max_age_s=_float(
+                get("TRACKER_FUNDING_MAX_AGE"), 3600.0, "TRACKER_FUNDING_MAX_AGE"
+            ),
             eth_rpc_url=get("TRACKER_ETH_RPC_URL") or None,
+            eth_chain_id=_int(get("TRACKER_ETH_CHAIN_ID"), 1, "TRACKER_ETH_CHAIN_ID", minimum=1),
+            eth_tokens=_eth_tokens(get("TRACKER_ETH_TOKENS")),
+            eth_confirmations=_int(
+                get("TRACKER_ETH_CONFIRMATIONS"), 12, "TRACKER_ETH_CONFIRMATIONS", minimum=0
+            ),
+            eth_lookback_blocks=_int(
+                get("TRACKER_ETH_LOOKBACK_BLOCKS"), 7200, "TRACKER_ETH_LOOKBACK_BLOCKS", minimum=0
+            ),
+            eth_log_chunk_blocks=_int(
+                get("TRACKER_ETH_LOG_CHUNK_BLOCKS"), 2000, "TRACKER_ETH_LOG_CHUNK_BLOCKS", minimum=1
+            ),
+            aave_pool_addresses_provider=_address(
+                get("TRACKER_AAVE_POOL_ADDRESSES_PROVIDER"),
+                DEFAULT_AAVE_POOL_ADDRESSES_PROVIDER,
+                "TRACKER_AAVE_POOL_ADDRESSES_PROVIDER",
+            ),
             large_liquidation_usd=_decimal(
                 get("TRACKER_LARGE_LIQUIDATION_USD"),
                 Decimal(1_000_000),
                 "TRACKER_LARGE_LIQUIDATION_USD",
+            ),
+            transfer_min_usd=_decimal(
+                get("TRACKER_TRANSFER_MIN_USD"), Decimal(1_000_000), "TRACKER_TRANSFER_MIN_USD"
             ),
             webhook_url=get("TRACKER_WEBHOOK_URL") or None,
             log_level=_log_level(get("TRACKER_LOG_LEVEL")),
@@ -154,6 +200,34 @@ def _decimal(value: str | None, default: Decimal, name: str) -> Decimal:
     if not number.is_finite() or number < 0:
         raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
     return number
+
+
+def _address(value: str | None, default: str, name: str) -> str:
+    if value is None or value.strip() == "":
+        return default
+    if not _ADDRESS.match(value.strip()):
+        raise ConfigError(f"{name} must be 0x followed by 40 hex digits, got {value[:60]!r}")
+    return value.strip()
+
+
+def _eth_tokens(value: str | None) -> tuple[tuple[str, str, int | None], ...]:
+    """SYMBOL:address[:decimals], comma separated; addresses lower-cased."""
+    if value is None or value.strip() == "":
+        return DEFAULT_ETH_TOKENS
+    tokens: list[tuple[str, str, int | None]] = []
+    for item in value.split(","):
+        parts = [p.strip() for p in item.strip().split(":")]
+        ok = len(parts) in (2, 3) and re.fullmatch(r"[A-Za-z0-9.+_-]{1,20}", parts[0])
+        ok = ok and _ADDRESS.match(parts[1]) and (len(parts) == 2 or parts[2].isdigit())
+        if not ok or parts[0].upper() == "ETH" or (len(parts) == 3 and int(parts[2]) > 36):
+            raise ConfigError(
+                "TRACKER_ETH_TOKENS must be a comma list of SYMBOL:0xaddress[:decimals] "
+                f"(not ETH, decimals <= 36), got {item.strip()[:80]!r}"
+            )
+        tokens.append((parts[0], parts[1].lower(), int(parts[2]) if len(parts) == 3 else None))
+    if len({t[0] for t in tokens}) != len(tokens) or len({t[1] for t in tokens}) != len(tokens):
+        raise ConfigError("TRACKER_ETH_TOKENS lists a symbol or an address twice")
+    return tuple(tokens)
 
 
 def _dexes(value: str | None) -> tuple[str, ...] | None:
