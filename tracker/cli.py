@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
 from enum import StrEnum
@@ -23,7 +22,7 @@ from rich.live import Live
 from tracker import __version__, cli_watchlist, watchlists
 from tracker import query as queries
 from tracker.addresses import normalise_address
-from tracker.config import Settings
+from tracker.config import Settings, environment
 from tracker.daemon import build_schedules, run_daemon
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
 from tracker.passes import PassReport, snapshot_pass
@@ -183,7 +182,7 @@ WatchlistOption = Annotated[
 
 def _watched(names: list[str] | None) -> tuple[list[str], dict[str, float | None]]:
     """Hyperliquid addresses of the chosen watchlists, and each one's own interval if any."""
-    directory = watchlists.watchlists_dir(os.environ)
+    directory = watchlists.watchlists_dir(environment())
     if names:
         lists = [watchlists.load(watchlists.resolve(n, directory)) for n in names]
     else:

@@ -74,9 +74,7 @@ class Settings:
         cls, env: Mapping[str, str] | None = None, *, dotenv_path: Path | None = None
     ) -> Settings:
         """Read settings from env (default os.environ) layered over a .env file."""
-        merged = dict(_read_dotenv(dotenv_path))
-        merged.update(os.environ if env is None else env)
-        _refuse_private_keys(merged)
+        merged = environment(env, dotenv_path=dotenv_path)
         get = merged.get
         db = get("TRACKER_DB")
         return cls(
@@ -134,6 +132,16 @@ class Settings:
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or error messages."""
         return [s for s in (self.eth_rpc_url, self.webhook_url) if s]
+
+
+def environment(
+    env: Mapping[str, str] | None = None, *, dotenv_path: Path | None = None
+) -> dict[str, str]:
+    """The environment (default os.environ) layered over .env; private keys refused."""
+    merged = dict(_read_dotenv(dotenv_path))
+    merged.update(os.environ if env is None else env)
+    _refuse_private_keys(merged)
+    return merged
 
 
 def _read_dotenv(path: Path | None) -> dict[str, str]:
@@ -217,9 +225,13 @@ def _eth_tokens(value: str | None) -> tuple[tuple[str, str, int | None], ...]:
     tokens: list[tuple[str, str, int | None]] = []
     for item in value.split(","):
         parts = [p.strip() for p in item.strip().split(":")]
-        ok = len(parts) in (2, 3) and re.fullmatch(r"[A-Za-z0-9.+_-]{1,20}", parts[0])
-        ok = ok and _ADDRESS.match(parts[1]) and (len(parts) == 2 or parts[2].isdigit())
-        if not ok or parts[0].upper() == "ETH" or (len(parts) == 3 and int(parts[2]) > 36):
+        ok = (
+            len(parts) in (2, 3)
+            and re.fullmatch(r"[A-Za-z0-9.+_-]{1,20}", parts[0]) is not None
+            and _ADDRESS.match(parts[1]) is not None
+            and (len(parts) == 2 or (parts[2].isdigit() and int(parts[2]) <= 36))
+        )
+        if not ok or parts[0].upper() == "ETH":
             raise ConfigError(
                 "TRACKER_ETH_TOKENS must be a comma list of SYMBOL:0xaddress[:decimals] "
                 f"(not ETH, decimals <= 36), got {item.strip()[:80]!r}"
