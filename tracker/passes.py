@@ -71,6 +71,7 @@ class PassReport:
     gaps: tuple[str, ...]
     weight: int
     duration_s: float
+    weight_by_type: dict[str, int] = field(default_factory=dict)
     reports: tuple[AccountReport, ...] = ()
 
     def line(self) -> str:
@@ -98,6 +99,7 @@ class PassReport:
             "history_read": self.history_read,
             "history_gaps": list(self.gaps),
             "weight": self.weight,
+            "weight_by_type": self.weight_by_type,
             "duration_s": round(self.duration_s, 3),
         }
 
@@ -222,6 +224,7 @@ async def snapshot_pass(
 
     policy = policy or HistoryPolicy()
     started, weight0 = time.monotonic(), poller.client.limiter.total_weight
+    by_type0 = dict(poller.client.weight_by_type)
     ts = (now or now_utc)()
     state = await asyncio.to_thread(read_pass_state, db, addresses)
     result: PollResult = await poller.poll(addresses, ts)
@@ -259,6 +262,11 @@ async def snapshot_pass(
         history_read=sum(1 for s in plan.values() if s),
         gaps=tuple(got.gaps),
         weight=weight,
+        weight_by_type={
+            k: v - by_type0.get(k, 0)
+            for k, v in poller.client.weight_by_type.items()
+            if v - by_type0.get(k, 0)
+        },
         duration_s=time.monotonic() - started,
         reports=result.reports,
     )

@@ -8,6 +8,7 @@ numeric strings, and both are accepted. Request weights follow the venue's rate-
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -96,6 +97,7 @@ class HyperliquidClient:
         self.url = base_url.rstrip("/") + "/info"
         self.limiter = limiter
         self.policy = policy
+        self.weight_by_type: Counter[str] = Counter()  # as charged, retries included
 
     async def info(self, body: dict[str, Any], *, address: str | None = None) -> Any:
         """POST one info request; weight is spent before, item surcharge after the answer."""
@@ -110,8 +112,9 @@ class HyperliquidClient:
             limiter=self.limiter,
             weight=request_weight(kind),
         )
-        if isinstance(data, list):
-            self.limiter.charge(item_surcharge(kind, len(data)))
+        surcharge = item_surcharge(kind, len(data)) if isinstance(data, list) else 0
+        self.limiter.charge(surcharge)
+        self.weight_by_type[kind] += request_weight(kind) + surcharge
         return data
 
     async def fetch_clearinghouse_state(self, address: str, dex: str = "") -> Any:
