@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.alert_receiver import alert_receiver  # noqa: F401  (fixture)
 from tests.chain.fixtures import aave, aave_market, anvil, chain  # noqa: F401  (fixtures)
 from tests.fakes.fixtures import hl_fake  # noqa: F401  (fixture)
 
@@ -35,6 +36,7 @@ def tracker_env(api_url: str, db: Path, **extra: str) -> dict[str, str]:
             "TRACKER_DB": str(db),
             "TRACKER_HTTP_RETRIES": "2",
             "TRACKER_HTTP_TIMEOUT": "5",
+            "TRACKER_FOLLOW_LIQUIDATORS": "0",  # on in the liquidation tests, which count on it
             "TRACKER_ENV_FILE": str(db.parent / "no.env"),
             "NO_COLOR": "1",
             "COLUMNS": "200",

@@ -10,6 +10,9 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -19,17 +22,17 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from tracker import __version__, cli_watchlist, watchlists
+from tracker import __version__, cli_watchlist, render, views, watchlists
 from tracker import query as queries
 from tracker.addresses import normalise_address
 from tracker.config import Settings, environment
 from tracker.daemon import build_schedules, run_daemon
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
-from tracker.passes import PassReport, snapshot_pass
+from tracker.passes import PassReport
 from tracker.poll import HyperliquidPoller
 from tracker.redact import redact_text
 from tracker.render import watch_json, watch_view
-from tracker.service import history_policy, hyperliquid_poller
+from tracker.service import Watched, hyperliquid_poller, pass_runner
 
 app = typer.Typer(
     name="tracker",
@@ -119,20 +122,19 @@ def watch(
         asyncio.run(_watch_live(settings, target, interval, as_json))
 
 
-async def _watch_poll(poller: HyperliquidPoller, settings: Settings, address: str) -> PassReport:
-    return await snapshot_pass(
-        poller,
-        settings.db_path,
-        [address],
-        command="watch",
-        policy=history_policy(settings),
-        history_required=False,
+async def _watch_runner(
+    poller: HyperliquidPoller, settings: Settings, address: str
+) -> Callable[[], Awaitable[PassReport]]:
+    watched = Watched(addresses=[address], intervals={address: None}, labels={})
+    run_pass = await pass_runner(
+        poller, settings, watched, command="watch", history_required=False, console_alerts=False
     )
+    return lambda: run_pass([address])
 
 
 async def _watch_once(settings: Settings, address: str, as_json: bool) -> int:
     async with hyperliquid_poller(settings) as poller:
-        result = await _watch_poll(poller, settings, address)
+        result = await (await _watch_runner(poller, settings, address))()
     report = result.reports[0]
     if as_json:
         sys.stdout.write(orjson.dumps(watch_json(report), option=orjson.OPT_INDENT_2).decode())
@@ -147,9 +149,10 @@ async def _watch_once(settings: Settings, address: str, as_json: bool) -> int:
 
 async def _watch_live(settings: Settings, address: str, interval: float, as_json: bool) -> None:
     async with hyperliquid_poller(settings) as poller:
+        poll = await _watch_runner(poller, settings, address)
         if as_json:
             while True:
-                result = await _watch_poll(poller, settings, address)
+                result = await poll()
                 sys.stdout.write(orjson.dumps(watch_json(result.reports[0])).decode() + "\n")
                 sys.stdout.flush()
                 await asyncio.sleep(interval)
@@ -157,7 +160,7 @@ async def _watch_live(settings: Settings, address: str, interval: float, as_json
             polls = 0
             while True:
                 try:
-                    result = await _watch_poll(poller, settings, address)
+                    result = await poll()
                 except StoreError as exc:
                     fail(str(exc), 1)
                 polls += 1
@@ -180,8 +183,8 @@ WatchlistOption = Annotated[
 ]
 
 
-def _watched(names: list[str] | None) -> tuple[list[str], dict[str, float | None]]:
-    """Hyperliquid addresses of the chosen watchlists, and each one's own interval if any."""
+def _watched(names: list[str] | None) -> Watched:
+    """Hyperliquid addresses of the chosen watchlists, their own intervals and labels."""
     directory = watchlists.watchlists_dir(environment())
     if names:
         lists = [watchlists.load(watchlists.resolve(n, directory)) for n in names]
@@ -190,19 +193,20 @@ def _watched(names: list[str] | None) -> tuple[list[str], dict[str, float | None
     if not lists:
         raise BadInput(f"no watchlists in {directory} (add one with 'tracker watchlist add')")
     intervals: dict[str, float | None] = {}
+    labels: dict[str, str] = {}
     for wl in lists:
         for entry in wl.entries:
             if "hyperliquid" not in entry.venues:
                 continue
-            known = intervals.get(entry.address)
-            mine = wl.interval_s
+            labels.setdefault(entry.address, entry.label)
+            mine, known = wl.interval_s, intervals.get(entry.address)
             if entry.address not in intervals:
                 intervals[entry.address] = mine
             elif mine is not None:
                 intervals[entry.address] = mine if known is None else min(known, mine)
     if not intervals:
         raise BadInput("the chosen watchlists hold no Hyperliquid address")
-    return list(intervals), intervals
+    return Watched(addresses=list(intervals), intervals=intervals, labels=labels)
 
 
 def _progress(address: str, fills: int) -> None:
@@ -220,9 +224,9 @@ def snapshot(
     db: DbOption = None,
 ) -> None:
     """One pass over every watched address: state on every dex, positions, markets, history."""
-    addresses, _ = _watched(watchlist)
+    watched = _watched(watchlist)
     settings = settings_for(db)
-    report = asyncio.run(_snapshot(settings, addresses, full_history))
+    report = asyncio.run(_snapshot(settings, watched, full_history))
     if as_json:
         sys.stdout.write(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")
@@ -231,16 +235,12 @@ def snapshot(
     raise typer.Exit(1 if report.failed else 0)
 
 
-async def _snapshot(settings: Settings, addresses: list[str], force: bool) -> PassReport:
+async def _snapshot(settings: Settings, watched: Watched, force: bool) -> PassReport:
     async with hyperliquid_poller(settings) as poller:
-        return await snapshot_pass(
-            poller,
-            settings.db_path,
-            addresses,
-            command="snapshot",
-            policy=history_policy(settings, force=force),
-            progress=_progress,
+        run_pass = await pass_runner(
+            poller, settings, watched, command="snapshot", force_history=force, progress=_progress
         )
+        return await run_pass(watched.addresses)
 
 
 @app.command()
@@ -258,13 +258,13 @@ def run(
     db: DbOption = None,
 ) -> None:
     """Run scheduled snapshots until SIGINT/SIGTERM; one JSON line per pass on stdout."""
-    _, intervals = _watched(watchlist)
+    watched = _watched(watchlist)
     settings = settings_for(db)
-    stats = asyncio.run(_run(settings, intervals, interval))
+    stats = asyncio.run(_run(settings, watched, interval))
     raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
 
 
-async def _run(settings: Settings, intervals: dict[str, float | None], interval: float) -> Any:
+async def _run(settings: Settings, watched: Watched, interval: float) -> Any:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -276,15 +276,61 @@ async def _run(settings: Settings, intervals: dict[str, float | None], interval:
         sys.stdout.flush()
 
     async with hyperliquid_poller(settings) as poller:
+        run_pass = await pass_runner(poller, settings, watched, command="run", progress=_progress)
         return await run_daemon(
-            poller,
-            settings.db_path,
-            build_schedules(intervals, interval),
-            stop,
-            policy=history_policy(settings),
-            on_pass=on_pass,
-            progress=_progress,
+            run_pass, build_schedules(watched.intervals, interval), stop, on_pass=on_pass
         )
+
+
+@app.command()
+def liquidations(
+    min_usd: Annotated[
+        float, typer.Option("--min-usd", min=0, help="Only episodes of at least this notional.")
+    ] = 0.0,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only episodes ending at or after (ISO 8601).")
+    ] = None,
+    address: Annotated[str | None, typer.Option("--address", help="Only this account.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Liquidation episodes (market slices and backstops merged), largest first."""
+    who = normalise_address(address) if address else None
+    when = _iso8601(since) if since else None
+    settings = settings_for(db)
+    rows = views.liquidations(
+        settings.db_path, min_usd=Decimal(str(min_usd)), since=when, address=who
+    )
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    out.print(render.liquidations_table(rows))
+
+
+@app.command()
+def alerts(
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 50,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind of alert.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Alerts raised so far (each stored once) and the sinks they reached."""
+    settings = settings_for(db)
+    rows = views.alerts(settings.db_path, limit=limit, kind=kind)
+    if as_json:
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    out.print(render.alerts_table(rows))
+
+
+def _iso8601(text: str) -> datetime:
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(
+            f"--since must be an ISO 8601 time like 2026-01-31T00:00:00Z, got {text!r}"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class Format(StrEnum):

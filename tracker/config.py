@@ -67,6 +67,15 @@ class Settings:
     large_liquidation_usd: Decimal = Decimal(1_000_000)
     transfer_min_usd: Decimal = Decimal(1_000_000)
     webhook_url: str | None = None
+    discord_webhook_url: str | None = None
+    slack_webhook_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_chat_id: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    alerts_jsonl: Path | None = None
+    near_liq_pct: tuple[Decimal, ...] = (Decimal(5), Decimal(2))
+    liquidation_gap_s: float = 900.0
+    follow_liquidators: bool = True
     log_level: str = "WARNING"
 
     @classmethod
@@ -125,13 +134,41 @@ class Settings:
             transfer_min_usd=_decimal(
                 get("TRACKER_TRANSFER_MIN_USD"), Decimal(1_000_000), "TRACKER_TRANSFER_MIN_USD"
             ),
-            webhook_url=get("TRACKER_WEBHOOK_URL") or None,
+            webhook_url=_opt_url(get("TRACKER_WEBHOOK_URL"), "TRACKER_WEBHOOK_URL"),
+            discord_webhook_url=_opt_url(
+                get("TRACKER_DISCORD_WEBHOOK_URL"), "TRACKER_DISCORD_WEBHOOK_URL"
+            ),
+            slack_webhook_url=_opt_url(
+                get("TRACKER_SLACK_WEBHOOK_URL"), "TRACKER_SLACK_WEBHOOK_URL"
+            ),
+            telegram_bot_token=get("TRACKER_TELEGRAM_BOT_TOKEN") or None,
+            telegram_chat_id=get("TRACKER_TELEGRAM_CHAT_ID") or None,
+            telegram_api_url=_url(
+                get("TRACKER_TELEGRAM_API_URL"),
+                "https://api.telegram.org",
+                "TRACKER_TELEGRAM_API_URL",
+            ),
+            alerts_jsonl=Path(p).expanduser() if (p := get("TRACKER_ALERTS_JSONL")) else None,
+            near_liq_pct=_thresholds(get("TRACKER_NEAR_LIQ_PCT")),
+            follow_liquidators=_bool(
+                get("TRACKER_FOLLOW_LIQUIDATORS"), True, "TRACKER_FOLLOW_LIQUIDATORS"
+            ),
+            liquidation_gap_s=_float(
+                get("TRACKER_LIQUIDATION_GAP"), 900.0, "TRACKER_LIQUIDATION_GAP"
+            ),
             log_level=_log_level(get("TRACKER_LOG_LEVEL")),
         )
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or error messages."""
-        return [s for s in (self.eth_rpc_url, self.webhook_url) if s]
+        candidates = (
+            self.eth_rpc_url,
+            self.webhook_url,
+            self.discord_webhook_url,
+            self.slack_webhook_url,
+            self.telegram_bot_token,
+        )
+        return [s for s in candidates if s]
 
 
 def environment(
@@ -172,6 +209,35 @@ def _url(value: str | None, default: str, name: str) -> str:
     if not re.match(r"^(https?|wss?)://[^\s/]+", value):
         raise ConfigError(f"{name} must be an http(s) or ws(s) URL, got {value[:40]!r}")
     return value.rstrip("/")
+
+
+def _bool(value: str | None, default: bool, name: str) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def _opt_url(value: str | None, name: str) -> str | None:
+    return _url(value, "", name) or None
+
+
+def _thresholds(value: str | None) -> tuple[Decimal, ...]:
+    if value is None or value.strip() == "":
+        return (Decimal(5), Decimal(2))
+    try:
+        levels = tuple(sorted({Decimal(v.strip()) for v in value.split(",")}, reverse=True))
+    except ArithmeticError:
+        raise ConfigError(
+            f"TRACKER_NEAR_LIQ_PCT must be numbers like '5,2', got {value!r}"
+        ) from None
+    if not levels or any(not (0 < v < 100) for v in levels):
+        raise ConfigError(f"TRACKER_NEAR_LIQ_PCT must be percentages in (0, 100), got {value!r}")
+    return levels
 
 
 def _int(value: str | None, default: int, name: str, *, minimum: int) -> int:

@@ -15,13 +15,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 from tracker.errors import TrackerError
-from tracker.passes import HistoryPolicy, PassReport, Progress, snapshot_pass
-from tracker.poll import HyperliquidPoller
+from tracker.passes import PassReport
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +55,11 @@ def build_schedules(
 
 
 async def run_daemon(
-    poller: HyperliquidPoller,
-    db: Path,
+    run_pass: Callable[[list[str]], Coroutine[Any, Any, PassReport]],
     schedules: Sequence[Schedule],
     stop: asyncio.Event,
     *,
-    policy: HistoryPolicy,
     on_pass: Callable[[PassReport], None],
-    progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> DaemonStats:
     """Run passes as schedules fall due until stop is set; return what was done."""
@@ -76,11 +72,7 @@ async def run_daemon(
         due = [s for s in schedules if s.next_due <= now]
         if due:
             addresses = list(dict.fromkeys(a for s in due for a in s.addresses))
-            task = asyncio.create_task(
-                snapshot_pass(
-                    poller, db, addresses, command="run", policy=policy, progress=progress
-                )
-            )
+            task = asyncio.create_task(run_pass(addresses))
             stopper = asyncio.create_task(stop.wait())
             await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stopper.cancel()

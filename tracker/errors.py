@@ -8,8 +8,9 @@
     ├── VenueError            a venue did not give what we asked (context: venue, request, address)
     │   ├── VenueUnavailable  connection refused/reset, timeouts, 5xx and 429 after every retry
     │   └── VenueResponseError  an answer we cannot use: not JSON, or JSON of an unexpected shape
-    └── StoreError            the DuckDB file could not be opened, migrated or written
-        └── StoreBusy         another process holds the lock longer than we wait
+    ├── StoreError            the DuckDB file could not be opened, migrated or written
+    │   └── StoreBusy         another process holds the lock longer than we wait
+    └── SinkError             an alert sink could not deliver (the reason holds no secret)
 
 A `VenueError` for one account is logged, counted and skipped; the pass goes on. A `StoreError`
 aborts the batch in flight, which leaves nothing half-written (one transaction per snapshot).
@@ -79,3 +80,12 @@ class StoreError(TrackerError):
 
 class StoreBusy(StoreError):
     """Another process held the DuckDB write lock for longer than we were willing to wait."""
+
+
+class SinkError(TrackerError):
+    """A sink could not deliver an alert; the reason never holds a URL, token or other secret."""
+
+    def __init__(self, sink: str, reason: str) -> None:
+        super().__init__(f"{sink}: {reason}")
+        self.sink = sink
+        self.reason = reason

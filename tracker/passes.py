@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from tracker import resources
+from tracker.alerts.engine import AlertContext, Evaluation, dispatch, evaluate
 from tracker.errors import StoreError, VenueError
 from tracker.poll import HyperliquidPoller, PollResult
 from tracker.records import AccountReport, Fill, FundingPayment, LedgerEntry
@@ -30,6 +31,9 @@ from tracker.sources import hyperliquid_history as history
 from tracker.sources.hyperliquid import VENUE
 from tracker.store import open_store
 from tracker.store.writes import HistoryBatch, HistoryCursor, PassSummary, write_pass
+
+if TYPE_CHECKING:
+    from tracker.alerts.sinks import Sink
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
@@ -72,6 +76,8 @@ class PassReport:
     weight: int
     duration_s: float
     weight_by_type: dict[str, int] = field(default_factory=dict)
+    new_alerts: int = 0
+    episodes: int = 0
     reports: tuple[AccountReport, ...] = ()
 
     def line(self) -> str:
@@ -100,6 +106,8 @@ class PassReport:
             "history_gaps": list(self.gaps),
             "weight": self.weight,
             "weight_by_type": self.weight_by_type,
+            "new_alerts": self.new_alerts,
+            "liquidation_episodes": self.episodes,
             "duration_s": round(self.duration_s, 3),
         }
 
@@ -214,6 +222,9 @@ async def snapshot_pass(
     progress: Progress | None = None,
     now: Callable[[], datetime] | None = None,
     history_required: bool = True,
+    alerting: AlertContext | None = None,
+    sinks: Sequence[Sink] = (),
+    follow_fills: Sequence[str] = (),
 ) -> PassReport:
     """One pass over addresses: state, due history, all stored in one transaction.
 
@@ -226,14 +237,16 @@ async def snapshot_pass(
     started, weight0 = time.monotonic(), poller.client.limiter.total_weight
     by_type0 = dict(poller.client.weight_by_type)
     ts = (now or now_utc)()
-    state = await asyncio.to_thread(read_pass_state, db, addresses)
+    followed = [a for a in follow_fills if a not in set(addresses)]
+    state = await asyncio.to_thread(read_pass_state, db, [*addresses, *followed])
     result: PollResult = await poller.poll(addresses, ts)
     ok = [r for r in result.reports if not r.errors]
     plan = {r.address: due_streams(r, state, policy, ts) for r in ok}
+    plan.update({a: ["fills"] for a in followed if policy.enabled})  # liquidators: every pass
     got = await read_history(poller, plan, state, ts, progress)
     failed = {r.address: r.errors[0] for r in result.failed}
     if history_required:
-        failed.update(got.failed)
+        failed.update({a: e for a, e in got.failed.items() if a not in followed})
     weight = poller.client.limiter.total_weight - weight0
     summary = PassSummary(
         ts=ts,
@@ -248,7 +261,9 @@ async def snapshot_pass(
     batch = HistoryBatch(
         fills=got.fills, funding=got.funding, ledger=got.ledger, cursors=got.cursors
     )
-    inserted = await asyncio.to_thread(_write, db, ok, result, summary, batch)
+    inserted, evaluation = await asyncio.to_thread(_write, db, ok, result, summary, batch, alerting)
+    if evaluation is not None and sinks:
+        await dispatch(db, sinks, timeout_s=poller.client.policy.timeout_s * 2)
     return PassReport(
         ts=ts,
         command=command,
@@ -268,17 +283,27 @@ async def snapshot_pass(
             if v - by_type0.get(k, 0)
         },
         duration_s=time.monotonic() - started,
+        new_alerts=len(evaluation.new_alerts) if evaluation else 0,
+        episodes=len(evaluation.episodes) if evaluation else 0,
         reports=result.reports,
     )
 
 
 def _write(
-    db: Path, ok: list[AccountReport], result: PollResult, summary: PassSummary, batch: HistoryBatch
-) -> dict[str, int]:
+    db: Path,
+    ok: list[AccountReport],
+    result: PollResult,
+    summary: PassSummary,
+    batch: HistoryBatch,
+    alerting: AlertContext | None,
+) -> tuple[dict[str, int], Evaluation | None]:
     with open_store(db) as store:
         try:
-            return write_pass(store, ok, result.markets, summary, batch)
+            inserted = write_pass(store, ok, result.markets, summary, batch)
+            evaluation = (
+                evaluate(store, alerting, ok, batch.fills, summary.ts) if alerting else None
+            )
         except duckdb.Error as exc:
-            raise StoreError(
-                f"writing the pass to {db} failed: {str(exc).splitlines()[0]}"
-            ) from exc
+            first = str(exc).splitlines()[0]
+            raise StoreError(f"writing the pass to {db} failed: {first}") from exc
+    return inserted, evaluation

@@ -204,3 +204,58 @@ def watch_view(report: AccountReport, label: str | None, status: str) -> Group:
         parts.append(Text(f"error: {error}", style="red"))
     parts.append(Text(status, style="dim"))
     return Group(*parts)
+
+
+def liquidations_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """Liquidation episodes for people."""
+    table = Table(title="Liquidations", title_justify="left", pad_edge=False)
+    for name in (
+        "start (UTC)",
+        "address",
+        "coin",
+        "side",
+        "notional $",
+        "fills",
+        "method",
+        "mark",
+        "loss $",
+        "large",
+    ):
+        table.add_column(
+            name, justify="right" if name in ("notional $", "fills", "mark", "loss $") else "left"
+        )
+    for r in rows:
+        table.add_row(
+            str(r["start"])[:19].replace("T", " "),
+            r["address"],
+            r["coin"],
+            r["side"] or "-",
+            fmt(_dec(r["notional_usd"]), 0),
+            str(r["fills"]),
+            r["method"],
+            fmt_px(_dec(r["mark_px"])),
+            fmt(_dec(r["realized_loss_usd"]), 0),
+            Text("LARGE", "bold red") if r["large"] else "",
+        )
+    return table
+
+
+def alerts_table(rows: Sequence[dict[str, Any]]) -> Table:
+    """Alerts for people."""
+    table = Table(title="Alerts", title_justify="left", pad_edge=False)
+    for name in ("time (UTC)", "kind", "severity", "message", "delivered to"):
+        table.add_column(name)
+    for r in rows:
+        style = {"critical": "bold red", "warning": "yellow"}.get(r["severity"], "")
+        table.add_row(
+            str(r["time"])[:19].replace("T", " "),
+            r["kind"],
+            Text(r["severity"], style),
+            r["message"],
+            ", ".join(r["delivered_to"]) or "-",
+        )
+    return table
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
 from tracker.config import Settings
-from tracker.passes import HistoryPolicy
+from tracker.errors import VenueError
+from tracker.passes import HistoryPolicy, PassReport, Progress, snapshot_pass
 from tracker.poll import HyperliquidPoller
+from tracker.sources import hyperliquid as hl
 from tracker.sources.http import RetryPolicy
 from tracker.sources.hyperliquid import HyperliquidClient
 from tracker.sources.limiter import WeightLimiter
+
+log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
@@ -48,3 +55,104 @@ def history_policy(settings: Settings, *, force: bool = False) -> HistoryPolicy:
         funding_max_age_s=settings.funding_max_age_s,
         force=force,
     )
+
+
+HLP_PARENT = "0xdfc24b077bc1425ad1dea75bcb6f8158e10df303"
+# The backstop liquidator named in the official vaultDetails example (reference §4.2, tier A).
+KNOWN_LIQUIDATORS = frozenset({"0x2e3d94f0562703b25c83308a05046ddaf9a8dd14"})
+
+
+async def discover_liquidators(client: HyperliquidClient) -> frozenset[str]:
+    """HLP's liquidator vaults: children of the HLP parent whose name says liquidator.
+
+    Falls back to the documented liquidator when the venue cannot tell (logged).
+    """
+    try:
+        _, children = hl.parse_vault_details(
+            await client.fetch_vault_details(HLP_PARENT), HLP_PARENT
+        )
+        found = set()
+        for child in children:
+            name, _ = hl.parse_vault_details(await client.fetch_vault_details(child), child)
+            if (name and "liquidator" in name.lower()) or child in KNOWN_LIQUIDATORS:
+                found.add(child)
+    except VenueError as exc:
+        log.warning(
+            "could not discover HLP liquidator vaults (%s); following %s",
+            exc,
+            ", ".join(sorted(KNOWN_LIQUIDATORS)),
+        )
+        return KNOWN_LIQUIDATORS
+    if not found:
+        log.warning(
+            "vaultDetails named no liquidator vault; following %s",
+            ", ".join(sorted(KNOWN_LIQUIDATORS)),
+        )
+        return KNOWN_LIQUIDATORS
+    log.info("following liquidator vaults %s", ", ".join(sorted(found)))
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Watched:
+    """Hyperliquid addresses to poll, each one's own interval if any, and their labels."""
+
+    addresses: list[str]
+    intervals: dict[str, float | None]
+    labels: dict[str, str]
+
+
+PassRunner = Callable[[Sequence[str]], Coroutine[Any, Any, PassReport]]
+
+
+async def pass_runner(
+    poller: HyperliquidPoller,
+    settings: Settings,
+    watched: Watched,
+    *,
+    command: str,
+    force_history: bool = False,
+    history_required: bool = True,
+    progress: Progress | None = None,
+    console_alerts: bool = True,
+) -> PassRunner:
+    """A function running one pass over some of the watched addresses, alerts included.
+
+    Done once per command: HLP's liquidator vaults are discovered, sinks built from settings.
+    """
+    from tracker.alerts.engine import AlertContext
+    from tracker.alerts.sinks import build_sinks
+
+    liquidators = (
+        await discover_liquidators(poller.client) if settings.follow_liquidators else frozenset()
+    )
+    context = AlertContext(
+        large_usd=settings.large_liquidation_usd,
+        near_levels_pct=settings.near_liq_pct,
+        gap_s=settings.liquidation_gap_s,
+        watched=frozenset(watched.addresses),
+        labels=watched.labels,
+        liquidators=frozenset(liquidators),
+    )
+    sinks = [
+        s
+        for s in build_sinks(settings, poller.client.session)
+        if console_alerts or s.name != "console"
+    ]
+    policy = history_policy(settings, force=force_history)
+
+    async def run(addresses: Sequence[str]) -> PassReport:
+        return await snapshot_pass(
+            poller,
+            settings.db_path,
+            addresses,
+            command=command,
+            policy=policy,
+            progress=progress,
+            history_required=history_required,
+            alerting=context,
+            sinks=sinks,
+            follow_fills=sorted(liquidators),
+        )
+
+    return run

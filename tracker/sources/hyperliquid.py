@@ -135,6 +135,10 @@ class HyperliquidClient:
         """Raw [meta, asset contexts] of one dex."""
         return await self.info({"type": "metaAndAssetCtxs", "dex": dex})
 
+    async def fetch_vault_details(self, vault: str) -> Any:
+        """Raw vaultDetails of a vault (name, relationship with its children)."""
+        return await self.info({"type": "vaultDetails", "vaultAddress": vault})
+
     async def fetch_all_mids(self, dex: str = "") -> Any:
         """Raw {coin: mid} of one dex."""
         return await self.info({"type": "allMids", "dex": dex})
@@ -316,3 +320,26 @@ def parse_spot_state(raw: Any, address: str, ts: datetime) -> tuple[SpotBalance,
                 )
             )
         return tuple(balances)
+
+
+def parse_vault_details(raw: Any, vault: str) -> tuple[str | None, tuple[str, ...]]:
+    """A vaultDetails answer to (name, child vault addresses); (None, ()) for an unknown vault."""
+    if raw is None:
+        return None, ()
+    with _wrap("vaultDetails", vault):
+        details = _dict(raw, "answer")
+        name = details.get("name") if isinstance(details.get("name"), str) else None
+        relationship = details.get("relationship")
+        children: list[str] = []
+        if isinstance(relationship, dict) and isinstance(relationship.get("data"), dict):
+            for child in _list(relationship["data"].get("childAddresses", []), "childAddresses"):
+                if not isinstance(child, str) or not _is_address(child):
+                    raise _Bad(f"child address {child!r}")
+                children.append(child.lower())
+        return name, tuple(children)
+
+
+def _is_address(text: str) -> bool:
+    from tracker.addresses import is_address
+
+    return is_address(text)

@@ -30,7 +30,8 @@ from tracker.records import (
 from tracker.store.db import Store
 
 
-def _us(ts: datetime | None) -> int | None:
+def epoch_us(ts: datetime | None) -> int | None:
+    """Microseconds since the epoch (what the write SQL turns back into TIMESTAMPTZ)."""
     return None if ts is None else int(ts.timestamp() * 1_000_000)
 
 
@@ -39,13 +40,16 @@ def _text(value: Decimal | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Column:
+class Column:
+    """One column of a batch: its name, how to read it from a row, its NumPy dtype."""
+
     name: str
     get: Callable[[Any], Any]
     dtype: str = "object"
 
 
-def _frame(columns: Sequence[_Column], rows: Sequence[Any]) -> dict[str, np.ndarray]:
+def frame(columns: Sequence[Column], rows: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Rows as a dict of NumPy arrays, ready for DuckDB to scan."""
     frame: dict[str, np.ndarray] = {}
     for col in columns:
         values = [col.get(r) for r in rows]
@@ -53,147 +57,149 @@ def _frame(columns: Sequence[_Column], rows: Sequence[Any]) -> dict[str, np.ndar
     return frame
 
 
-def _dec(name: str) -> _Column:
-    return _Column(name, lambda r: _text(getattr(r, name)))
+def decimal_column(name: str) -> Column:
+    """A Decimal attribute sent as exact text."""
+    return Column(name, lambda r: _text(getattr(r, name)))
 
 
-def _attr(name: str, dtype: str = "object") -> _Column:
-    return _Column(name, attrgetter(name), dtype)
+def attr_column(name: str, dtype: str = "object") -> Column:
+    """An attribute sent as is."""
+    return Column(name, attrgetter(name), dtype)
 
 
-_TS = _Column("ts_us", lambda r: _us(r.ts), "int64")
+_TS = Column("ts_us", lambda r: epoch_us(r.ts), "int64")
 
 ACCOUNT_COLUMNS = (
     _TS,
-    _attr("venue"),
-    _attr("address"),
-    _attr("dex"),
-    _Column("venue_time_us", lambda r: _us(r.venue_time)),
-    _dec("account_value_usd"),
-    _dec("cross_account_value_usd"),
-    _dec("notional_usd"),
-    _dec("margin_used_usd"),
-    _dec("maintenance_margin_usd"),
-    _dec("withdrawable_usd"),
-    _dec("shock_to_liq_pct"),
-    _Column("positions", lambda r: len(r.positions), "int32"),
+    attr_column("venue"),
+    attr_column("address"),
+    attr_column("dex"),
+    Column("venue_time_us", lambda r: epoch_us(r.venue_time)),
+    decimal_column("account_value_usd"),
+    decimal_column("cross_account_value_usd"),
+    decimal_column("notional_usd"),
+    decimal_column("margin_used_usd"),
+    decimal_column("maintenance_margin_usd"),
+    decimal_column("withdrawable_usd"),
+    decimal_column("shock_to_liq_pct"),
+    Column("positions", lambda r: len(r.positions), "int32"),
 )
 POSITION_COLUMNS = (
     _TS,
-    _attr("venue"),
-    _attr("address"),
-    _attr("dex"),
-    _attr("coin"),
-    _attr("side"),
-    _dec("size"),
-    _dec("entry_px"),
-    _dec("mark_px"),
-    _dec("notional_usd"),
-    _dec("unrealized_pnl_usd"),
-    _dec("roe"),
-    _attr("leverage", "int32"),
-    _dec("effective_leverage"),
-    _attr("margin_mode"),
-    _dec("margin_used_usd"),
-    _dec("maintenance_margin_usd"),
-    _dec("liquidation_px"),
-    _dec("venue_liquidation_px"),
-    _dec("distance_to_liq_pct"),
-    _attr("max_leverage", "int32"),
-    _dec("cum_funding_since_open_usd"),
+    attr_column("venue"),
+    attr_column("address"),
+    attr_column("dex"),
+    attr_column("coin"),
+    attr_column("side"),
+    decimal_column("size"),
+    decimal_column("entry_px"),
+    decimal_column("mark_px"),
+    decimal_column("notional_usd"),
+    decimal_column("unrealized_pnl_usd"),
+    decimal_column("roe"),
+    attr_column("leverage", "int32"),
+    decimal_column("effective_leverage"),
+    attr_column("margin_mode"),
+    decimal_column("margin_used_usd"),
+    decimal_column("maintenance_margin_usd"),
+    decimal_column("liquidation_px"),
+    decimal_column("venue_liquidation_px"),
+    decimal_column("distance_to_liq_pct"),
+    attr_column("max_leverage", "int32"),
+    decimal_column("cum_funding_since_open_usd"),
 )
 MARKET_COLUMNS = (
     _TS,
-    _attr("venue"),
-    _attr("dex"),
-    _attr("coin"),
-    _dec("mark_px"),
-    _dec("oracle_px"),
-    _dec("mid_px"),
-    _dec("funding_rate"),
-    _dec("open_interest"),
-    _attr("max_leverage", "int32"),
-    _attr("margin_table_id"),
-    _dec("day_notional_volume_usd"),
-    _dec("prev_day_px"),
+    attr_column("venue"),
+    attr_column("dex"),
+    attr_column("coin"),
+    decimal_column("mark_px"),
+    decimal_column("oracle_px"),
+    decimal_column("mid_px"),
+    decimal_column("funding_rate"),
+    decimal_column("open_interest"),
+    attr_column("max_leverage", "int32"),
+    attr_column("margin_table_id"),
+    decimal_column("day_notional_volume_usd"),
+    decimal_column("prev_day_px"),
 )
 FILL_COLUMNS = (
     _TS,
-    _attr("time_ms", "int64"),
-    _attr("venue"),
-    _attr("address"),
-    _attr("coin"),
-    _attr("dex"),
-    _attr("fill_key"),
-    _attr("side"),
-    _dec("px"),
-    _dec("size"),
-    _dec("notional_usd"),
-    _dec("start_position"),
-    _attr("direction"),
-    _dec("closed_pnl_usd"),
-    _dec("fee"),
-    _attr("fee_token"),
-    _dec("builder_fee"),
-    _attr("crossed"),
-    _attr("hash"),
-    _attr("oid"),
-    _attr("tid"),
-    _attr("twap_id"),
-    _attr("cloid"),
-    _attr("liquidation_method"),
-    _attr("liquidated_user"),
-    _dec("liquidation_mark_px"),
+    attr_column("time_ms", "int64"),
+    attr_column("venue"),
+    attr_column("address"),
+    attr_column("coin"),
+    attr_column("dex"),
+    attr_column("fill_key"),
+    attr_column("side"),
+    decimal_column("px"),
+    decimal_column("size"),
+    decimal_column("notional_usd"),
+    decimal_column("start_position"),
+    attr_column("direction"),
+    decimal_column("closed_pnl_usd"),
+    decimal_column("fee"),
+    attr_column("fee_token"),
+    decimal_column("builder_fee"),
+    attr_column("crossed"),
+    attr_column("hash"),
+    attr_column("oid"),
+    attr_column("tid"),
+    attr_column("twap_id"),
+    attr_column("cloid"),
+    attr_column("liquidation_method"),
+    attr_column("liquidated_user"),
+    decimal_column("liquidation_mark_px"),
 )
 FUNDING_COLUMNS = (
     _TS,
-    _attr("time_ms", "int64"),
-    _attr("venue"),
-    _attr("address"),
-    _attr("coin"),
-    _dec("amount_usd"),
-    _dec("position_size"),
-    _dec("funding_rate"),
-    _attr("samples"),
-    _attr("hash"),
+    attr_column("time_ms", "int64"),
+    attr_column("venue"),
+    attr_column("address"),
+    attr_column("coin"),
+    decimal_column("amount_usd"),
+    decimal_column("position_size"),
+    decimal_column("funding_rate"),
+    attr_column("samples"),
+    attr_column("hash"),
 )
 LEDGER_COLUMNS = (
     _TS,
-    _attr("time_ms", "int64"),
-    _attr("venue"),
-    _attr("address"),
-    _attr("kind"),
-    _attr("entry_key"),
-    _dec("amount_usd"),
-    _attr("hash"),
-    _dec("liquidated_notional_usd"),
-    _dec("account_value_usd"),
-    _attr("leverage_type"),
-    _attr("liquidated_positions"),
-    _attr("delta"),
+    attr_column("time_ms", "int64"),
+    attr_column("venue"),
+    attr_column("address"),
+    attr_column("kind"),
+    attr_column("entry_key"),
+    decimal_column("amount_usd"),
+    attr_column("hash"),
+    decimal_column("liquidated_notional_usd"),
+    decimal_column("account_value_usd"),
+    attr_column("leverage_type"),
+    attr_column("liquidated_positions"),
+    attr_column("delta"),
 )
 CURSOR_COLUMNS = (
-    _attr("venue"),
-    _attr("address"),
-    _attr("stream"),
-    _Column("fetched_at_us", lambda r: _us(r.fetched_at), "int64"),
+    attr_column("venue"),
+    attr_column("address"),
+    attr_column("stream"),
+    Column("fetched_at_us", lambda r: epoch_us(r.fetched_at), "int64"),
 )
 SPOT_COLUMNS = (
     _TS,
-    _attr("venue"),
-    _attr("address"),
-    _attr("coin"),
-    _dec("total"),
-    _dec("hold"),
-    _dec("entry_notional_usd"),
+    attr_column("venue"),
+    attr_column("address"),
+    attr_column("coin"),
+    decimal_column("total"),
+    decimal_column("hold"),
+    decimal_column("entry_notional_usd"),
 )
 
 
-def insert_batch(store: Store, table: str, columns: Sequence[_Column], rows: Sequence[Any]) -> int:
+def insert_batch(store: Store, table: str, columns: Sequence[Column], rows: Sequence[Any]) -> int:
     """Insert rows through sql/writes/TABLE.sql (inside a transaction); return rows inserted."""
     if not rows:
         return 0
-    store.con.register("batch", _frame(columns, rows))
+    store.con.register("batch", frame(columns, rows))
     try:
         counted = store.con.execute(resources.sql("writes", table)).fetchone()
     finally:
@@ -285,3 +291,10 @@ def write_pass(
                 ],
             )
     return inserted
+
+
+# The former private names, still imported by tracker/onchain.py.
+_Column = Column
+_attr = attr_column
+_dec = decimal_column
+_us = epoch_us

@@ -1,0 +1,115 @@
+"""After each pass: rebuild liquidation episodes, evaluate the rules, store new alerts, deliver.
+
+Episodes are rebuilt from every stored liquidation fill and ledger entry of the accounts involved,
+so they are derived data: a crash between the pass and this step is mended by the next pass. New
+alerts are the rows the insert actually added; delivery then sends every alert a sink has not yet
+received (new ones, and earlier failures for an hour), and records the outcome per sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tracker.alerts import rules
+from tracker.alerts import store as alert_store
+from tracker.liquidations import build_episodes
+from tracker.records import AccountReport, Alert, Fill, LiquidationEpisode
+from tracker.store import open_store
+from tracker.store.db import Store
+
+if TYPE_CHECKING:
+    from tracker.alerts.sinks import Delivery, Sink
+
+log = logging.getLogger(__name__)
+VENUE = "hyperliquid"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertContext:
+    """What the rules need besides the pass: thresholds, who is watched, labels, liquidators."""
+
+    large_usd: Decimal
+    near_levels_pct: tuple[Decimal, ...]
+    gap_s: float
+    watched: frozenset[str]
+    labels: Mapping[str, str] = field(default_factory=dict)
+    liquidators: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """Episodes rebuilt and alerts newly stored by one evaluation."""
+
+    episodes: list[LiquidationEpisode]
+    new_alerts: list[Alert]
+
+
+def evaluate(
+    store: Store,
+    ctx: AlertContext,
+    reports: Sequence[AccountReport],
+    new_fills: Sequence[Fill],
+    ts: datetime,
+) -> Evaluation:
+    """Rebuild episodes of the accounts involved and store the alerts the rules raise."""
+    polled = [r for r in reports if not r.errors]
+    victims = {r.address for r in polled}
+    victims.update(
+        f.liquidated_user
+        for f in new_fills
+        if f.liquidated_user and f.address in ctx.liquidators and f.liquidation_method == "backstop"
+    )
+    fills, ledger = alert_store.read_liquidation_history(store, sorted(victims))
+    episodes = build_episodes(
+        fills, ledger, liquidators=ctx.liquidators, watched=ctx.watched, gap_s=ctx.gap_s
+    )
+    with store.transaction():
+        alert_store.replace_episodes(store, sorted(victims), episodes, ctx.large_usd, VENUE)
+        near = rules.near_liquidation(
+            polled, alert_store.read_armed(store), ctx.near_levels_pct, ctx.labels, ts
+        )
+        candidates = [
+            *rules.large_liquidation_alerts(episodes, ctx.large_usd, ctx.labels),
+            *rules.adl_alerts((f for f in new_fills if f.address in ctx.watched), ctx.labels),
+            *near.alerts,
+        ]
+        new = alert_store.insert_alerts(store, candidates)
+        alert_store.write_armed(store, near.state)
+    for alert in new:
+        log.info("new alert %s", alert.id)
+    return Evaluation(episodes=episodes, new_alerts=new)
+
+
+async def dispatch(db: Path, sinks: Sequence[Sink], *, timeout_s: float) -> list[Delivery]:
+    """Deliver every pending (alert, sink) pair and record the outcomes."""
+    from tracker.alerts.sinks import deliver
+
+    if not sinks:
+        return []
+    by_name = {s.name: s for s in sinks}
+    with open_store(db) as store:
+        todo = alert_store.pending(store, list(by_name))
+    if not todo:
+        return []
+    per_sink = [([a for a, s in todo if s == name], sink) for name, sink in by_name.items()]
+    outcomes = await asyncio.gather(
+        *(deliver(alerts, [sink], timeout_s=timeout_s) for alerts, sink in per_sink if alerts)
+    )
+    deliveries: list[Delivery] = [d for outcome in outcomes for d in outcome]
+    with open_store(db) as store, store.transaction():
+        alert_store.record_deliveries(store, deliveries)
+    failed = [d for d in deliveries if not d.ok]
+    if failed:
+        log.warning(
+            "%d alert deliveries failed (will retry): %s",
+            len(failed),
+            "; ".join(f"{d.sink}: {d.error}" for d in failed[:3]),
+        )
+    return deliveries

@@ -1,0 +1,60 @@
+"""How an alert reads: the JSON object programs receive and the line people read."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC
+from typing import Any
+
+from tracker.records import Alert
+from tracker.render import jsonable
+
+log = logging.getLogger(__name__)
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """The documented JSON object of an alert (webhook body and JSONL line): a contract."""
+    doc: dict[str, Any] = jsonable(
+        {
+            "id": alert.id,
+            "kind": alert.kind,
+            "time": alert.ts.astimezone(UTC),
+            "venue": alert.venue,
+            "address": alert.address,
+            "label": alert.label,
+            "coin": alert.coin,
+            "notional_usd": alert.notional_usd,
+            "severity": alert.severity,
+            "message": alert.message,
+            "details": details(alert),
+        }
+    )
+    return doc
+
+
+def details(alert: Alert) -> dict[str, Any]:
+    """The alert's details as an object; text that is not a JSON object is kept under "unparsed"."""
+    try:
+        value = json.loads(alert.details)
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        return value
+    # Malformed details are a bug upstream, but the alert itself must still go out.
+    log.warning("alert %s: details are not a JSON object; sent as text", alert.id)
+    return {"unparsed": alert.details}
+
+
+def alert_text(alert: Alert) -> str:
+    """The text chat sinks post: the rule's one-line message, whitespace collapsed.
+
+    The rules already write it for people (kind, who, coin, side, K/M/B money, price, time);
+    an empty message falls back to what the fields say.
+    """
+    message = " ".join(alert.message.split())
+    if message:
+        return message
+    who = f"{alert.label} ({alert.address})" if alert.label else alert.address
+    what = " ".join(p for p in (alert.kind.replace("_", " ").upper(), who, alert.coin) if p)
+    return f"{what} {alert.ts.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
