@@ -9,4 +9,6 @@ Modules:
     aave_scenario  supply/borrow/set_price/liquidate steps and account reads
     multicall3   canonical Multicall3 runtime from npm, installed with anvil_setCode
     fixtures     pytest fixtures: anvil, aave_market (session); chain, aave (per test)
+    tracker_settings  Settings pointing the tracker's Ethereum side at the node and its market
+    rpc_proxy    a JSON-RPC proxy that caps eth_getLogs ranges like hosted providers do
 """
