@@ -4,7 +4,8 @@
     ├── BadInput              the user's input is wrong: exit 2, one line, nothing changed
     │   ├── BadAddress        not 0x + 40 hex digits
     │   ├── ConfigError       an environment variable or .env value is invalid
-    │   └── QueryError        SQL that DuckDB rejects, or a named query that does not exist
+    │   ├── QueryError        SQL that DuckDB rejects, or a named query that does not exist
+    │   └── StreamLimitError  (sources.hyperliquid_ws) over the venue's 10 users or 1000 subs
     ├── VenueError            a venue did not give what we asked (context: venue, request, address)
     │   ├── VenueUnavailable  connection refused/reset, timeouts, 5xx and 429 after every retry
     │   └── VenueResponseError  an answer we cannot use: not JSON, or JSON of an unexpected shape

@@ -8,5 +8,6 @@ Modules:
     faults       scripted faults: statuses, garbage, stalls, resets, delays, drift
     wire         request weights, venue-style errors, paginated time series
     cassettes    reads response bodies out of vcrpy cassettes without PyYAML
+    ws           the WebSocket endpoint `GET /ws`: subscriptions, mark paths, trades, drops
     fixtures     pytest fixture `hl_fake`
 """

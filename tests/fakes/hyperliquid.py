@@ -9,6 +9,7 @@ Served types: clearinghouseState (+dex), spotClearinghouseState, meta, metaAndAs
 (+dex), perpDexs, spotMeta, spotMetaAndAssetCtxs, userFills, userFillsByTime, userFunding,
 userNonFundingLedgerUpdates, vaultDetails; batchClearinghouseStates answers HTTP 500 `null`
 as recorded from the venue. Unknown types and bad fields get 422 text, unparsable bodies 400.
+`GET /ws` serves the WebSocket feeds, scripted through `fake.ws` (ws.py).
 
 Standalone: `python -m tests.fakes.hyperliquid --port 8080 [--state FILE.json] [--dir DIR]`
 (see `main`; the state file and directory formats are documented in loaders.py).
@@ -22,6 +23,7 @@ import contextlib
 import socket
 import struct
 import time
+from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -33,6 +35,7 @@ from . import loaders, seed
 from .faults import Fault, Faults
 from .venue import Venue
 from .wire import DESERIALIZE, RecordedRequest, VenueError, as_bytes, request_weight
+from .ws import FakeWebSocket
 
 _DEX_TYPES = frozenset({"clearinghouseState", "meta", "metaAndAssetCtxs", "allMids"})
 
@@ -43,6 +46,8 @@ class FakeHyperliquid(Venue):
     def __init__(self, *, stall_seconds: float = 30.0) -> None:
         super().__init__()
         self.url = ""
+        self.ws_url = ""  # the WebSocket endpoint (ws.py) while running
+        self.ws = FakeWebSocket(self)
         self.faults = Faults(stall_seconds)
         self.requests: list[RecordedRequest] = []
         self._runner: web.AppRunner | None = None
@@ -55,6 +60,17 @@ class FakeHyperliquid(Venue):
         seed.seed_from_fixtures(fake, normalise=normalise)
         return fake
 
+    def set_mark(self, coin: str, px: Decimal | str | float, dex: str = "") -> None:
+        """Move the mark (REST re-renders modelled accounts) and push it to WebSocket feeds."""
+        super().set_mark(coin, px, dex)
+        self.ws.mark_changed(coin, dex)
+
+    def put_fills(self, user: str, fills: list[dict[str, Any]]) -> None:
+        """Replace `user`'s fills; WebSocket subscribers get the ones that are new."""
+        before = self._fills.get(user.lower())
+        super().put_fills(user, fills)
+        self.ws.fills_added(user, before.items if before is not None else ())
+
     def weight_used(self, since: float | None = None) -> int:
         """Sum of request weights (§2.1), optionally only since epoch second `since`."""
         return sum(r.weight for r in self.requests if since is None or r.time >= since)
@@ -65,6 +81,7 @@ class FakeHyperliquid(Venue):
         """Listen on host:port (0 = a free port) and return the base URL (also in `url`)."""
         app = web.Application()
         app.router.add_post("/info", self._handle)
+        app.router.add_get("/ws", self.ws.handle)
         self._stopping = asyncio.Event()
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
@@ -73,11 +90,13 @@ class FakeHyperliquid(Venue):
         await web.TCPSite(self._runner, host, port).start()
         bound = self._runner.addresses[0]
         self.url = f"http://{host}:{bound[1]}"
+        self.ws_url = f"ws://{host}:{bound[1]}/ws"
         return self.url
 
     async def stop(self) -> None:
         """Stop listening; stalled and delayed answers are released first."""
         self._stopping.set()
+        await self.ws.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
