@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from tracker import __version__, cli_watchlist, render, views, watchlists
+from tracker import __version__, cli_charts, cli_watchlist, render, views, watchlists
 from tracker import query as queries
 from tracker.addresses import normalise_address
 from tracker.config import Settings, environment
@@ -45,6 +45,7 @@ out = Console()
 err = Console(stderr=True)
 
 app.add_typer(cli_watchlist.app, name="watchlist")
+cli_charts.register(app)
 
 DbOption = Annotated[
     Path | None,
