@@ -135,6 +135,29 @@ async def test_limiter_never_exceeds_budget_in_any_window():
     assert limiter.waited_s > 0
 
 
+async def test_retries_go_ahead_of_the_queue():
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+        await asyncio.sleep(0)
+
+    limiter = WeightLimiter(40, window_s=60.0, clock=lambda: now[0], sleep=sleep)
+    order: list[str] = []
+
+    async def request(name: str, priority: bool = False) -> None:
+        await limiter.acquire(20, priority=priority)
+        order.append(name)
+
+    await limiter.acquire(40)  # the window is full: everyone waits for it to roll over
+    queued = [asyncio.create_task(request(f"q{i}")) for i in range(3)]
+    await asyncio.sleep(0)
+    retry = asyncio.create_task(request("retry", priority=True))
+    await asyncio.gather(*queued, retry)
+    assert order.index("retry") <= 1  # not behind the whole queue
+    assert limiter.max_in_window <= 40
+
+
 def test_retry_after_parsing():
     assert retry_after_s("3") == 3.0
     assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0

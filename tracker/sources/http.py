@@ -87,7 +87,7 @@ async def post_json(
     last = "no attempt"
     for attempt in range(policy.retries + 1):
         if limiter is not None:
-            await limiter.acquire(weight)
+            await limiter.acquire(weight, priority=attempt > 0)
         try:
             return await _attempt(session, url, payload, timeout, ctx)
         except _Retryable as exc:

@@ -46,21 +46,33 @@ class WeightLimiter:
         self.total_weight += weight
         self.max_in_window = max(self.max_in_window, self._in_window)
 
-    async def acquire(self, weight: int) -> None:
-        """Wait until weight fits in the budget, then spend it."""
+    async def acquire(self, weight: int, *, priority: bool = False) -> None:
+        """Wait until weight fits in the budget, then spend it.
+
+        Requests queue first come, first served. A retry passes with priority=True and goes
+        ahead of the queue: rejoining its back would space a request's attempts by the queue's
+        length, and against a venue failing every n-th request that length can be a multiple of
+        n, failing every attempt.
+        """
         if self.per_minute <= 0:
             self.total_weight += weight
             return
+        if priority:
+            await self._wait_and_spend(weight)
+            return
         async with self._lock:  # FIFO: one waiter at a time keeps big requests from starving
-            while True:
-                now = self._clock()
-                self._expire(now)
-                if self._in_window + weight <= self.per_minute or not self._spends:
-                    self._record(now, weight)
-                    return
-                wait = self._spends[0][0] + self.window_s - now
-                self.waited_s += max(wait, 0.0)
-                await self._sleep(max(wait, 0.001))
+            await self._wait_and_spend(weight)
+
+    async def _wait_and_spend(self, weight: int) -> None:
+        while True:
+            now = self._clock()
+            self._expire(now)
+            if self._in_window + weight <= self.per_minute or not self._spends:
+                self._record(now, weight)  # no await between the check and the spend
+                return
+            wait = self._spends[0][0] + self.window_s - now
+            self.waited_s += max(wait, 0.0)
+            await self._sleep(max(wait, 0.001))
 
     def charge(self, weight: int) -> None:
         """Spend weight learnt only after the answer (items returned); may overdraw briefly."""
