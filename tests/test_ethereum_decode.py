@@ -299,7 +299,7 @@ def test_liquidation_call_log_decodes_and_is_valued_in_usd() -> None:
 
 def test_eth_settings_defaults_and_token_list() -> None:
     defaults = Settings.from_env({})
-    assert defaults.eth_chain_id == 1 and defaults.eth_confirmations == 12
+    assert defaults.eth_chain_id is None and defaults.eth_confirmations == 12
     assert defaults.eth_tokens == DEFAULT_ETH_TOKENS
     assert [t[0] for t in defaults.eth_tokens] == [
         "WETH",

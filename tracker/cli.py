@@ -10,6 +10,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,9 +31,10 @@ from tracker.daemon import build_schedules, run_daemon
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
 from tracker.passes import PassReport
 from tracker.poll import HyperliquidPoller
+from tracker.records import EthereumReport
 from tracker.redact import redact_text
 from tracker.render import watch_json, watch_view
-from tracker.service import Watched, hyperliquid_poller, pass_runner
+from tracker.service import Watched, ethereum_side, hyperliquid_poller, pass_runner
 
 app = typer.Typer(
     name="tracker",
@@ -137,40 +139,63 @@ async def _watch_once(settings: Settings, address: str, as_json: bool) -> int:
     async with hyperliquid_poller(settings) as poller:
         result = await (await _watch_runner(poller, settings, address))()
     report = result.reports[0]
+    side = await ethereum_side(settings, [address], report.ts)
+    eth = side.result.reports[0] if side.result else None
+    if side.skipped:
+        err.print(side.skipped, markup=False, highlight=False)
     if as_json:
-        sys.stdout.write(orjson.dumps(watch_json(report), option=orjson.OPT_INDENT_2).decode())
+        doc = watch_json(report, eth)
+        doc["errors"] = list(dict.fromkeys([*doc["errors"], *side.errors]))
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")
     else:
-        out.print(watch_view(report, None, f"stored in {settings.db_path}"))
-    if report.errors:
-        err.print(f"error: {report.errors[0]}", markup=False, highlight=False)
+        out.print(watch_view(report, None, f"stored in {settings.db_path}", eth))
+    errors = [*report.errors, *side.errors]
+    if errors:
+        err.print(f"error: {errors[0]}", markup=False, highlight=False)
         return 1
     return 0
 
 
 async def _watch_live(settings: Settings, address: str, interval: float, as_json: bool) -> None:
+    eth_every = max(interval, ETH_WATCH_INTERVAL_S)  # about one Ethereum block
+    eth: EthereumReport | None = None
+    eth_at = float("-inf")
     async with hyperliquid_poller(settings) as poller:
         poll = await _watch_runner(poller, settings, address)
-        if as_json:
-            while True:
-                result = await poll()
-                sys.stdout.write(orjson.dumps(watch_json(result.reports[0])).decode() + "\n")
-                sys.stdout.flush()
-                await asyncio.sleep(interval)
-        with Live(console=out, auto_refresh=False, screen=False) as live:
-            polls = 0
+        polls = 0
+        with contextlib.ExitStack() as stack:
+            live = (
+                None
+                if as_json
+                else stack.enter_context(Live(console=out, auto_refresh=False, screen=False))
+            )
             while True:
                 try:
                     result = await poll()
                 except StoreError as exc:
                     fail(str(exc), 1)
+                report = result.reports[0]
+                if time.monotonic() - eth_at >= eth_every:
+                    side = await ethereum_side(settings, [address], report.ts)
+                    eth, eth_at = (
+                        (side.result.reports[0] if side.result else None),
+                        time.monotonic(),
+                    )
                 polls += 1
-                status = (
-                    f"poll {polls} at {result.ts:%H:%M:%S} UTC, every {interval:g}s, "
-                    f"stored in {settings.db_path}; Ctrl-C to stop"
-                )
-                live.update(watch_view(result.reports[0], None, status), refresh=True)
+                if live is None:
+                    sys.stdout.write(orjson.dumps(watch_json(report, eth)).decode() + "\n")
+                    sys.stdout.flush()
+                else:
+                    status = (
+                        f"poll {polls} at {result.ts:%H:%M:%S} UTC, every {interval:g}s, "
+                        f"stored in {settings.db_path}; Ctrl-C to stop"
+                    )
+                    live.update(watch_view(report, None, status, eth), refresh=True)
                 await asyncio.sleep(interval)
+
+
+ETH_WATCH_INTERVAL_S = 12.0
 
 
 WatchlistOption = Annotated[

@@ -6,6 +6,7 @@ over `.env`. The tracker is read-only by design: a value that looks like a priva
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Mapping
@@ -14,8 +15,10 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from tracker.errors import ConfigError
+from tracker.redact import redact_url
 
 DEFAULT_HL_API_URL = "https://api.hyperliquid.xyz"
 DEFAULT_HL_WS_URL = "wss://api.hyperliquid.xyz/ws"
@@ -33,6 +36,8 @@ DEFAULT_ETH_TOKENS: tuple[tuple[str, str, int | None], ...] = (
 )
 
 _PRIVATE_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+_KEY_NAMES = ("PRIVATE_KEY", "SECRET_KEY", "MNEMONIC", "SEED_PHRASE")
+_WORD = re.compile(r"^[a-z]{3,8}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
@@ -58,7 +63,7 @@ class Settings:
     history_max_age_s: float = 300.0
     funding_max_age_s: float = 3600.0
     eth_rpc_url: str | None = None
-    eth_chain_id: int = 1  # the RPC must serve this chain; override for a fork
+    eth_chain_id: int | None = None  # when set, the RPC must serve this chain
     eth_tokens: tuple[tuple[str, str, int | None], ...] = DEFAULT_ETH_TOKENS  # lower-case addrs
     eth_confirmations: int = 12  # log scans never read the newest N blocks (reorg buffer)
     eth_lookback_blocks: int = 7200  # where a log scan without a cursor starts: head - N (~1 day)
@@ -109,8 +114,12 @@ class Settings:
             funding_max_age_s=_float(
                 get("TRACKER_FUNDING_MAX_AGE"), 3600.0, "TRACKER_FUNDING_MAX_AGE"
             ),
-            eth_rpc_url=get("TRACKER_ETH_RPC_URL") or None,
-            eth_chain_id=_int(get("TRACKER_ETH_CHAIN_ID"), 1, "TRACKER_ETH_CHAIN_ID", minimum=1),
+            eth_rpc_url=_opt_url(get("TRACKER_ETH_RPC_URL"), "TRACKER_ETH_RPC_URL"),
+            eth_chain_id=(
+                _int(get("TRACKER_ETH_CHAIN_ID"), 1, "TRACKER_ETH_CHAIN_ID", minimum=1)
+                if get("TRACKER_ETH_CHAIN_ID")
+                else None
+            ),
             eth_tokens=_eth_tokens(get("TRACKER_ETH_TOKENS")),
             eth_confirmations=_int(
                 get("TRACKER_ETH_CONFIRMATIONS"), 12, "TRACKER_ETH_CONFIRMATIONS", minimum=0
@@ -161,23 +170,30 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or error messages."""
-        candidates = (
+        from tracker.redact import secret_parts
+
+        urls = (
             self.eth_rpc_url,
             self.webhook_url,
             self.discord_webhook_url,
             self.slack_webhook_url,
-            self.telegram_bot_token,
         )
-        return [s for s in candidates if s]
+        found = [part for url in urls if url for part in secret_parts(url)]
+        if self.telegram_bot_token:
+            found.append(self.telegram_bot_token)
+        return found
 
 
 def environment(
     env: Mapping[str, str] | None = None, *, dotenv_path: Path | None = None
 ) -> dict[str, str]:
     """The environment (default os.environ) layered over .env; private keys refused."""
-    merged = dict(_read_dotenv(dotenv_path))
+    dotenv = _read_dotenv(dotenv_path)
+    # Every entry of the tracker's own .env is configuration; of the environment, TRACKER_* only.
+    _refuse_private_keys(dotenv, every_name=True)
+    merged = dict(dotenv)
     merged.update(os.environ if env is None else env)
-    _refuse_private_keys(merged)
+    _refuse_private_keys(merged, every_name=False)
     return merged
 
 
@@ -186,28 +202,44 @@ def _read_dotenv(path: Path | None) -> dict[str, str]:
     if not candidate.is_file():
         return {}
     try:
-        values = dotenv_values(candidate)
+        text = candidate.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{candidate}: cannot read .env file: {exc}") from None
+    for binding in parse_stream(io.StringIO(text)):
+        # python-dotenv skips such lines with a warning; a setting silently lost is worse.
+        if binding.error or (binding.key is not None and binding.value is None):
+            raise ConfigError(
+                f"{candidate}: line {binding.original.line} is not KEY=VALUE "
+                "(not shown: it may hold a secret)"
+            )
+    values = dotenv_values(stream=io.StringIO(text))
     return {k: v for k, v in values.items() if v is not None}
 
 
-def _refuse_private_keys(env: Mapping[str, str]) -> None:
+def _refuse_private_keys(env: Mapping[str, str], *, every_name: bool) -> None:
     for name, value in env.items():
-        if not name.startswith("TRACKER_"):
+        if not (every_name or name.startswith("TRACKER_")):
             continue
-        if "PRIVATE_KEY" in name or "SECRET_KEY" in name or _PRIVATE_KEY.match(value.strip()):
+        keyish_name = any(word in name.upper() for word in _KEY_NAMES)
+        if keyish_name or _PRIVATE_KEY.match(value.strip()) or _is_mnemonic(value):
             raise ConfigError(
-                f"{name} looks like a private key; tracker is read-only and never needs one. "
-                "Remove it from the environment and .env"
+                f"{name} looks like a private key or seed phrase (value not shown); tracker is "
+                "read-only and never needs one. Remove it from the environment and .env"
             )
+
+
+def _is_mnemonic(value: str) -> bool:
+    """A BIP-39 seed phrase: 12 to 24 lower-case words, as wallets print them."""
+    words = value.split()
+    return len(words) in (12, 15, 18, 21, 24) and all(_WORD.match(w) for w in words)
 
 
 def _url(value: str | None, default: str, name: str) -> str:
     if not value:
         return default
-    if not re.match(r"^(https?|wss?)://[^\s/]+", value):
-        raise ConfigError(f"{name} must be an http(s) or ws(s) URL, got {value[:40]!r}")
+    if not re.fullmatch(r"(https?|wss?)://[^\s/]+(/\S*)?", value):
+        # Redacted: a mistyped RPC or webhook URL still carries its key or token.
+        raise ConfigError(f"{name} must be an http(s) or ws(s) URL, got {redact_url(value)[:60]!r}")
     return value.rstrip("/")
 
 

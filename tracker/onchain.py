@@ -103,9 +103,21 @@ class EthereumSession:
         return self._pool[1]
 
     async def tokens(self, block: int) -> tuple[eth.Token, ...]:
-        """The configured ERC-20s with their decimals."""
+        """The configured ERC-20s that exist on this chain, with their decimals.
+
+        A token with no contract here (the mainnet defaults on a local node or another chain)
+        is left out once, with a warning, rather than failing every address's holdings.
+        """
         if self._tokens is None:
-            self._tokens = await eth.resolve_tokens(self.client, self.settings.eth_tokens, block)
+            specs = self.settings.eth_tokens
+            exists = await eth.gather_all(*(self.client.has_code(s[1], block) for s in specs))
+            present = [s for s, ok in zip(specs, exists, strict=True) if ok]
+            if len(present) < len(specs):
+                missing = ", ".join(s[0] for s, ok in zip(specs, exists, strict=True) if not ok)
+                log.warning(
+                    "no contract on chain %d for %s: not valued", self.client.chain_id, missing
+                )
+            self._tokens = await eth.resolve_tokens(self.client, present, block)
         return self._tokens
 
     async def oracle(self, block: int) -> ChecksumAddress | None:
@@ -249,8 +261,8 @@ async def _poll_holdings(
 async def _poll_aave(
     s: EthereumSession, addresses: Sequence[str], block: int, cfg: aave.PoolConfig | str
 ) -> tuple[dict[str, AaveAccount], dict[str, str]]:
-    if isinstance(cfg, str):  # the reason the market could not be resolved
-        return {}, dict.fromkeys(addresses, cfg)
+    if isinstance(cfg, str):  # no market on this chain: nothing to read, nobody's failure
+        return {}, {}
     read = await aave.fetch_accounts(s.client, cfg, addresses, block)
     for address, exc in read.errors.items():
         log.warning("Aave account of %s skipped: %s", address, exc)

@@ -34,6 +34,25 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, "/".join(segments), query, ""))
 
 
+def secret_parts(value: str) -> list[str]:
+    """The parts of a configured value that are secret: a URL's credentials, key-like path
+    segments and query values; a bare token whole."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return [value]
+    if not parts.scheme or not parts.netloc:
+        return [value]
+    found = [p for p in (parts.username, parts.password) if p]
+    found += [
+        seg for seg in parts.path.split("/") if _SECRETISH.match(seg) or _TELEGRAM.fullmatch(seg)
+    ]
+    found += [
+        kv.split("=", 1)[1] for kv in parts.query.split("&") if "=" in kv and kv.split("=", 1)[1]
+    ]
+    return found
+
+
 def redact_text(text: str, secrets: list[str]) -> str:
     """Replace every occurrence of each known secret in text by ***."""
     for secret in secrets:

@@ -11,7 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from tracker.records import AccountReport, AccountSnapshot, Position
+from tracker.records import AccountReport, AccountSnapshot, EthereumReport, Holding, Position
 
 DANGER_PCT = (Decimal(2), Decimal(5), Decimal(10))
 
@@ -79,15 +79,38 @@ def account_json(a: AccountSnapshot) -> dict[str, Any]:
     return doc
 
 
-def watch_json(report: AccountReport) -> dict[str, Any]:
-    """The `tracker watch --once --json` document."""
-    positions = sorted(report.positions, key=lambda p: p.notional_usd, reverse=True)
+def holding_json(h: Holding) -> dict[str, Any]:
+    """The JSON object of one on-chain holding."""
+    doc: dict[str, Any] = jsonable(
+        {
+            "venue": h.venue,
+            "asset": h.asset,
+            "amount": h.amount,
+            "usd_value": h.usd_value,
+            "price_usd": h.price_usd,
+            "token_address": h.token_address,
+            "chain_id": h.chain_id,
+            "block_number": h.block_number,
+        }
+    )
+    return doc
+
+
+def watch_json(report: AccountReport, eth: EthereumReport | None = None) -> dict[str, Any]:
+    """The `tracker watch --once --json` document: both venues of one address."""
+    accounts = [*report.accounts, *(eth.accounts if eth else ())]
+    positions = [
+        *report.positions,
+        *(p for a in (eth.accounts if eth else ()) for p in a.positions),
+    ]
+    positions.sort(key=lambda p: p.notional_usd, reverse=True)
     return {
         "address": report.address,
         "time": jsonable(report.ts),
-        "accounts": [account_json(a) for a in report.accounts],
+        "accounts": [account_json(a) for a in accounts],
         "positions": [position_json(p) for p in positions],
-        "errors": list(report.errors),
+        "holdings": [holding_json(h) for h in (eth.holdings if eth else ())],
+        "errors": [*report.errors, *(eth.errors if eth else ())],
     }
 
 
@@ -160,10 +183,10 @@ def positions_table(positions: Sequence[Position]) -> Table:
 
 
 def accounts_table(accounts: Sequence[AccountSnapshot]) -> Table:
-    """Account summary per dex, with the shock to liquidation."""
+    """Account summary per venue and dex, with the shock to liquidation."""
     table = Table(title="Accounts", title_justify="left", pad_edge=False)
     for name in (
-        "dex",
+        "venue",
         "value $",
         "notional $",
         "margin $",
@@ -171,11 +194,12 @@ def accounts_table(accounts: Sequence[AccountSnapshot]) -> Table:
         "withdrawable $",
         "shock to liq %",
     ):
-        table.add_column(name, justify="left" if name == "dex" else "right")
+        table.add_column(name, justify="left" if name == "venue" else "right")
     for a in accounts:
         shock = a.shock_to_liq_pct
+        where = f"hyperliquid {a.dex or 'main'}" if a.venue == "hyperliquid" else a.venue
         table.add_row(
-            a.dex or "main",
+            where,
             fmt(a.account_value_usd, 0),
             fmt(a.notional_usd, 0),
             fmt(a.margin_used_usd, 0),
@@ -186,21 +210,38 @@ def accounts_table(accounts: Sequence[AccountSnapshot]) -> Table:
     return table
 
 
-def watch_view(report: AccountReport, label: str | None, status: str) -> Group:
-    """The whole live screen of `tracker watch`."""
+def holdings_table(holdings: Sequence[Holding]) -> Table:
+    """On-chain holdings, largest first."""
+    table = Table(title="Holdings", title_justify="left", pad_edge=False)
+    for name in ("venue", "asset", "amount", "price $", "value $"):
+        table.add_column(name, justify="left" if name in ("venue", "asset") else "right")
+    for h in sorted(holdings, key=lambda h: h.usd_value or 0, reverse=True):
+        table.add_row(h.venue, h.asset, fmt(h.amount, 4), fmt_px(h.price_usd), fmt(h.usd_value, 0))
+    return table
+
+
+def watch_view(
+    report: AccountReport, label: str | None, status: str, eth: EthereumReport | None = None
+) -> Group:
+    """The whole live screen of `tracker watch`: Hyperliquid and, when known, Ethereum."""
     title = Text.assemble(
         ("tracker watch ", "bold"),
         (report.address, "cyan"),
         (f"  {label}" if label else "", "magenta"),
     )
     parts: list[Any] = [title]
-    if report.accounts:
-        parts.append(accounts_table(report.accounts))
-    if report.positions:
-        parts.append(positions_table(report.positions))
+    eth_accounts = eth.accounts if eth else ()
+    accounts = [*report.accounts, *eth_accounts]
+    positions = [*report.positions, *(p for a in eth_accounts for p in a.positions)]
+    if accounts:
+        parts.append(accounts_table(accounts))
+    if positions:
+        parts.append(positions_table(positions))
     elif not report.errors:
-        parts.append(Text("no open perp positions", style="dim"))
-    for error in report.errors:
+        parts.append(Text("no open positions", style="dim"))
+    if eth and eth.holdings:
+        parts.append(holdings_table(eth.holdings))
+    for error in [*report.errors, *(eth.errors if eth else ())]:
         parts.append(Text(f"error: {error}", style="red"))
     parts.append(Text(status, style="dim"))
     return Group(*parts)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
@@ -19,6 +19,10 @@ from tracker.sources import hyperliquid as hl
 from tracker.sources.http import RetryPolicy
 from tracker.sources.hyperliquid import HyperliquidClient
 from tracker.sources.limiter import WeightLimiter
+from tracker.store import open_store
+
+if TYPE_CHECKING:
+    from tracker.onchain import EthereumResult
 
 log = logging.getLogger(__name__)
 
@@ -156,3 +160,45 @@ async def pass_runner(
         )
 
     return run
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EthereumSide:
+    """What the Ethereum side of a command learnt, or why it was skipped."""
+
+    result: EthereumResult | None
+    skipped: str | None = None  # one line for people when there is no result
+    errors: tuple[str, ...] = ()
+
+
+async def ethereum_side(
+    settings: Settings, addresses: Sequence[str], ts: datetime, *, scan: bool = False
+) -> EthereumSide:
+    """Poll holdings and Aave accounts (and, with scan, LiquidationCall and transfer logs) and
+    store them; never raises for the venue: failures come back as lines."""
+    from tracker.onchain import (
+        ethereum_session,
+        poll_ethereum,
+        scan_liquidations,
+        scan_transfers,
+        write_ethereum,
+    )
+    from tracker.sources.ethereum import EthereumNotConfigured
+
+    if not settings.eth_rpc_url:
+        return EthereumSide(result=None, skipped="Ethereum skipped: TRACKER_ETH_RPC_URL is not set")
+    try:
+        async with ethereum_session(settings) as session:
+            result = await poll_ethereum(settings, addresses, ts, session=session)
+            with open_store(settings.db_path) as store:
+                write_ethereum(store, result)
+                if scan:
+                    await scan_liquidations(settings, store, session=session)
+                    await scan_transfers(settings, store, addresses, session=session)
+    except EthereumNotConfigured as exc:
+        return EthereumSide(result=None, skipped=str(exc))
+    except VenueError as exc:
+        log.warning("Ethereum side failed: %s", exc)
+        return EthereumSide(result=None, errors=(str(exc),))
+    errors = tuple(f"{r.address}: {e}" for r in result.failed for e in r.errors)
+    return EthereumSide(result=result, errors=errors)

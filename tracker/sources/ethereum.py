@@ -214,9 +214,10 @@ class RawLog:
 class EthereumClient:
     """One AsyncWeb3 over HTTP, for one command: chain checks, Multicall3 batches, log chunks."""
 
-    def __init__(self, w3: AsyncWeb3[AsyncHTTPProvider], url: str, chain_id: int) -> None:
+    def __init__(self, w3: AsyncWeb3[AsyncHTTPProvider], url: str, chain_id: int = 0) -> None:
         self.w3 = w3
-        self.chain_id = chain_id
+        self.chain_id = chain_id  # set by check() to what the node serves
+        self.has_multicall3 = True
         self.rpc_label = redact_url(url)
         self._secrets = [url]
         self._slots = asyncio.Semaphore(BATCHES_IN_FLIGHT)
@@ -234,22 +235,42 @@ class EthereumClient:
                 request=request,
             ) from None
 
-    async def check(self, expected_chain_id: int) -> None:
-        """Refuse a node of another chain, and one without Multicall3 (we read through it)."""
-        served = await self._rpc("eth_chainId", self.w3.eth.chain_id)
-        if served != expected_chain_id:
+    async def check(self, expected_chain_id: int | None) -> None:
+        """Refuse a node of another chain than the one configured; see whether Multicall3 is there.
+
+        Without TRACKER_ETH_CHAIN_ID any chain is accepted (a local node or a fork), with a
+        warning when it is not mainnet, whose contract addresses the defaults name. Without
+        Multicall3 (a bare local node) reads go one eth_call each: slower, same results.
+        """
+        served = int(await self._rpc("eth_chainId", self.w3.eth.chain_id))
+        if expected_chain_id is not None and served != expected_chain_id:
             raise ChainMismatch(
                 f"Ethereum RPC {self.rpc_label} serves chain id {served}, expected "
-                f"{expected_chain_id} (set TRACKER_ETH_CHAIN_ID for a fork)"
+                f"{expected_chain_id} (TRACKER_ETH_CHAIN_ID)"
             )
+        if expected_chain_id is None and served != 1:
+            log.warning(
+                "Ethereum RPC %s serves chain id %d, not mainnet: the default token and "
+                "Aave addresses may not exist there",
+                self.rpc_label,
+                served,
+            )
+        self.chain_id = served
         code = await self._rpc("eth_getCode", self.w3.eth.get_code(MULTICALL3))
+        self.has_multicall3 = bool(code)
         if not code:
-            raise VenueResponseError(
-                f"Multicall3 is not deployed at {MULTICALL3} on chain {served}; "
-                "the tracker reads Ethereum through it",
-                venue=VENUE,
-                request="eth_getCode",
+            log.warning(
+                "Multicall3 is not deployed at %s on chain %d: one eth_call per read",
+                MULTICALL3,
+                served,
             )
+
+    async def has_code(self, address: str, block: int) -> bool:
+        """True when a contract is deployed at address at that block."""
+        code = await self._rpc(
+            "eth_getCode", self.w3.eth.get_code(checksum(address), block_identifier=block)
+        )
+        return bool(code)
 
     async def head(self) -> int:
         """Latest block number."""
@@ -262,6 +283,8 @@ class EthereumClient:
 
     async def multicall(self, calls: Sequence[Call], block: int) -> list[tuple[bool, bytes]]:
         """Run calls through aggregate3 at one block, in batches; (success, data) per call."""
+        if not self.has_multicall3:
+            return await gather_all(*(self._direct(c, block) for c in calls))
         batches = [
             calls[i : i + MAX_CALLS_PER_BATCH] for i in range(0, len(calls), MAX_CALLS_PER_BATCH)
         ]
@@ -280,6 +303,30 @@ class EthereumClient:
 
         results = await gather_all(*(run(b) for b in batches))
         return [r for batch in results for r in batch]
+
+    async def _direct(self, call: Call, block: int) -> tuple[bool, bytes]:
+        """One read without Multicall3, answered in aggregate3's (success, data) shape."""
+        async with self._slots:
+            if call.target == MULTICALL3 and call.signature == "getEthBalance(address)":
+                wei = await self._rpc(
+                    "eth_getBalance", self.w3.eth.get_balance(call.args[0], block_identifier=block)
+                )
+                return True, int(wei).to_bytes(32, "big")
+            if call.target == MULTICALL3 and call.signature == "getCurrentBlockTimestamp()":
+                header = await self._rpc("eth_getBlockByNumber", self.w3.eth.get_block(block))
+                return True, int(header["timestamp"]).to_bytes(32, "big")
+            try:
+                data = await self._rpc(
+                    "eth_call",
+                    self.w3.eth.call(
+                        {"to": call.target, "data": encode_call(call)},
+                        block_identifier=block,
+                        ccip_read_enabled=False,
+                    ),
+                )
+            except VenueResponseError:  # a revert: what aggregate3 reports as success=False
+                return False, b""
+            return True, bytes(data)
 
     async def read(self, calls: Sequence[Call], block: int) -> list[Any]:
         """multicall + decode_all: values per call, raising on the first required failure."""
@@ -340,7 +387,7 @@ async def open_ethereum(settings: Settings) -> AsyncIterator[EthereumClient]:
             backoff_factor=0.25,
         ),
     )
-    client = EthereumClient(AsyncWeb3(provider), url, settings.eth_chain_id)
+    client = EthereumClient(AsyncWeb3(provider), url)
     try:
         await client.check(settings.eth_chain_id)
         yield client
