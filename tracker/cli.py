@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from tracker import __version__, cli_charts, cli_watchlist, render, views, watchlists
+from tracker import __version__, cli_charts, cli_entity, cli_watchlist, render, views, watchlists
 from tracker import query as queries
 from tracker.addresses import normalise_address
 from tracker.config import Settings, environment
@@ -47,6 +47,7 @@ out = Console()
 err = Console(stderr=True)
 
 app.add_typer(cli_watchlist.app, name="watchlist")
+app.add_typer(cli_entity.app, name="entity")
 cli_charts.register(app)
 
 DbOption = Annotated[
@@ -210,7 +211,7 @@ WatchlistOption = Annotated[
 
 
 def _watched(names: list[str] | None) -> Watched:
-    """Hyperliquid addresses of the chosen watchlists, their own intervals and labels."""
+    """Addresses of the chosen watchlists per venue, their own intervals and labels."""
     directory = watchlists.watchlists_dir(environment())
     if names:
         lists = [watchlists.load(watchlists.resolve(n, directory)) for n in names]
@@ -220,19 +221,24 @@ def _watched(names: list[str] | None) -> Watched:
         raise BadInput(f"no watchlists in {directory} (add one with 'tracker watchlist add')")
     intervals: dict[str, float | None] = {}
     labels: dict[str, str] = {}
+    venues: dict[str, set[str]] = {}
     for wl in lists:
         for entry in wl.entries:
-            if "hyperliquid" not in entry.venues:
-                continue
             labels.setdefault(entry.address, entry.label)
+            venues.setdefault(entry.address, set()).update(entry.venues)
             mine, known = wl.interval_s, intervals.get(entry.address)
             if entry.address not in intervals:
                 intervals[entry.address] = mine
             elif mine is not None:
                 intervals[entry.address] = mine if known is None else min(known, mine)
     if not intervals:
-        raise BadInput("the chosen watchlists hold no Hyperliquid address")
-    return Watched(addresses=list(intervals), intervals=intervals, labels=labels)
+        raise BadInput("the chosen watchlists hold no address")
+    return Watched(
+        addresses=[a for a in intervals if "hyperliquid" in venues[a]],
+        intervals=intervals,
+        labels=labels,
+        eth_addresses=[a for a in intervals if "ethereum" in venues[a]],
+    )
 
 
 def _progress(address: str, fills: int) -> None:
@@ -258,7 +264,8 @@ def snapshot(
         sys.stdout.write("\n")
     else:
         out.print(report.line(), highlight=False, soft_wrap=True)
-    raise typer.Exit(1 if report.failed else 0)
+    eth_failed = bool(report.ethereum and report.ethereum.get("errors"))
+    raise typer.Exit(1 if report.failed or eth_failed else 0)
 
 
 async def _snapshot(settings: Settings, watched: Watched, force: bool) -> PassReport:
@@ -266,7 +273,7 @@ async def _snapshot(settings: Settings, watched: Watched, force: bool) -> PassRe
         run_pass = await pass_runner(
             poller, settings, watched, command="snapshot", force_history=force, progress=_progress
         )
-        return await run_pass(watched.addresses)
+        return await run_pass(list(watched.intervals))
 
 
 @app.command()
@@ -325,7 +332,11 @@ def liquidations(
     when = _iso8601(since) if since else None
     settings = settings_for(db)
     rows = views.liquidations(
-        settings.db_path, min_usd=Decimal(str(min_usd)), since=when, address=who
+        settings.db_path,
+        min_usd=Decimal(str(min_usd)),
+        since=when,
+        address=who,
+        large_usd=settings.large_liquidation_usd,
     )
     if as_json:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -41,9 +41,8 @@ NameArgument = Annotated[
 
 
 def _folder(directory: Path | None) -> Path:
-    if directory is None:
-        return watchlists.watchlists_dir(environment())
-    return directory.expanduser()
+    env = environment()  # read even with --dir: a private key in it is refused by every command
+    return watchlists.watchlists_dir(env) if directory is None else directory.expanduser()
 
 
 def _console() -> Console:

@@ -238,9 +238,16 @@ def _url(value: str | None, default: str, name: str) -> str:
     if not value:
         return default
     if not re.fullmatch(r"(https?|wss?)://[^\s/]+(/\S*)?", value):
-        # Redacted: a mistyped RPC or webhook URL still carries its key or token.
-        raise ConfigError(f"{name} must be an http(s) or ws(s) URL, got {redact_url(value)[:60]!r}")
+        raise ConfigError(f"{name} must be an http(s) or ws(s) URL, got {_shown_url(value)!r}")
     return value.rstrip("/")
+
+
+def _shown_url(value: str) -> str:
+    """What an error shows of a bad URL: scheme and host, never the path (keys and tokens)."""
+    scheme, sep, rest = value.partition("://")
+    host, slash, _ = (rest if sep else value).partition("/")
+    shown = f"{scheme}{sep}{host}" if sep else host
+    return redact_url(shown + ("/…" if slash else ""))[:60]
 
 
 def _bool(value: str | None, default: bool, name: str) -> bool:

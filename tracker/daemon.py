@@ -7,6 +7,8 @@ runs once rather than in a burst. Stopping (SIGINT/SIGTERM) cancels the pass in 
 network reads are dropped and nothing of it is written, unless its single write transaction had
 already begun, in which case that transaction completes. A restart resumes history from what is
 stored, so there are no gaps (within the venue's 10,000-fill window) and no duplicates.
+A failed pass is logged and the next one retries, except for bad input (a DuckDB path that is
+not a database), which no later pass could get past: it ends the daemon (exit 2).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tracker.errors import TrackerError
+from tracker.errors import BadInput, TrackerError
 from tracker.passes import PassReport
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,8 @@ async def run_daemon(
                 break
             try:
                 report = task.result()
+            except BadInput:  # e.g. the DuckDB path is a folder: no later pass can succeed
+                raise
             except TrackerError as exc:  # e.g. the store was busy: this batch is lost, next retries
                 stats.failed_passes += 1
                 stats.errors.append(str(exc))

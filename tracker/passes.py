@@ -78,6 +78,7 @@ class PassReport:
     weight_by_type: dict[str, int] = field(default_factory=dict)
     new_alerts: int = 0
     episodes: int = 0
+    ethereum: dict[str, Any] | None = None  # the Ethereum side of the pass, when there is one
     reports: tuple[AccountReport, ...] = ()
 
     def line(self) -> str:
@@ -108,6 +109,7 @@ class PassReport:
             "weight_by_type": self.weight_by_type,
             "new_alerts": self.new_alerts,
             "liquidation_episodes": self.episodes,
+            "ethereum": self.ethereum,
             "duration_s": round(self.duration_s, 3),
         }
 

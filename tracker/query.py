@@ -66,16 +66,26 @@ def resolve(sql: str | None, name: str | None, params: list[str]) -> tuple[str, 
 
 
 def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False) -> QueryResult:
-    """Execute one statement; parameters are bound by DuckDB, never interpolated."""
+    """Execute one statement; parameters are bound by DuckDB, never interpolated.
+
+    Without write the file is opened read-only and DuckDB's external access is off before the
+    statement runs (the statement cannot turn it back on): no COPY TO, EXPORT DATABASE, ATTACH,
+    INSTALL or LOAD, and no reading of other files (read_csv, read_text, ...) or URLs.
+    """
     with open_store(db, read_only=not write) as store:
+        if not write:
+            store.con.execute("SET enable_external_access = false")
         try:
             cursor = store.con.execute(statement, params or None)
             columns = [d[0] for d in cursor.description] if cursor.description else []
             rows = cursor.fetchall() if cursor.description else []
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            if "read-only" in first.lower() and not write:
-                first += " (tracker query is read-only; pass --write to change data)"
+            if not write and ("read-only" in first.lower() or "disabled" in first.lower()):
+                first += (
+                    " (tracker query is read-only: no writes, files, URLs or extensions; "
+                    "pass --write to allow them)"
+                )
             raise QueryError(first) from None
     return QueryResult(columns, rows)
 

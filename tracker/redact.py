@@ -18,7 +18,16 @@ def redact_url(url: str) -> str:
     except ValueError:
         return "***"
     if not parts.scheme or not parts.netloc:
-        return "***" if _SECRETISH.match(url) else url
+        # Not a URL (a scheme mistyped or left out): its key-like segments are secrets all the same.
+        host, *rest = url.split("/")
+        return "/".join(
+            [
+                "***"
+                if _TELEGRAM.search(host) or (_SECRETISH.match(host) and "." not in host)
+                else host,
+                *("***" if _SECRETISH.match(seg) or _TELEGRAM.search(seg) else seg for seg in rest),
+            ]
+        )
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -22,6 +22,8 @@ from tracker.sources.limiter import WeightLimiter
 from tracker.store import open_store
 
 if TYPE_CHECKING:
+    from tracker.alerts.engine import AlertContext
+    from tracker.alerts.sinks import Sink
     from tracker.onchain import EthereumResult
 
 log = logging.getLogger(__name__)
@@ -99,11 +101,12 @@ async def discover_liquidators(client: HyperliquidClient) -> frozenset[str]:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Watched:
-    """Hyperliquid addresses to poll, each one's own interval if any, and their labels."""
+    """Addresses to poll per venue, each one's own interval if any, and their labels."""
 
-    addresses: list[str]
-    intervals: dict[str, float | None]
+    addresses: list[str]  # Hyperliquid
+    intervals: dict[str, float | None]  # every watched address, both venues
     labels: dict[str, str]
+    eth_addresses: list[str] = field(default_factory=list)
 
 
 PassRunner = Callable[[Sequence[str]], Coroutine[Any, Any, PassReport]]
@@ -145,11 +148,13 @@ async def pass_runner(
     ]
     policy = history_policy(settings, force=force_history)
 
+    hl_set, eth_set = set(watched.addresses), set(watched.eth_addresses)
+
     async def run(addresses: Sequence[str]) -> PassReport:
-        return await snapshot_pass(
+        report = await snapshot_pass(
             poller,
             settings.db_path,
-            addresses,
+            [a for a in addresses if a in hl_set],
             command=command,
             policy=policy,
             progress=progress,
@@ -158,6 +163,10 @@ async def pass_runner(
             sinks=sinks,
             follow_fills=sorted(liquidators),
         )
+        eth = [a for a in addresses if a in eth_set]
+        if not eth:
+            return report
+        return replace(report, ethereum=await _ethereum_pass(settings, eth, report, context, sinks))
 
     return run
 
@@ -202,3 +211,37 @@ async def ethereum_side(
         return EthereumSide(result=None, errors=(str(exc),))
     errors = tuple(f"{r.address}: {e}" for r in result.failed for e in r.errors)
     return EthereumSide(result=result, errors=errors)
+
+
+async def _ethereum_pass(
+    settings: Settings,
+    addresses: list[str],
+    report: PassReport,
+    context: AlertContext,
+    sinks: Sequence[Sink],
+) -> dict[str, Any]:
+    """The Ethereum side of a pass: holdings, Aave accounts, log scans, large-liquidation alerts."""
+    from tracker.alerts.engine import dispatch, evaluate_aave
+
+    side = await ethereum_side(settings, addresses, report.ts, scan=True)
+    summary: dict[str, Any] = {
+        "addresses": len(addresses),
+        "skipped": side.skipped,
+        "errors": list(side.errors),
+    }
+    if side.result is None:
+        return summary
+    summary.update(
+        holdings=len(side.result.holdings),
+        aave_accounts=len(side.result.accounts),
+        block=side.result.block_number,
+    )
+    with open_store(settings.db_path) as store:
+        new = evaluate_aave(store, context, report.ts - RECENT_LIQUIDATIONS)
+    summary["new_alerts"] = len(new)
+    if sinks:
+        await dispatch(settings.db_path, sinks, timeout_s=settings.http_timeout_s * 2)
+    return summary
+
+
+RECENT_LIQUIDATIONS = timedelta(days=1)  # older LiquidationCalls found by a first scan: no alert

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,10 +21,26 @@ def _rows(db: Path, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def liquidations(
-    db: Path, *, min_usd: Decimal, since: datetime | None, address: str | None
+    db: Path,
+    *,
+    min_usd: Decimal,
+    since: datetime | None,
+    address: str | None,
+    large_usd: Decimal,
+    watched: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Liquidation episodes, largest first, as JSON-ready objects."""
-    rows = _rows(db, "liquidations", {"min_usd": min_usd, "since": since, "address": address})
+    """Liquidation episodes of every venue, largest first, as JSON-ready objects."""
+    rows = _rows(
+        db,
+        "liquidations",
+        {
+            "min_usd": min_usd,
+            "since": since,
+            "address": address,
+            "large_usd": large_usd,
+            "watched": list(watched),
+        },
+    )
     for row in rows:
         row["sources"] = row["sources"].split(",") if row["sources"] else []
     return [jsonable(r) for r in rows]

@@ -87,6 +87,19 @@ def evaluate(
     return Evaluation(episodes=episodes, new_alerts=new)
 
 
+def evaluate_aave(store: Store, ctx: AlertContext, since: datetime) -> list[Alert]:
+    """Store an alert for every large Aave LiquidationCall since `since` (once each)."""
+    from tracker import resources
+
+    cursor = store.con.execute(
+        resources.sql("reads", "large_aave_calls"), {"large_usd": ctx.large_usd, "since": since}
+    )
+    cols = [d[0] for d in cursor.description]
+    calls = [dict(zip(cols, row, strict=True)) for row in cursor.fetchall()]
+    with store.transaction():
+        return alert_store.insert_alerts(store, rules.aave_liquidation_alerts(calls, ctx.labels))
+
+
 async def dispatch(db: Path, sinks: Sequence[Sink], *, timeout_s: float) -> list[Delivery]:
     """Deliver every pending (alert, sink) pair and record the outcomes."""
     from tracker.alerts.sinks import deliver

@@ -257,3 +257,43 @@ def near_liquidation(
         if key not in seen and len(parts) > 2 and parts[2] in polled:
             state[key] = None  # the position closed or the account is flat: forget it
     return NearLiquidation(alerts=alerts, state=state)
+
+
+def aave_liquidation_alerts(
+    calls: Iterable[Mapping[str, object]], labels: Mapping[str, str]
+) -> list[Alert]:
+    """One alert per large Aave v3 LiquidationCall (rows of sql/reads/large_aave_calls)."""
+    alerts = []
+    for c in calls:
+        user = str(c["user"])
+        notional = c["collateral_usd"]
+        assert isinstance(notional, Decimal)
+        ts = c["block_ts"]
+        assert isinstance(ts, datetime)
+        alerts.append(
+            Alert(
+                id=f"large_liquidation:aave-v3:{c['chain_id']}:{c['tx_hash']}:{c['log_index']}",
+                kind="large_liquidation",
+                ts=ts,
+                venue="aave-v3",
+                address=user,
+                label=labels.get(user),
+                coin=str(c["collateral_symbol"]),
+                notional_usd=notional,
+                severity="critical",
+                message=(
+                    f"LARGE LIQUIDATION {_who(user, labels)} Aave v3 {c['collateral_symbol']} "
+                    f"collateral {usd(notional)} seized against {c['debt_symbol']} debt "
+                    f"{ts:%Y-%m-%d %H:%M} UTC"
+                ),
+                details=_details(
+                    tx_hash=c["tx_hash"],
+                    log_index=c["log_index"],
+                    chain_id=c["chain_id"],
+                    debt_usd=c["debt_usd"],
+                    collateral_price_usd=c["collateral_price_usd"],
+                    liquidator=c["liquidator"],
+                ),
+            )
+        )
+    return alerts

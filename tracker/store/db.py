@@ -58,6 +58,8 @@ def _connect(path: Path, read_only: bool, busy_timeout_s: float) -> duckdb.DuckD
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
+            if "not a valid DuckDB database file" in str(exc):
+                raise BadInput(f"{path} is not a DuckDB database file (--db, TRACKER_DB)") from None
             if not _is_lock_error(exc):
                 raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
             if time.monotonic() >= deadline:
@@ -74,12 +76,20 @@ def _connect(path: Path, read_only: bool, busy_timeout_s: float) -> duckdb.DuckD
 def open_store(
     path: Path, *, read_only: bool = False, busy_timeout_s: float = 15.0
 ) -> Iterator[Store]:
-    """Open (creating and migrating when writable) the store at path; close on exit."""
+    """Open (creating and migrating when writable) the store at path; close on exit.
+
+    A path that cannot hold a database (a folder, a file that is not DuckDB, a path through a
+    file) is BadInput; a DuckDB file that is damaged or cannot be read is a StoreError.
+    """
+    if path.is_dir():
+        raise BadInput(f"{path} is a folder, not a DuckDB database file (--db, TRACKER_DB)")
     if read_only and not path.exists():
         raise BadInput(f"no database at {path}: run 'tracker watch' or 'tracker snapshot' first")
     if not read_only:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise BadInput(f"cannot create {path}: a part of its folder is a file") from None
         except OSError as exc:
             raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
     con = _connect(path, read_only, busy_timeout_s)
