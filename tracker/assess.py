@@ -13,7 +13,7 @@ ZERO = Decimal(0)
 
 def assess_account(account: VenueAccount, meta: MarketMeta | None, ts: datetime) -> AccountSnapshot:
     """Compute PnL, ROE, leverage, maintenance, liquidation prices and shock for one account."""
-    tiers = {p.coin: _tiers(p, meta) for p in account.positions}
+    tiers = {p.coin: position_tiers(p, meta) for p in account.positions}
     cross = [p for p in account.positions if p.margin_mode == "cross"]
     cross_mm_ours = {
         p.coin: risk.maintenance_margin(tiers[p.coin], p.position_value_usd) for p in cross
@@ -42,7 +42,8 @@ def assess_account(account: VenueAccount, meta: MarketMeta | None, ts: datetime)
     )
 
 
-def _tiers(position: VenuePosition, meta: MarketMeta | None) -> risk.Tiers:
+def position_tiers(position: VenuePosition, meta: MarketMeta | None) -> risk.Tiers:
+    """The margin tiers that apply to a position, given its dex's meta."""
     table = None
     if meta is not None:
         market = meta.markets.get(position.coin)

@@ -17,7 +17,14 @@ from typing import Any, TypeVar
 
 from tracker.assess import assess_account
 from tracker.errors import VenueError, VenueResponseError
-from tracker.records import AccountReport, AccountSnapshot, Market, MarketMeta, SpotBalance
+from tracker.records import (
+    AccountReport,
+    AccountSnapshot,
+    Market,
+    MarketMeta,
+    SpotBalance,
+    VenueAccount,
+)
 from tracker.sources import hyperliquid as hl
 
 log = logging.getLogger(__name__)
@@ -115,6 +122,11 @@ class HyperliquidPoller:
                 group.create_task(one(dex))
         return metas, fresh
 
+    def meta_for(self, dex: str) -> MarketMeta | None:
+        """The market meta of a dex as last fetched (margin tables for the live book)."""
+        cached = self._meta.get(dex)
+        return cached[1] if cached else None
+
     async def poll(self, addresses: Sequence[str], ts: datetime) -> PollResult:
         """Poll every address on every dex; never raises for a single address's failure."""
         dexes = await self.dex_names()
@@ -137,7 +149,7 @@ class HyperliquidPoller:
     ) -> AccountReport:
         """Every dex's perp state and the spot balances of one address."""
 
-        async def dex_state(dex: str) -> AccountSnapshot | None:
+        async def dex_state(dex: str) -> tuple[VenueAccount, AccountSnapshot] | None:
             async with self._slots:
                 account = await fetch_parsed(
                     lambda: self.client.fetch_clearinghouse_state(address, dex),
@@ -151,7 +163,7 @@ class HyperliquidPoller:
                 return None
             if dex and not account.positions and account.account_value_usd == 0:
                 return None  # nothing on this builder dex: not worth a row per pass
-            return assess_account(account, metas.get(dex), ts)
+            return account, assess_account(account, metas.get(dex), ts)
 
         async def spot() -> tuple[SpotBalance, ...]:
             try:
@@ -166,12 +178,17 @@ class HyperliquidPoller:
 
         # gather, not a TaskGroup: one dex's VenueError must surface as itself (the address is
         # then skipped whole) rather than inside an ExceptionGroup.
-        *states, balances = await asyncio.gather(
-            *(dex_state(d) for d in dexes), spot(), return_exceptions=True
+        states, balances = await asyncio.gather(
+            asyncio.gather(*(dex_state(d) for d in dexes), return_exceptions=True), spot()
         )
-        for outcome in (*states, balances):
+        for outcome in states:
             if isinstance(outcome, BaseException):
                 raise outcome
-        accounts = tuple(s for s in states if isinstance(s, AccountSnapshot))
-        assert isinstance(balances, tuple)
-        return AccountReport(address=address, ts=ts, accounts=accounts, spot=balances)
+        pairs = [s for s in states if s is not None and not isinstance(s, BaseException)]
+        return AccountReport(
+            address=address,
+            ts=ts,
+            accounts=tuple(snapshot for _, snapshot in pairs),
+            spot=balances,
+            venue_accounts=tuple(account for account, _ in pairs),
+        )

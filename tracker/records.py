@@ -166,6 +166,7 @@ class AccountReport:
     accounts: tuple[AccountSnapshot, ...]
     spot: tuple[SpotBalance, ...]
     errors: tuple[str, ...] = ()
+    venue_accounts: tuple[VenueAccount, ...] = ()  # what the venue said, for the live book
 
     @property
     def positions(self) -> tuple[Position, ...]:

@@ -1,0 +1,70 @@
+"""The budgeted refresh scheduler on a virtual clock."""
+
+from __future__ import annotations
+
+from tracker.live.scheduler import RefreshScheduler, SchedulerConfig
+
+ADDRESSES = [f"0x{i:040x}" for i in range(100)]
+
+
+def simulate(scheduler: RefreshScheduler, seconds: int, trades: dict[int, str] | None = None):
+    """Drive the scheduler second by second against a sliding 60 s budget."""
+    spent: list[tuple[float, float]] = []
+    refreshes: dict[str, list[float]] = {a: [] for a in scheduler.accounts}
+    pending: dict[str, float] = {}
+    delays: list[float] = []
+    for t in range(seconds):
+        now = float(t)
+        if trades and t in trades:
+            scheduler.saw_trade(trades[t], now)
+            pending.setdefault(trades[t], now)
+        used = sum(w for at, w in spent if at > now - 60)
+        available = scheduler.budget_per_min - used if scheduler.budget_per_min else 1e9
+        batch = scheduler.next_batch(now, available)
+        for address in batch:
+            spent.append((now, scheduler.cost_weight))
+            refreshes[address].append(now)
+            if address in pending:
+                delays.append(now - pending.pop(address))
+        scheduler.refreshed(batch, now)
+    assert not pending, "every trade was followed by a refresh"
+    return spent, refreshes, delays
+
+
+def test_never_exceeds_the_budget_in_any_minute():
+    scheduler = RefreshScheduler(cost_weight=4, budget_per_min=1200)
+    scheduler.watch(ADDRESSES * 1)
+    spent, refreshes, _ = simulate(scheduler, 600)
+    for t0 in range(600):
+        assert sum(w for at, w in spent if t0 <= at < t0 + 60) <= 1200
+    assert all(refreshes[a] for a in ADDRESSES)  # everyone refreshed
+
+
+def test_trades_are_refreshed_at_once_even_when_the_sweep_is_saturated():
+    many = [f"0x{i:040x}" for i in range(2000)]  # 2000 accounts cannot all be fresh at 1200/min
+    scheduler = RefreshScheduler(cost_weight=4, budget_per_min=1200)
+    scheduler.watch(many)
+    trades = {t: many[(t * 37) % 2000] for t in range(100, 590, 7)}
+    _, _, delays = simulate(scheduler, 600, trades)
+    assert delays and max(delays) == 0.0  # refreshed in the same tick the trade was seen
+    assert scheduler.stretch() > 1  # the sweep was stretched to fit
+
+
+def test_riskier_accounts_are_refreshed_more_often():
+    scheduler = RefreshScheduler(
+        cost_weight=4, budget_per_min=1200, config=SchedulerConfig(urgent_s=5, max_staleness_s=120)
+    )
+    scheduler.watch(ADDRESSES)
+    risky, safe = ADDRESSES[0], ADDRESSES[1]
+    scheduler.set_risk({risky: (1.5, 1e6), safe: (40.0, 1e6)})
+    _, refreshes, _ = simulate(scheduler, 600)
+    assert len(refreshes[risky]) >= 100  # about every 5 s
+    assert len(refreshes[safe]) <= 6  # about every 120 s
+    staleness = scheduler.staleness(600.0)
+    assert staleness[risky] <= 6 and staleness[safe] <= 121
+
+
+def test_unlimited_budget_refreshes_everyone_due():
+    scheduler = RefreshScheduler(cost_weight=4, budget_per_min=0)
+    scheduler.watch(ADDRESSES[:10])
+    assert sorted(scheduler.next_batch(0.0, 0.0)) == sorted(ADDRESSES[:10])

@@ -1,0 +1,136 @@
+"""Which accounts to refresh over REST next, within the weight budget (pure, clock injected).
+
+Positions change only when an account trades, while marks change every second and are re-marked
+locally. So REST weight goes, in this order, to: accounts seen trading (at once), then accounts by
+risk: each has a target interval from its distance to liquidation (2 % -> `urgent_s`, 5 % ->
+`near_s`, 10 % -> `watch_s`, else `max_staleness_s`), and when the budget cannot sustain every
+target the intervals stretch together, keeping their order. A share of the budget
+(`reserve`) is kept free for trade-triggered refreshes, so a trade is never queued behind the
+background sweep. Staleness (time since the last refresh) is recorded per account.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SchedulerConfig:
+    """Target refresh intervals (s) by distance to liquidation, and the budget share kept free."""
+
+    urgent_s: float = 5.0  # distance < 2 %
+    near_s: float = 15.0  # < 5 %
+    watch_s: float = 30.0  # < 10 %
+    max_staleness_s: float = 120.0  # everyone else
+    reserve: float = 0.3  # of the budget, kept for accounts seen trading
+
+
+@dataclass(slots=True)
+class _Account:
+    last_refresh: float = -math.inf
+    traded_at: float | None = None
+    distance_pct: float | None = None
+    notional_usd: float = 0.0
+
+
+@dataclass(slots=True)
+class RefreshScheduler:
+    """Decides the next REST refresh batch; the caller reports trades, risk and refreshes."""
+
+    cost_weight: float  # weight of one account refresh (state on every dex + spot)
+    budget_per_min: float  # 0 = unlimited
+    config: SchedulerConfig = field(default_factory=SchedulerConfig)
+    accounts: dict[str, _Account] = field(default_factory=dict)
+
+    def watch(self, addresses: Iterable[str]) -> None:
+        """Follow these addresses (new ones are due at once)."""
+        for address in addresses:
+            self.accounts.setdefault(address, _Account())
+
+    def saw_trade(self, address: str, now: float) -> bool:
+        """A watched account traded: refresh it at once. False if it is not watched."""
+        account = self.accounts.get(address)
+        if account is None:
+            return False
+        if account.traded_at is None or account.traded_at < account.last_refresh:
+            account.traded_at = now
+        return True
+
+    def set_risk(self, risk: Mapping[str, tuple[float | None, float]]) -> None:
+        """Nearest distance to liquidation (%) and notional (USD) per account, from the book."""
+        for address, (distance, notional) in risk.items():
+            account = self.accounts.get(address)
+            if account is not None:
+                account.distance_pct, account.notional_usd = distance, notional
+
+    def refreshed(self, addresses: Iterable[str], now: float) -> None:
+        """These accounts were refreshed (their trades before now are accounted for)."""
+        for address in addresses:
+            account = self.accounts.get(address)
+            if account is not None:
+                account.last_refresh = now
+                if account.traded_at is not None and account.traded_at <= now:
+                    account.traded_at = None
+
+    def target_s(self, account: _Account) -> float:
+        """Target interval of one account from its distance to liquidation."""
+        c = self.config
+        d = account.distance_pct
+        if d is None:
+            return c.max_staleness_s
+        if d < 2:
+            return c.urgent_s
+        if d < 5:
+            return c.near_s
+        if d < 10:
+            return c.watch_s
+        return c.max_staleness_s
+
+    def stretch(self) -> float:
+        """Factor by which every target interval grows so the sweep fits its budget share."""
+        if self.budget_per_min <= 0 or not self.accounts:
+            return 1.0
+        per_s = sum(1 / self.target_s(a) for a in self.accounts.values())
+        affordable = self.budget_per_min * (1 - self.config.reserve) / 60 / self.cost_weight
+        return max(1.0, per_s / affordable)
+
+    def next_batch(self, now: float, available_weight: float, limit: int = 256) -> list[str]:
+        """Accounts to refresh now: traded first, then the most overdue by risk-based target.
+
+        available_weight is what the budget allows now; the sweep may use it only beyond the
+        reserve, trade-triggered refreshes may use all of it.
+        """
+        unlimited = self.budget_per_min <= 0
+        affordable = limit if unlimited else int(available_weight // self.cost_weight)
+        traded = sorted(
+            (a.traded_at, addr) for addr, a in self.accounts.items() if a.traded_at is not None
+        )
+        batch = [addr for _, addr in traded][: min(limit, affordable)]
+        sweep_weight = available_weight - (
+            0 if unlimited else self.budget_per_min * self.config.reserve
+        )
+        sweep = limit if unlimited else int(sweep_weight // self.cost_weight)
+        room = min(limit, sweep) - len(batch)
+        if room <= 0:
+            return batch
+        stretch = self.stretch()
+        overdue = []
+        for address, account in self.accounts.items():
+            if account.traded_at is not None:
+                continue
+            target = self.target_s(account) * stretch
+            ratio = (now - account.last_refresh) / target
+            if ratio >= 1:
+                overdue.append((-ratio, -account.notional_usd, address))
+        overdue.sort()
+        return batch + [address for _, _, address in overdue[:room]]
+
+    def staleness(self, now: float) -> dict[str, float]:
+        """Seconds since each account's last refresh (inf: never)."""
+        return {addr: now - a.last_refresh for addr, a in self.accounts.items()}
+
+    def stalest(self, now: float, n: int = 10) -> Sequence[tuple[str, float]]:
+        """The n accounts refreshed longest ago."""
+        return sorted(self.staleness(now).items(), key=lambda kv: -kv[1])[:n]
