@@ -288,16 +288,29 @@ def run(
             "watchlist's own `interval` wins for its addresses).",
         ),
     ] = 60.0,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live/--no-live",
+            help="Live mode (WebSocket marks and trades, risk "
+            "re-marked locally, REST on demand; the default) or plain polling.",
+        ),
+    ] = True,
     db: DbOption = None,
 ) -> None:
-    """Run scheduled snapshots until SIGINT/SIGTERM; one JSON line per pass on stdout."""
+    """Track until SIGINT/SIGTERM; one JSON line per refresh pass on stdout.
+
+    In live mode --interval is the longest an account goes without a REST refresh (riskier
+    accounts and accounts seen trading are refreshed sooner); with --no-live every address is
+    polled every --interval seconds.
+    """
     watched = _watched(watchlist)
     settings = settings_for(db)
-    stats = asyncio.run(_run(settings, watched, interval))
+    stats = asyncio.run(_run(settings, watched, interval, live))
     raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
 
 
-async def _run(settings: Settings, watched: Watched, interval: float) -> Any:
+async def _run(settings: Settings, watched: Watched, interval: float, live: bool) -> Any:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -309,10 +322,55 @@ async def _run(settings: Settings, watched: Watched, interval: float) -> Any:
         sys.stdout.flush()
 
     async with hyperliquid_poller(settings) as poller:
-        run_pass = await pass_runner(poller, settings, watched, command="run", progress=_progress)
-        return await run_daemon(
-            run_pass, build_schedules(watched.intervals, interval), stop, on_pass=on_pass
-        )
+        runner = await pass_runner(poller, settings, watched, command="run", progress=_progress)
+        eth_only = {
+            a: watched.intervals[a]
+            for a in watched.eth_addresses
+            if a not in set(watched.addresses)
+        }
+        if not live or not watched.addresses:
+            return await run_daemon(
+                runner, build_schedules(watched.intervals, interval), stop, on_pass=on_pass
+            )
+        from tracker.live.engine import LiveEngine
+        from tracker.live.scheduler import SchedulerConfig
+        from tracker.sources.hyperliquid_ws import HyperliquidStream
+
+        async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
+            engine = LiveEngine(
+                poller=poller,
+                stream=stream,
+                run_pass=runner,
+                addresses=watched.addresses,
+                db=settings.db_path,
+                alerting=runner.context,
+                sinks=runner.sinks,
+                on_pass=on_pass,
+                config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
+            )
+            async with asyncio.TaskGroup() as group:
+                group.create_task(engine.run(stop))
+                if eth_only:  # Ethereum-only entries keep their plain schedule
+                    group.create_task(
+                        run_daemon(
+                            runner, build_schedules(eth_only, interval), stop, on_pass=on_pass
+                        )
+                    )
+        return engine.stats
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    db: DbOption = None,
+) -> None:
+    """What the running `tracker run` reports: budget use, stream health, stalest accounts."""
+    settings = settings_for(db)
+    doc = views.status(settings)
+    if as_json:
+        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    out.print(render.status_view(doc))
 
 
 @app.command()

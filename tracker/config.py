@@ -41,6 +41,14 @@ _WORD = re.compile(r"^[a-z]{3,8}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
+def derived_ws_url(api_url: str) -> str:
+    """The WebSocket URL that goes with an API URL: https://host -> wss://host/ws."""
+    base = api_url.rstrip("/")
+    if base == DEFAULT_HL_API_URL:
+        return DEFAULT_HL_WS_URL
+    return "ws" + base.removeprefix("http") + "/ws"
+
+
 def default_db_path(env: Mapping[str, str]) -> Path:
     """Where the DuckDB file lives when neither --db nor TRACKER_DB says: the XDG data dir."""
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -94,7 +102,11 @@ class Settings:
         return cls(
             db_path=Path(db).expanduser() if db else default_db_path(merged),
             hl_api_url=_url(get("TRACKER_HL_API_URL"), DEFAULT_HL_API_URL, "TRACKER_HL_API_URL"),
-            hl_ws_url=_url(get("TRACKER_HL_WS_URL"), DEFAULT_HL_WS_URL, "TRACKER_HL_WS_URL"),
+            hl_ws_url=_url(
+                get("TRACKER_HL_WS_URL"),
+                derived_ws_url(get("TRACKER_HL_API_URL") or DEFAULT_HL_API_URL),
+                "TRACKER_HL_WS_URL",
+            ),
             hl_weight_per_min=_int(
                 get("TRACKER_HL_WEIGHT_PER_MIN"),
                 DEFAULT_WEIGHT_PER_MIN,

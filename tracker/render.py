@@ -300,3 +300,60 @@ def alerts_table(rows: Sequence[dict[str, Any]]) -> Table:
 
 def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
+
+
+def status_view(doc: dict[str, Any]) -> Group:
+    """`tracker status` for people."""
+    parts: list[Any] = [Text.assemble(("tracker status ", "bold"), doc["db"])]
+    endpoints = Table(show_header=False, pad_edge=False)
+    for name, url in doc["endpoints"].items():
+        endpoints.add_row(name, url or "-")
+    parts.append(endpoints)
+    daemon = doc.get("daemon")
+    if not daemon:
+        parts.append(Text("no daemon status (is `tracker run` running with this --db?)", "dim"))
+    else:
+        running = "running" if daemon.get("running") else "NOT running (last status below)"
+        budget, stream = daemon["budget"], daemon["stream"]
+        parts.append(
+            Text(
+                f"daemon pid {daemon['pid']} {running}, {daemon['mode']} mode, "
+                f"status at {daemon['time']}"
+            )
+        )
+        parts.append(
+            Text(
+                f"budget: {budget['used_last_min']}/{budget['per_min'] or 'unlimited'}"
+                f" weight in the last minute (max {budget['max_in_any_min']})"
+            )
+        )
+        parts.append(
+            Text(
+                f"stream: {stream['state']}, {stream['reconnects']} reconnects, last "
+                f"message {stream['last_message_s_ago']} s ago, "
+                f"{len(stream['users_followed'])} users followed, "
+                f"{stream['coins']} coins"
+            )
+        )
+        parts.append(
+            Text(
+                f"mark to risk p99 {daemon['mark_to_risk_p99_ms']} ms, trade to "
+                f"refresh p99 {daemon['trade_to_refresh_p99_s']} s, staleness p50 "
+                f"{daemon['staleness_p50_s']} s"
+            )
+        )
+        stalest = Table(title="Stalest accounts", title_justify="left", pad_edge=False)
+        stalest.add_column("address")
+        stalest.add_column("staleness s", justify="right")
+        for row in daemon["stalest"]:
+            stalest.add_row(row["address"], str(row["staleness_s"]))
+        parts.append(stalest)
+    if doc.get("last_pass"):
+        p = doc["last_pass"]
+        parts.append(
+            Text(
+                f"last stored pass {p['ts']} ({p['command']}): {p['addresses_ok']}/"
+                f"{p['addresses']} addresses, {p['positions']} positions"
+            )
+        )
+    return Group(*parts)

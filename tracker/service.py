@@ -112,6 +112,19 @@ class Watched:
 PassRunner = Callable[[Sequence[str]], Coroutine[Any, Any, PassReport]]
 
 
+@dataclass(frozen=True, slots=True)
+class Runner:
+    """A configured pass over some watched addresses, with the alerting it shares."""
+
+    run: PassRunner
+    context: AlertContext
+    sinks: list[Sink]
+
+    async def __call__(self, addresses: Sequence[str]) -> PassReport:
+        """One pass over these addresses."""
+        return await self.run(addresses)
+
+
 async def pass_runner(
     poller: HyperliquidPoller,
     settings: Settings,
@@ -122,7 +135,7 @@ async def pass_runner(
     history_required: bool = True,
     progress: Progress | None = None,
     console_alerts: bool = True,
-) -> PassRunner:
+) -> Runner:
     """A function running one pass over some of the watched addresses, alerts included.
 
     Done once per command: HLP's liquidator vaults are discovered, sinks built from settings.
@@ -168,7 +181,7 @@ async def pass_runner(
             return report
         return replace(report, ethereum=await _ethereum_pass(settings, eth, report, context, sinks))
 
-    return run
+    return Runner(run, context, sinks)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from tracker import resources
+from tracker.config import Settings
 from tracker.render import jsonable
 from tracker.store import open_store
 
@@ -53,3 +56,61 @@ def alerts(db: Path, *, limit: int, kind: str | None) -> list[dict[str, Any]]:
         row["delivered_to"] = row["delivered_to"] or []
         row["failed_sinks"] = row["failed_sinks"] or []
     return [jsonable(r) for r in rows]
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """The running daemon's status file (if any) and what the store says, endpoints redacted."""
+    from tracker.live.engine import status_path
+    from tracker.redact import redact_url
+
+    doc: dict[str, Any] = {
+        "db": str(settings.db_path),
+        "endpoints": {
+            "hyperliquid_api": redact_url(settings.hl_api_url),
+            "hyperliquid_ws": redact_url(settings.hl_ws_url),
+            "ethereum_rpc": redact_url(settings.eth_rpc_url) if settings.eth_rpc_url else None,
+        },
+        "daemon": None,
+    }
+    path = status_path(settings.db_path)
+    if path.is_file():
+        try:
+            daemon = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            daemon = None
+        if isinstance(daemon, dict):
+            daemon["running"] = _alive(daemon.get("pid"))
+            doc["daemon"] = daemon
+    if settings.db_path.exists():
+        with open_store(settings.db_path, read_only=True) as store:
+            last = store.con.execute(resources.sql("reads", "status_last_run")).fetchall()
+            stalest = store.con.execute(resources.sql("reads", "status_stalest")).fetchall()
+        doc["last_pass"] = (
+            jsonable(
+                dict(
+                    zip(
+                        ("ts", "command", "addresses", "addresses_ok", "positions", "weight"),
+                        last[0],
+                        strict=True,
+                    )
+                )
+            )
+            if last
+            else None
+        )
+        doc["stalest_stored"] = [jsonable({"address": a, "last_snapshot": ts}) for a, ts in stalest]
+    return doc
+
+
+def _alive(pid: Any) -> bool:
+    import os
+
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

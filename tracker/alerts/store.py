@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -163,7 +163,7 @@ def read_armed(store: Store) -> dict[str, Armed]:
     return {key: Armed(level, since) for key, level, since in rows}
 
 
-def write_armed(store: Store, state: dict[str, Armed | None]) -> None:
+def write_armed(store: Store, state: Mapping[str, Armed | None]) -> None:
     """Arm (Armed) or forget (None) near-liquidation conditions."""
     for key, armed in state.items():
         if armed is None:

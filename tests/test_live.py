@@ -1,0 +1,171 @@
+"""Live mode end to end: `tracker run` streams marks and trades from the fake's WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from decimal import Decimal
+
+import duckdb
+
+from tests.conftest import REPO, run_cli, tracker_env
+from tests.test_liquidations import ETH_SIZE, WHALE, crash_fills, model_whale
+from tests.test_snapshot import write_watchlist
+
+TRADER = "0x0000000000000000000000000000000000007ade"
+
+
+async def start(env: dict[str, str], watchlist, interval: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tracker",
+        "run",
+        "-w",
+        str(watchlist),
+        "--interval",
+        interval,
+        env=env,
+        cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def wait_for(predicate, timeout: float = 30.0, step: float = 0.2):
+    async with asyncio.timeout(timeout):
+        while True:
+            value = await predicate()
+            if value:
+                return value
+            await asyncio.sleep(step)
+
+
+async def status(env) -> dict:
+    result = await run_cli("status", "--json", env=env)
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+async def stop(proc) -> str:
+    proc.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(10):
+        _, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return err.decode()
+
+
+async def test_live_mode_refreshes_traders_and_warns_from_marks(hl_fake, tmp_path):
+    model_whale(hl_fake, ETH_SIZE)
+    hl_fake.put_model_account(
+        TRADER,
+        "100000",
+        positions=[
+            {"coin": "ETH", "size": "10", "entry_px": "2900", "leverage": 5, "margin_mode": "cross"}
+        ],
+    )
+    db = tmp_path / "t.duckdb"
+    watchlist = write_watchlist(tmp_path / "w.toml", WHALE, TRADER)
+    env = tracker_env(hl_fake.url, db)  # the WebSocket URL is derived from the API URL
+    # REST refreshes only when due by trade or after 10 minutes: anything sooner is the streams.
+    daemon = await start(env, watchlist, "600")
+    try:
+
+        async def connected():
+            doc = await status(env)
+            daemon_status = doc.get("daemon") or {}
+            return daemon_status.get("stream", {}).get("state") == "connected" and daemon_status
+
+        first = await wait_for(connected)
+        assert first["mode"] == "live" and first["running"]
+        assert first["budget"]["per_min"] == 1200
+
+        # A trade naming a watched account on the public feed: that account is refreshed now.
+        before = len([r for r in hl_fake.requests if r.user == TRADER])
+        hl_fake.ws.trade("ETH", "2899", "1.5", buyer=TRADER, seller="0x" + "55" * 20)
+
+        async def refreshed():
+            return (
+                len(
+                    [
+                        r
+                        for r in hl_fake.requests
+                        if r.user == TRADER and r.type == "clearinghouseState"
+                    ]
+                )
+                > before // 3
+            )
+
+        await wait_for(refreshed, timeout=10)
+
+        # The crash: marks fall on the WebSocket only; the whale nears liquidation.
+        con = duckdb.connect(str(db), read_only=True)
+        liq = con.execute(
+            "select liquidation_px from latest_positions where address = $a", {"a": WHALE}
+        ).fetchone()[0]
+        con.close()
+        hl_fake.set_mark("ETH", str(liq * Decimal("1.03")))
+
+        async def warned():
+            doc = await status(env)
+            return (doc.get("daemon") or {}).get("alerts_from_marks", 0) >= 1
+
+        await wait_for(warned, timeout=15)
+        alerts = json.loads((await run_cli("alerts", "--json", env=env)).stdout)
+        near = [a for a in alerts if a["kind"] in ("near_liquidation", "account_near_liquidation")]
+        assert near and all(a["address"] == WHALE for a in near)
+
+        # Then the liquidation fills arrive (the whale's own user feed names it): one episode.
+        fills, _, eth_notional, _ = crash_fills()
+        hl_fake.put_fills(WHALE, list(reversed(fills)))
+        hl_fake.put_model_account(WHALE, "1000", positions=[])
+        hl_fake.ws.trade("ETH", "2380", "18000", buyer="0x" + "66" * 20, seller=WHALE)
+
+        async def episode():
+            listing = await run_cli("liquidations", "--json", "--address", WHALE, env=env)
+            rows = [r for r in json.loads(listing.stdout) if r["coin"] == "ETH"]
+            return rows
+
+        rows = await wait_for(episode, timeout=20)
+        assert len(rows) == 1 and Decimal(rows[0]["notional_usd"]) == eth_notional
+        final = (await status(env))["daemon"]
+        assert final["budget"]["max_in_any_min"] <= 1200
+        assert final["trade_to_refresh_p99_s"] is not None
+        assert final["mark_to_risk_p99_ms"] is not None and final["mark_updates"] > 0
+    finally:
+        err = await stop(daemon)
+    assert "Traceback" not in err
+    alerts = json.loads((await run_cli("alerts", "--json", env=env)).stdout)
+    near_ts = min(a["created_at"] for a in alerts if "near_liquidation" in a["kind"])
+    large = [a for a in alerts if a["kind"] == "large_liquidation"]
+    assert len(large) == 1 and large[0]["created_at"] > near_ts  # warned before it happened
+
+
+async def test_live_mode_without_a_websocket_falls_back_to_rest(hl_fake, tmp_path):
+    db = tmp_path / "t.duckdb"
+    watchlist = write_watchlist(tmp_path / "w.toml", TRADER)
+    hl_fake.put_model_account(
+        TRADER,
+        "100000",
+        positions=[
+            {"coin": "ETH", "size": "10", "entry_px": "2900", "leverage": 5, "margin_mode": "cross"}
+        ],
+    )
+    env = tracker_env(hl_fake.url, db, TRACKER_HL_WS_URL="ws://127.0.0.1:9/ws")
+    daemon = await start(env, watchlist, "1")
+    try:
+
+        async def two_passes():
+            if not db.exists():
+                return False
+            result = await run_cli(
+                "query", "select count(*) from snapshot_runs", "--format", "csv", env=env
+            )
+            return result.code == 0 and int(result.stdout.splitlines()[1]) >= 2
+
+        await wait_for(two_passes, timeout=30)
+    finally:
+        err = await stop(daemon)
+    assert "Traceback" not in err

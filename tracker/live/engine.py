@@ -1,0 +1,350 @@
+"""Live mode: marks and trades from the WebSocket, risk re-marked locally, REST weight on demand.
+
+One task consumes the stream: every `allMids` re-marks the whole book (no API call) and may raise
+near-liquidation alerts; every trade naming a watched account (and every fill or liquidation of
+the accounts followed per user) makes that account due at once. Another task refreshes accounts
+over REST as the scheduler says, within the weight budget, through the same pass as `tracker
+snapshot` (so history, episodes, alerts and storage are identical) and loads the result into the
+book. After a reconnect the users followed per user are refreshed (their fills backfilled over
+REST; the store's keys keep anything from counting twice). A status file beside the database
+tells `tracker status` about budget, stream health and staleness.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tracker.alerts import rules
+from tracker.alerts import store as alert_store
+from tracker.alerts.engine import AlertContext, dispatch
+from tracker.live.book import LiveBook
+from tracker.live.scheduler import RefreshScheduler, SchedulerConfig
+from tracker.passes import PassReport
+from tracker.poll import HyperliquidPoller
+from tracker.records import (
+    AccountReport,
+    MidsUpdate,
+    StreamStatus,
+    Trade,
+    UserFills,
+    UserLiquidation,
+)
+from tracker.service import PassRunner
+from tracker.sources.hyperliquid_ws import HyperliquidStream
+from tracker.store import open_store
+
+log = logging.getLogger(__name__)
+MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
+SAMPLES = 5000
+
+
+def status_path(db: Path) -> Path:
+    """Where the running daemon writes its status for `tracker status`."""
+    return db.with_name(db.name + ".status.json")
+
+
+@dataclass(slots=True)
+class LiveStats:
+    """What live mode measured (kept bounded)."""
+
+    mark_to_risk_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    trade_to_refresh_s: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    mark_updates: int = 0
+    trades_seen: int = 0
+    refreshes: int = 0
+    passes: int = 0
+    failed_passes: int = 0
+    alerts_from_marks: int = 0
+    stream_state: str = "starting"
+    reconnects: int = 0
+    last_message_at: float | None = None
+
+    def percentile(self, name: str, q: float) -> float | None:
+        """A percentile of a sample series."""
+        values: list[float] = sorted(getattr(self, name))
+        if not values:
+            return None
+        return round(values[min(len(values) - 1, int(q * len(values)))], 4)
+
+
+class LiveEngine:
+    """Runs live mode until stopped; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        poller: HyperliquidPoller,
+        stream: HyperliquidStream,
+        run_pass: PassRunner,
+        addresses: Sequence[str],
+        db: Path,
+        alerting: AlertContext,
+        sinks: Sequence[Any],
+        on_pass: Callable[[PassReport], None] | None = None,
+        config: SchedulerConfig | None = None,
+    ) -> None:
+        self.poller, self.stream, self.run_pass = poller, stream, run_pass
+        self.addresses = list(addresses)
+        self.db, self.alerting, self.sinks, self.on_pass = db, alerting, list(sinks), on_pass
+        self.book = LiveBook()
+        limiter = poller.client.limiter
+        dexes = poller.configured_dexes or ("",)
+        self.scheduler = RefreshScheduler(
+            cost_weight=2 * max(len(dexes), 1) + 2,
+            budget_per_min=limiter.per_minute,
+            config=config or SchedulerConfig(),
+        )
+        self.scheduler.watch(self.addresses)
+        self.stats = LiveStats()
+        self._wake = asyncio.Event()
+        self._traded_at: dict[str, float] = {}  # address -> when its trade was received
+        self._users: set[str] = set()
+        self._coins: set[tuple[str, str]] = set()
+        self._near_memo: frozenset[tuple[str, float]] = frozenset()
+
+    async def run(self, stop: asyncio.Event) -> LiveStats:
+        """Refresh everything once, subscribe, then stream and refresh until stop is set."""
+        dexes = await self.poller.dex_names()
+        self.scheduler.cost_weight = 2 * len(dexes) + 2
+        await self._refresh(self.addresses)
+        for dex in dexes:
+            self.stream.subscribe_mids(dex)
+        self._follow_coins()
+        self._follow_users()
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(self._consume()),
+                group.create_task(self._refresher()),
+                group.create_task(self._housekeeping()),
+            ]
+            await stop.wait()
+            for task in tasks:
+                task.cancel()
+        return self.stats
+
+    # -- the stream ------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        async for event in self.stream:
+            self.stats.last_message_at = time.monotonic()
+            if isinstance(event, MidsUpdate):
+                self._on_mids(event)
+            elif isinstance(event, Trade):
+                self.stats.trades_seen += 1
+                for user in (event.buyer, event.seller):
+                    if user:
+                        self._due(user)
+            elif (isinstance(event, UserFills) and not event.snapshot) or isinstance(
+                event, UserLiquidation
+            ):
+                self._due(event.user)
+            elif isinstance(event, StreamStatus):
+                self.stats.stream_state, self.stats.reconnects = event.state, event.reconnects
+                if event.state == "connected" and event.reconnects:
+                    for user in self._users:  # backfill what the gap may have hidden
+                        self._due(user)
+
+    def _due(self, address: str) -> None:
+        if self.scheduler.saw_trade(address, time.monotonic()):
+            self._traded_at.setdefault(address, time.monotonic())
+            self._wake.set()
+
+    def _on_mids(self, event: MidsUpdate) -> None:
+        update = self.book.apply_marks(event.mids, event.dex, ts=event.ts)
+        self.stats.mark_updates += 1
+        received = event.ts.timestamp()
+        self.stats.mark_to_risk_ms.append((time.time() - received) * 1000)
+        if update.positions:
+            self._check_near()
+
+    def _check_near(self) -> None:
+        """Near-liquidation alerts from the mark path, touching the store only on a change."""
+        levels = [float(v) for v in self.alerting.near_levels_pct]
+        near = self.book.below(levels)
+        accounts = self.book.accounts_below(levels)
+        memo = frozenset(
+            [
+                *((f"{p.address}:{p.dex}:{p.coin}", p.level_pct) for p in near),
+                *((f"{a.address}:{a.dex}", a.level_pct) for a in accounts),
+            ]
+        )
+        if memo == self._near_memo:
+            return
+        self._near_memo = memo
+        addresses = sorted({p.address for p in near} | {a.address for a in accounts})
+        if addresses:
+            reports = [
+                AccountReport(
+                    address=a, ts=datetime.now(UTC), accounts=tuple(self.book.snapshots(a)), spot=()
+                )
+                for a in addresses
+            ]
+            asyncio.get_running_loop().create_task(self._alert_near(reports))
+
+    async def _alert_near(self, reports: list[AccountReport]) -> None:
+        ts = datetime.now(UTC)
+
+        def store_alerts() -> int:
+            with open_store(self.db) as store, store.transaction():
+                near = rules.near_liquidation(
+                    reports,
+                    alert_store.read_armed(store),
+                    self.alerting.near_levels_pct,
+                    self.alerting.labels,
+                    ts,
+                )
+                # only arm from the mark path; forgetting is left to the REST pass, which sees
+                # every position of an account and not just those near liquidation
+                armed = {k: v for k, v in near.state.items() if v is not None}
+                new = alert_store.insert_alerts(store, near.alerts)
+                alert_store.write_armed(store, armed)
+                return len(new)
+
+        try:
+            new = await asyncio.to_thread(store_alerts)
+        except Exception as exc:  # the mark path must go on: log and retry on the next change
+            log.warning("near-liquidation alerts not stored: %s", exc)
+            self._near_memo = frozenset()
+            return
+        self.stats.alerts_from_marks += new
+        if new and self.sinks:
+            await dispatch(self.db, self.sinks, timeout_s=self.poller.client.policy.timeout_s)
+
+    # -- REST refreshes --------------------------------------------------------------------
+
+    async def _refresher(self) -> None:
+        limiter = self.poller.client.limiter
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+            self._wake.clear()
+            available = (
+                limiter.per_minute - limiter.used_in_window() if limiter.per_minute > 0 else 1e12
+            )
+            batch = self.scheduler.next_batch(time.monotonic(), available)
+            if batch:
+                await self._refresh(batch)
+
+    async def _refresh(self, addresses: Sequence[str]) -> None:
+        started = time.monotonic()
+        report = await self.run_pass(addresses)
+        done = time.monotonic()
+        failed = set(report.failed)
+        ok = [a for a in addresses if a not in failed]
+        self.scheduler.refreshed(ok, started)
+        for r in report.reports:
+            for account in r.venue_accounts:
+                self.book.upsert(account, self.poller.meta_for(account.dex))
+        for address in ok:
+            traded = self._traded_at.pop(address, None)
+            if traded is not None:
+                self.stats.trade_to_refresh_s.append(done - traded)
+        self.stats.refreshes += len(ok)
+        self.stats.passes += 1
+        if self.on_pass is not None:
+            self.on_pass(report)
+        self._follow_coins()
+
+    # -- subscriptions, risk and status ----------------------------------------------------
+
+    def _follow_coins(self) -> None:
+        """Trades of every coin a watched account holds (each trade names its users)."""
+        held = {(p.dex, p.coin) for p in self.book.positions()}
+        for dex, coin in sorted(held - self._coins):
+            self.stream.subscribe_trades(coin)
+            self._coins.add((dex, coin))
+
+    def _follow_users(self) -> None:
+        """Per-user fills and events for the riskiest accounts (at most 10 per IP)."""
+        riskiest: list[str] = []
+        for key in self.book.risk_order():
+            if key.address not in riskiest:
+                riskiest.append(key.address)
+            if len(riskiest) == MAX_USERS:
+                break
+        wanted = set(riskiest)
+        for user in self._users - wanted:
+            self.stream.unsubscribe_user(user)
+        for user in sorted(wanted - self._users):
+            self.stream.subscribe_user(user)
+        self._users = wanted
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            self.scheduler.set_risk(self._risk())
+            self._follow_users()
+            await asyncio.to_thread(self._write_status)
+
+    def _risk(self) -> dict[str, tuple[float | None, float]]:
+        risk: dict[str, tuple[float | None, float]] = {}
+        for p in self.book.positions():
+            distance = float(p.distance_to_liq_pct) if p.distance_to_liq_pct is not None else None
+            best, notional = risk.get(p.address, (None, 0.0))
+            if distance is not None and (best is None or distance < best):
+                best = distance
+            risk[p.address] = (best, notional + float(p.notional_usd))
+        return risk
+
+    def status(self) -> dict[str, Any]:
+        """Budget use, stream health and staleness, for `tracker status`."""
+        limiter = self.poller.client.limiter
+        now = time.monotonic()
+        stalest = self.scheduler.stalest(now, 10)
+        last = self.stats.last_message_at
+        return {
+            "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "pid": os.getpid(),
+            "mode": "live",
+            "budget": {
+                "per_min": limiter.per_minute,
+                "used_last_min": limiter.used_in_window(),
+                "max_in_any_min": limiter.max_in_window,
+                "total": limiter.total_weight,
+                "by_type": dict(self.poller.client.weight_by_type),
+            },
+            "stream": {
+                "state": self.stats.stream_state,
+                "reconnects": self.stats.reconnects,
+                "last_message_s_ago": None if last is None else round(now - last, 3),
+                "users_followed": sorted(self._users),
+                "coins": len(self._coins),
+            },
+            "accounts": len(self.addresses),
+            "stalest": [
+                {"address": a, "staleness_s": None if s == float("inf") else round(s, 1)}
+                for a, s in stalest
+            ],
+            "staleness_p50_s": _p(self.scheduler.staleness(now).values(), 0.5),
+            "mark_to_risk_p99_ms": self.stats.percentile("mark_to_risk_ms", 0.99),
+            "trade_to_refresh_p99_s": self.stats.percentile("trade_to_refresh_s", 0.99),
+            "mark_updates": self.stats.mark_updates,
+            "trades_seen": self.stats.trades_seen,
+            "refreshes": self.stats.refreshes,
+            "alerts_from_marks": self.stats.alerts_from_marks,
+        }
+
+    def _write_status(self) -> None:
+        path = status_path(self.db)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(orjson.dumps(self.status(), option=orjson.OPT_INDENT_2))
+        os.replace(tmp, path)
+
+
+def _p(values: Iterable[float], q: float) -> float | None:
+    ordered = sorted(v for v in values if v != float("inf"))
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
