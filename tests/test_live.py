@@ -169,3 +169,68 @@ async def test_live_mode_without_a_websocket_falls_back_to_rest(hl_fake, tmp_pat
     finally:
         err = await stop(daemon)
     assert "Traceback" not in err
+
+
+async def test_a_book_warmed_from_the_store_matches_one_from_the_venue(hl_fake, tmp_path):
+    from datetime import UTC, datetime
+
+    import aiohttp
+
+    from tests.fakes import seed
+    from tracker.live.book import LiveBook
+    from tracker.live.warm import stored_accounts
+    from tracker.poll import HyperliquidPoller
+    from tracker.sources.http import RetryPolicy
+    from tracker.sources.hyperliquid import HyperliquidClient
+    from tracker.sources.limiter import WeightLimiter
+
+    addresses = [seed.CROSS_SHORT_SOL, seed.ISOLATED_SHORT_HYPE, seed.HIP3_FLX, TRADER]
+    hl_fake.put_model_account(
+        TRADER,
+        "100000",
+        positions=[
+            {
+                "coin": "ETH",
+                "size": "10",
+                "entry_px": "2900",
+                "leverage": 5,
+                "margin_mode": "cross",
+            },
+            {
+                "coin": "SOL",
+                "size": "-50",
+                "entry_px": "140",
+                "leverage": 3,
+                "margin_mode": "isolated",
+            },
+        ],
+    )
+    db = tmp_path / "t.duckdb"
+    watchlist = write_watchlist(tmp_path / "w.toml", *addresses)
+    assert (
+        await run_cli("snapshot", "-w", str(watchlist), env=tracker_env(hl_fake.url, db))
+    ).code == 0
+    async with aiohttp.ClientSession() as session:
+        client = HyperliquidClient(
+            session, hl_fake.url, limiter=WeightLimiter(0), policy=RetryPolicy()
+        )
+        poller = HyperliquidPoller(client)
+        result = await poller.poll(addresses, datetime.now(UTC))
+        fresh, warm = LiveBook(), LiveBook()
+        for report in result.reports:
+            for account in report.venue_accounts:
+                fresh.upsert(account, poller.meta_for(account.dex))
+        for account, _ in stored_accounts(db, addresses):
+            warm.upsert(account, poller.meta_for(account.dex))
+    marks = {"ETH": 2500.0, "SOL": 150.0, "HYPE": 45.0}
+    fresh.apply_marks(marks)
+    warm.apply_marks(marks)
+    by_key = {(p.address, p.dex, p.coin): p for p in fresh.positions()}
+    warmed = warm.positions()
+    assert len(warmed) == len(by_key) >= 5
+    for p in warmed:
+        f = by_key[(p.address, p.dex, p.coin)]
+        assert (p.liquidation_px is None) == (f.liquidation_px is None)
+        if p.liquidation_px is not None:
+            assert abs(p.liquidation_px / f.liquidation_px - 1) < Decimal("1e-9")
+        assert abs(p.unrealized_pnl_usd - f.unrealized_pnl_usd) <= Decimal("1e-6")

@@ -315,6 +315,31 @@ class LiveBook:
         self._flush()
         return [self._key(slot) for slot in queries.risk_order(self._cols).tolist()]
 
+    def account_risk(self) -> dict[str, tuple[float | None, float]]:
+        """Per address, over its dexes: closeness to liquidation (%, None = none), notional."""
+        self._flush()
+        closeness, notional = queries.slot_risk(self._cols)
+        out: dict[str, tuple[float | None, float]] = {}
+        for slot in np.flatnonzero(self._cols.sb("alive")[: self._cols.slots]).tolist():
+            address = self._key(slot).address
+            near = float(closeness[slot])
+            best, total = out.get(address, (None, 0.0))
+            if near != float("inf") and (best is None or near < best):
+                best = near
+            out[address] = (best, total + float(notional[slot]))
+        return out
+
+    def held_coins(self) -> set[tuple[str, str]]:
+        """(dex, coin) of every position in the book."""
+        alive = self._cols.b("alive")[: self._cols.n]
+        ids = set(np.unique(self._cols.i("coin")[: self._cols.n][alive]).tolist())
+        return {
+            (dex, coin)
+            for dex, coins in self._coins.items()
+            for coin, cid in coins.items()
+            if cid in ids
+        }
+
     def positions(self, address: str | None = None) -> list[Position]:
         """Position records at the current marks, largest notional first within each account."""
         return [p for s in self.snapshots(address) for p in s.positions]

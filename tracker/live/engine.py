@@ -112,13 +112,13 @@ class LiveEngine:
         self._traded_at: dict[str, float] = {}  # address -> when its trade was received
         self._users: set[str] = set()
         self._coins: set[tuple[str, str]] = set()
-        self._near_memo: frozenset[tuple[str, float]] = frozenset()
+        self._near_seen: set[tuple[str, float]] = set()
 
     async def run(self, stop: asyncio.Event) -> LiveStats:
         """Refresh everything once, subscribe, then stream and refresh until stop is set."""
         dexes = await self.poller.dex_names()
         self.scheduler.cost_weight = 2 * len(dexes) + 2
-        await self._refresh(self.addresses)
+        await self._warm(dexes)
         for dex in dexes:
             self.stream.subscribe_mids(dex)
         self._follow_coins()
@@ -133,6 +133,23 @@ class LiveEngine:
             for task in tasks:
                 task.cancel()
         return self.stats
+
+    async def _warm(self, dexes: Sequence[str]) -> None:
+        """Load what the store holds into the book; never-stored accounts are due at once."""
+        from tracker.live.warm import stored_accounts
+
+        metas, _ = await self.poller.market_meta(dexes, datetime.now(UTC))
+        stored = await asyncio.to_thread(stored_accounts, self.db, self.addresses)
+        now_wall, now = datetime.now(UTC), time.monotonic()
+        for account, ts in stored:
+            self.book.upsert(account, metas.get(account.dex))
+            self.scheduler.refreshed([account.address], now - (now_wall - ts).total_seconds())
+        log.info(
+            "live book warmed with %d stored accounts of %d watched",
+            len(stored),
+            len(self.addresses),
+        )
+        self._wake.set()
 
     # -- the stream ------------------------------------------------------------------------
 
@@ -170,28 +187,34 @@ class LiveEngine:
             self._check_near()
 
     def _check_near(self) -> None:
-        """Near-liquidation alerts from the mark path, touching the store only on a change."""
+        """Near-liquidation alerts from the mark path, for new crossings only.
+
+        Each (position or account, level) is looked at once while it stays below that level;
+        whether it alerts is the store's armed state (shared with the REST pass) to decide.
+        """
         levels = [float(v) for v in self.alerting.near_levels_pct]
-        near = self.book.below(levels)
-        accounts = self.book.accounts_below(levels)
-        memo = frozenset(
-            [
-                *((f"{p.address}:{p.dex}:{p.coin}", p.level_pct) for p in near),
-                *((f"{a.address}:{a.dex}", a.level_pct) for a in accounts),
-            ]
+        below = {
+            (f"{p.address}:{p.dex}:{p.coin}", p.level_pct): p.address
+            for p in self.book.below(levels)
+        }
+        below.update(
+            {
+                (f"{a.address}:{a.dex}", a.level_pct): a.address
+                for a in self.book.accounts_below(levels)
+            }
         )
-        if memo == self._near_memo:
+        new = below.keys() - self._near_seen
+        self._near_seen = set(below.keys())  # recovered ones may alert again on a new dip
+        if not new:
             return
-        self._near_memo = memo
-        addresses = sorted({p.address for p in near} | {a.address for a in accounts})
-        if addresses:
-            reports = [
-                AccountReport(
-                    address=a, ts=datetime.now(UTC), accounts=tuple(self.book.snapshots(a)), spot=()
-                )
-                for a in addresses
-            ]
-            asyncio.get_running_loop().create_task(self._alert_near(reports))
+        addresses = sorted({below[k] for k in new})
+        reports = [
+            AccountReport(
+                address=a, ts=datetime.now(UTC), accounts=tuple(self.book.snapshots(a)), spot=()
+            )
+            for a in addresses
+        ]
+        asyncio.get_running_loop().create_task(self._alert_near(reports))
 
     async def _alert_near(self, reports: list[AccountReport]) -> None:
         ts = datetime.now(UTC)
@@ -216,7 +239,7 @@ class LiveEngine:
             new = await asyncio.to_thread(store_alerts)
         except Exception as exc:  # the mark path must go on: log and retry on the next change
             log.warning("near-liquidation alerts not stored: %s", exc)
-            self._near_memo = frozenset()
+            self._near_seen = set()  # look again on the next mark update
             return
         self.stats.alerts_from_marks += new
         if new and self.sinks:
@@ -261,7 +284,7 @@ class LiveEngine:
 
     def _follow_coins(self) -> None:
         """Trades of every coin a watched account holds (each trade names its users)."""
-        held = {(p.dex, p.coin) for p in self.book.positions()}
+        held = self.book.held_coins()
         for dex, coin in sorted(held - self._coins):
             self.stream.subscribe_trades(coin)
             self._coins.add((dex, coin))
@@ -284,19 +307,9 @@ class LiveEngine:
     async def _housekeeping(self) -> None:
         while True:
             await asyncio.sleep(2.0)
-            self.scheduler.set_risk(self._risk())
+            self.scheduler.set_risk(self.book.account_risk())
             self._follow_users()
             await asyncio.to_thread(self._write_status)
-
-    def _risk(self) -> dict[str, tuple[float | None, float]]:
-        risk: dict[str, tuple[float | None, float]] = {}
-        for p in self.book.positions():
-            distance = float(p.distance_to_liq_pct) if p.distance_to_liq_pct is not None else None
-            best, notional = risk.get(p.address, (None, 0.0))
-            if distance is not None and (best is None or distance < best):
-                best = distance
-            risk[p.address] = (best, notional + float(p.notional_usd))
-        return risk
 
     def status(self) -> dict[str, Any]:
         """Budget use, stream health and staleness, for `tracker status`."""

@@ -37,10 +37,9 @@ def near_slots(cols: Columns, levels_pct: Sequence[float]) -> tuple[Ints, Floats
     return slots, shock[slots], levels[np.searchsorted(levels, near[slots], side="right")]
 
 
-def risk_order(cols: Columns) -> Ints:
-    """Live slots by closeness to liquidation (the smaller of |shock| and every position's
-    distance; none = last), then by notional, largest first.
-    """
+def slot_risk(cols: Columns) -> tuple[Floats, Floats]:
+    """Per slot: closeness to liquidation (the smaller of |shock| and every position's distance,
+    inf = none) and notional."""
     n, slots = cols.n, cols.slots
     alive = cols.b("alive")[:n]
     acct, distance = cols.i("acct")[:n], cols.f("distance")[:n]
@@ -49,7 +48,17 @@ def risk_order(cols: Columns) -> Ints:
     rows = np.flatnonzero(alive & ~np.isnan(distance))
     np.minimum.at(closeness, acct[rows], distance[rows])
     live_rows = np.flatnonzero(alive)
-    notional = np.bincount(acct[live_rows], cols.f("notional")[live_rows], slots)
-    live = np.flatnonzero(cols.sb("alive")[:slots])
+    notional: Floats = np.bincount(acct[live_rows], cols.f("notional")[live_rows], slots).astype(
+        np.float64
+    )
+    return closeness, notional
+
+
+def risk_order(cols: Columns) -> Ints:
+    """Live slots by closeness to liquidation (the smaller of |shock| and every position's
+    distance; none = last), then by notional, largest first.
+    """
+    closeness, notional = slot_risk(cols)
+    live = np.flatnonzero(cols.sb("alive")[: cols.slots])
     order: Ints = live[np.lexsort((-notional[live], closeness[live]))]
     return order

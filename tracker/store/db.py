@@ -97,7 +97,11 @@ def open_store(
         con.execute("SET TimeZone = 'UTC'")
         store = Store(con, path, read_only)
         if not read_only:
-            migrate(store)
+            try:
+                migrate(store)
+            except duckdb.Error as exc:  # e.g. a DuckDB file of another tool, tables in the way
+                first = str(exc).strip().splitlines()[0]
+                raise StoreError(f"cannot migrate {path}: {first}") from None
         yield store
     finally:
         con.close()
