@@ -109,3 +109,26 @@ def test_store_locked_by_another_process_waits_then_reports_busy(db_path):
         holder.wait()
     with open_store(db_path, read_only=True, busy_timeout_s=5) as store:
         assert store.con.execute("select count(*) from schema_migrations").fetchone()[0] >= 2
+
+
+def test_threads_of_one_process_take_turns_on_the_file(db_path):
+    import threading
+
+    with open_store(db_path):
+        pass
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for _ in range(20):  # readers and writers mixed, as the live daemon does
+                with open_store(db_path, read_only=i % 2 == 0) as store:
+                    store.con.execute("select count(*) from positions").fetchone()
+        except BaseException as exc:  # the test reports any failure of any thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

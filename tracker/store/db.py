@@ -8,6 +8,7 @@ and every opener, reader or writer, retries for a while when another process hol
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,18 @@ class Store:
             self.con.execute("ROLLBACK")
             raise
         self.con.execute("COMMIT")
+
+
+# DuckDB attaches a file once per process: two threads of one process (a pass's write and an
+# alert written from the mark path) must take turns, or the second open fails outright.
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    key = str(path.resolve())
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.Lock())
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -92,19 +105,25 @@ def open_store(
             raise BadInput(f"cannot create {path}: a part of its folder is a file") from None
         except OSError as exc:
             raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
-    con = _connect(path, read_only, busy_timeout_s)
+    lock = _file_lock(path)
+    if not lock.acquire(timeout=busy_timeout_s):
+        raise StoreBusy(f"{path} is in use in this process for over {busy_timeout_s:.0f}s")
     try:
-        con.execute("SET TimeZone = 'UTC'")
-        store = Store(con, path, read_only)
-        if not read_only:
-            try:
-                migrate(store)
-            except duckdb.Error as exc:  # e.g. a DuckDB file of another tool, tables in the way
-                first = str(exc).strip().splitlines()[0]
-                raise StoreError(f"cannot migrate {path}: {first}") from None
-        yield store
+        con = _connect(path, read_only, busy_timeout_s)
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            store = Store(con, path, read_only)
+            if not read_only:
+                try:
+                    migrate(store)
+                except duckdb.Error as exc:  # e.g. a DuckDB file of another tool, tables in the way
+                    first = str(exc).strip().splitlines()[0]
+                    raise StoreError(f"cannot migrate {path}: {first}") from None
+            yield store
+        finally:
+            con.close()
     finally:
-        con.close()
+        lock.release()
 
 
 def migrate(store: Store) -> list[int]:
