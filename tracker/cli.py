@@ -131,7 +131,13 @@ async def _watch_runner(
 ) -> Callable[[], Awaitable[PassReport]]:
     watched = Watched(addresses=[address], intervals={address: None}, labels={})
     run_pass = await pass_runner(
-        poller, settings, watched, command="watch", history_required=False, console_alerts=False
+        poller,
+        settings,
+        watched,
+        command="watch",
+        history_required=False,
+        console_alerts=False,
+        follow_liquidators=False,  # market-wide backstops are the daemon's business
     )
     return lambda: run_pass([address])
 

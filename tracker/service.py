@@ -135,6 +135,7 @@ async def pass_runner(
     history_required: bool = True,
     progress: Progress | None = None,
     console_alerts: bool = True,
+    follow_liquidators: bool | None = None,
 ) -> Runner:
     """A function running one pass over some of the watched addresses, alerts included.
 
@@ -143,9 +144,8 @@ async def pass_runner(
     from tracker.alerts.engine import AlertContext
     from tracker.alerts.sinks import build_sinks
 
-    liquidators = (
-        await discover_liquidators(poller.client) if settings.follow_liquidators else frozenset()
-    )
+    follow = settings.follow_liquidators if follow_liquidators is None else follow_liquidators
+    liquidators = await discover_liquidators(poller.client) if follow else frozenset()
     context = AlertContext(
         large_usd=settings.large_liquidation_usd,
         near_levels_pct=settings.near_liq_pct,

@@ -29,6 +29,7 @@ import orjson
 from tracker.alerts import rules
 from tracker.alerts import store as alert_store
 from tracker.alerts.engine import AlertContext, dispatch
+from tracker.errors import TrackerError
 from tracker.live.book import LiveBook
 from tracker.live.scheduler import RefreshScheduler, SchedulerConfig
 from tracker.passes import PassReport
@@ -47,6 +48,7 @@ from tracker.store import open_store
 
 log = logging.getLogger(__name__)
 MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
+NEAR_CHECK_INTERVAL_S = 0.5  # near-liquidation scans of the book, at most this often
 SAMPLES = 5000
 
 
@@ -113,6 +115,10 @@ class LiveEngine:
         self._users: set[str] = set()
         self._coins: set[tuple[str, str]] = set()
         self._near_seen: set[tuple[str, float]] = set()
+        self._pending_mids: dict[str, list[MidsUpdate]] = {}
+        self._apply_task: asyncio.Task[None] | None = None
+        self._inflight: set[str] = set()
+        self._near_checked = float("-inf")
 
     async def run(self, stop: asyncio.Event) -> LiveStats:
         """Refresh everything once, subscribe, then stream and refresh until stop is set."""
@@ -179,11 +185,29 @@ class LiveEngine:
             self._wake.set()
 
     def _on_mids(self, event: MidsUpdate) -> None:
-        update = self.book.apply_marks(event.mids, event.dex, ts=event.ts)
-        self.stats.mark_updates += 1
-        received = event.ts.timestamp()
-        self.stats.mark_to_risk_ms.append((time.time() - received) * 1000)
-        if update.positions:
+        """Queue a mids message; when messages arrive faster than the book re-marks, only the
+        latest per dex is applied (each allMids carries every mark), and every message is timed
+        from its receipt to the re-mark that covers it."""
+        pending = self._pending_mids.setdefault(event.dex, [])
+        pending.append(event)
+        if self._apply_task is None or self._apply_task.done():
+            self._apply_task = asyncio.get_running_loop().create_task(self._apply_mids())
+
+    async def _apply_mids(self) -> None:
+        await asyncio.sleep(0)  # let queued messages arrive first
+        batches, self._pending_mids = self._pending_mids, {}
+        touched = 0
+        for dex, events in batches.items():
+            merged: dict[str, Any] = {}
+            for event in events:
+                merged.update(event.mids)
+            touched += self.book.apply_marks(merged, dex, ts=events[-1].ts).positions
+        done = time.time()
+        for events in batches.values():
+            self.stats.mark_updates += len(events)
+            self.stats.mark_to_risk_ms.extend((done - e.ts.timestamp()) * 1000 for e in events)
+        if touched and time.monotonic() - self._near_checked >= NEAR_CHECK_INTERVAL_S:
+            self._near_checked = time.monotonic()
             self._check_near()
 
     def _check_near(self) -> None:
@@ -248,7 +272,11 @@ class LiveEngine:
     # -- REST refreshes --------------------------------------------------------------------
 
     async def _refresher(self) -> None:
+        """Start refresh passes as the scheduler says: accounts seen trading in a pass of their
+        own at once, the risk-ordered sweep one pass at a time beside them, nothing twice."""
         limiter = self.poller.client.limiter
+        sweep: asyncio.Task[None] | None = None
+        running: set[asyncio.Task[None]] = set()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=0.5)
@@ -256,13 +284,31 @@ class LiveEngine:
             available = (
                 limiter.per_minute - limiter.used_in_window() if limiter.per_minute > 0 else 1e12
             )
-            batch = self.scheduler.next_batch(time.monotonic(), available)
-            if batch:
-                await self._refresh(batch)
+            batch = [
+                a
+                for a in self.scheduler.next_batch(time.monotonic(), available)
+                if a not in self._inflight
+            ]
+            urgent = [a for a in batch if a in self._traded_at]
+            if urgent:
+                task = asyncio.get_running_loop().create_task(self._refresh(urgent))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            rest = [a for a in batch if a not in self._traded_at]
+            if rest and (sweep is None or sweep.done()):
+                sweep = asyncio.get_running_loop().create_task(self._refresh(rest))
 
     async def _refresh(self, addresses: Sequence[str]) -> None:
         started = time.monotonic()
-        report = await self.run_pass(addresses)
+        self._inflight.update(addresses)
+        try:
+            report = await self.run_pass(addresses)
+        except TrackerError as exc:  # the store was busy: these accounts stay due
+            log.warning("refresh of %d accounts failed: %s", len(addresses), exc)
+            self.stats.failed_passes += 1
+            return
+        finally:
+            self._inflight.difference_update(addresses)
         done = time.monotonic()
         failed = set(report.failed)
         ok = [a for a in addresses if a not in failed]
