@@ -2,7 +2,7 @@
 real liquidationCall picked up by the scanner, exactly once, behind the confirmation buffer."""
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +15,8 @@ from tests.chain.anvil import Anvil
 from tests.chain.contracts import send
 from tests.chain.rpc_proxy import rpc_proxy
 from tests.chain.tracker_settings import tracker_settings
-from tracker import risk_aave
+from tracker import risk_aave, views
+from tracker.alerts.engine import AlertContext, evaluate_aave
 from tracker.errors import VenueResponseError
 from tracker.onchain import ethereum_session, poll_ethereum, scan_liquidations, write_ethereum
 from tracker.store import open_store
@@ -138,6 +139,28 @@ async def test_health_factor_and_liquidation_price_follow_the_chain_down_to_liqu
     assert call.collateral_usd == seized * 2400 and call.debt_usd == repaid
     assert risk_aave.large(call, Decimal(1_000_000))  # ~$1.045M of WETH seized
     assert not risk_aave.large(call, Decimal(2_000_000))
+
+    # Flagged as a large liquidation once: the same alert store and rules as Hyperliquid.
+    context = AlertContext(
+        large_usd=Decimal(1_000_000),
+        near_levels_pct=(Decimal(5),),
+        gap_s=900,
+        watched=frozenset({whale.lower()}),
+        labels={whale.lower(): "aave whale"},
+    )
+    since = call.block_ts - timedelta(days=1)
+    with open_store(settings.db_path) as store:
+        first = evaluate_aave(store, context, since)
+        again = evaluate_aave(store, context, since)
+        listed = store.con.execute("select kind, venue, address, coin from alerts").fetchall()
+    assert [a.kind for a in first] == ["large_liquidation"] and again == []
+    assert first[0].venue == "aave-v3" and first[0].label == "aave whale"
+    assert first[0].notional_usd == call.collateral_usd
+    assert listed == [("large_liquidation", "aave-v3", whale.lower(), "WETH")]
+    rows = views.liquidations(
+        settings.db_path, min_usd=Decimal(0), since=None, address=None, large_usd=Decimal(1_000_000)
+    )
+    assert [(r["venue"], r["large"]) for r in rows] == [("aave-v3", True)]
 
 
 async def test_confirmation_buffer_holds_back_the_newest_blocks(
