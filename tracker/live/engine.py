@@ -49,6 +49,7 @@ from tracker.store import open_store
 log = logging.getLogger(__name__)
 MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
 NEAR_CHECK_INTERVAL_S = 0.5  # near-liquidation scans of the book, at most this often
+MAX_NEAR_KEYS_PER_SCAN = 200  # new crossings handled per scan
 SAMPLES = 5000
 
 
@@ -228,10 +229,16 @@ class LiveEngine:
             }
         )
         new = below.keys() - self._near_seen
-        self._near_seen = set(below.keys())  # recovered ones may alert again on a new dip
-        if not new:
+        # A burst (a cold start on a book full of near positions) is spread over scans, the
+        # tightest levels first, so the loop keeps serving marks and trades meanwhile.
+        tightest = sorted(new, key=lambda k: k[1])
+        addresses = sorted({below[k] for k in tightest[:MAX_NEAR_KEYS_PER_SCAN]})
+        chosen = set(addresses)
+        handled = {k for k in new if below[k] in chosen}
+        # recovered ones drop out and may alert again on a new dip; the rest wait their turn
+        self._near_seen = (set(below.keys()) - new) | handled
+        if not handled:
             return
-        addresses = sorted({below[k] for k in new})
         reports = [
             AccountReport(
                 address=a, ts=datetime.now(UTC), accounts=tuple(self.book.snapshots(a)), spot=()
