@@ -35,11 +35,11 @@ from tracker.records import EthereumReport
 from tracker.redact import redact_text
 from tracker.render import watch_json, watch_view
 from tracker.service import Watched, ethereum_side, hyperliquid_poller, pass_runner
+from tracker.store import open_store
 
 app = typer.Typer(
     name="tracker",
     help="Track whales on Hyperliquid and Ethereum: positions, liquidation prices, DuckDB history.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -104,6 +104,7 @@ def _root(
     ] = False,
 ) -> None:
     """Track whales on Hyperliquid and Ethereum."""
+    environment()  # refuses private keys in the environment or .env for every command
 
 
 @app.command()
@@ -247,6 +248,12 @@ def _watched(names: list[str] | None) -> Watched:
     )
 
 
+def _check_store(settings: Settings) -> None:
+    """Open (create, migrate) the store before any network I/O: a bad --db fails at once."""
+    with open_store(settings.db_path):
+        pass
+
+
 def _progress(address: str, fills: int) -> None:
     if fills and fills % 2000 == 0:
         err.print(f"backfill {address}: {fills} fills so far", highlight=False)
@@ -264,6 +271,7 @@ def snapshot(
     """One pass over every watched address: state on every dex, positions, markets, history."""
     watched = _watched(watchlist)
     settings = settings_for(db)
+    _check_store(settings)
     report = asyncio.run(_snapshot(settings, watched, full_history))
     if as_json:
         sys.stdout.write(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
@@ -312,6 +320,7 @@ def run(
     """
     watched = _watched(watchlist)
     settings = settings_for(db)
+    _check_store(settings)
     stats = asyncio.run(_run(settings, watched, interval, live))
     raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
 
@@ -354,14 +363,14 @@ async def _run(settings: Settings, watched: Watched, interval: float, live: bool
                 on_pass=on_pass,
                 config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
             )
-            async with asyncio.TaskGroup() as group:
-                group.create_task(engine.run(stop))
-                if eth_only:  # Ethereum-only entries keep their plain schedule
-                    group.create_task(
-                        run_daemon(
-                            runner, build_schedules(eth_only, interval), stop, on_pass=on_pass
-                        )
-                    )
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(engine.run(stop))
+                    if eth_only:  # Ethereum-only entries keep their plain schedule
+                        schedules = build_schedules(eth_only, interval)
+                        group.create_task(run_daemon(runner, schedules, stop, on_pass=on_pass))
+            except* TrackerError as failed:  # one line and its exit code, not a group traceback
+                raise failed.exceptions[0] from None
         return engine.stats
 
 

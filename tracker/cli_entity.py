@@ -19,7 +19,7 @@ from tracker.render import danger_style, fmt, fmt_px
 app = typer.Typer(
     name="entity",
     help="One actor's addresses across venues (watchlist `entity`).",
-    no_args_is_help=True,
+    no_args_is_help=False,
 )
 out = Console()
 

@@ -22,7 +22,7 @@ from tracker.watchlists import Watchlist
 app = typer.Typer(
     name="watchlist",
     help="Watchlists: labelled addresses with sources and confidence tiers (TOML files).",
-    no_args_is_help=True,
+    no_args_is_help=False,
     pretty_exceptions_enable=False,
     add_completion=False,
 )

@@ -4,6 +4,6 @@ SELECT address, coin, count(*) AS adds, sum(size) AS size_added, sum(notional_us
        max(size_after) AS largest_size, max(ts) AS last_add
 FROM position_events
 WHERE coin = coalesce($coin, 'ETH') AND kind IN ('open', 'increase') AND size_after > 0
-  AND ts >= now() - to_days(coalesce(TRY_CAST($days AS INTEGER), 7))
+  AND ts >= now() - to_days(coalesce(CAST($days AS INTEGER), 7))
 GROUP BY address, coin
 ORDER BY notional_usd DESC

@@ -3,6 +3,6 @@
 SELECT ts, address, dex, coin, kind, size_before, size_after, avg_px, notional_usd,
        realized_pnl_usd, liquidation
 FROM position_events
-WHERE ts >= now() - to_hours(coalesce(TRY_CAST($hours AS INTEGER), 24))
+WHERE ts >= now() - to_hours(coalesce(CAST($hours AS INTEGER), 24))
 ORDER BY notional_usd DESC
-LIMIT coalesce(TRY_CAST($limit AS INTEGER), 20)
+LIMIT coalesce(CAST($limit AS INTEGER), 20)

@@ -2,6 +2,6 @@
 -- params: chain_id (optional), stream (optional)
 SELECT chain_id, stream, last_block, updated_at
 FROM chain_cursors
-WHERE ($chain_id IS NULL OR chain_id = TRY_CAST($chain_id AS BIGINT))
+WHERE ($chain_id IS NULL OR chain_id = CAST($chain_id AS BIGINT))
   AND ($stream IS NULL OR stream = $stream)
 ORDER BY chain_id, stream

@@ -5,4 +5,4 @@ SELECT venue, address, dex, coin, side, notional_usd, mark_px, liquidation_px,
 FROM latest_positions
 WHERE distance_to_liq_pct IS NOT NULL
 ORDER BY distance_to_liq_pct ASC
-LIMIT coalesce(TRY_CAST($limit AS INTEGER), 20)
+LIMIT coalesce(CAST($limit AS INTEGER), 20)

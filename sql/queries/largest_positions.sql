@@ -4,4 +4,4 @@ SELECT venue, address, dex, coin, side, size, notional_usd, mark_px, liquidation
        distance_to_liq_pct, unrealized_pnl_usd, ts
 FROM latest_positions
 ORDER BY notional_usd DESC
-LIMIT coalesce(TRY_CAST($limit AS INTEGER), 20)
+LIMIT coalesce(CAST($limit AS INTEGER), 20)

@@ -5,6 +5,6 @@ SELECT ts, venue, chain_id, block_number, address, asset, token_address, amount,
 FROM holdings
 WHERE ($address IS NULL OR address = lower($address))
   AND ($asset IS NULL OR asset = $asset)
-  AND ($before IS NULL OR ts < TRY_CAST($before AS TIMESTAMPTZ))
+  AND ($before IS NULL OR ts < CAST($before AS TIMESTAMPTZ))
 QUALIFY row_number() OVER (PARTITION BY venue, chain_id, address, asset ORDER BY ts DESC) = 1
 ORDER BY usd_value DESC NULLS LAST, address, asset

@@ -4,6 +4,6 @@ SELECT ts, address, coin, side, px, size, notional_usd, liquidation_method, liqu
        liquidation_mark_px, closed_pnl_usd
 FROM fills
 WHERE liquidation_method IS NOT NULL
-  AND notional_usd >= coalesce(TRY_CAST($min_usd AS DECIMAL(38, 2)), 0)
+  AND notional_usd >= coalesce(CAST($min_usd AS DECIMAL(38, 2)), 0)
 ORDER BY notional_usd DESC
-LIMIT coalesce(TRY_CAST($limit AS INTEGER), 50)
+LIMIT coalesce(CAST($limit AS INTEGER), 50)

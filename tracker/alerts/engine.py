@@ -100,8 +100,22 @@ def evaluate_aave(store: Store, ctx: AlertContext, since: datetime) -> list[Aler
         return alert_store.insert_alerts(store, rules.aave_liquidation_alerts(calls, ctx.labels))
 
 
+_DISPATCHING: dict[str, asyncio.Lock] = {}
+
+
 async def dispatch(db: Path, sinks: Sequence[Sink], *, timeout_s: float) -> list[Delivery]:
-    """Deliver every pending (alert, sink) pair and record the outcomes."""
+    """Deliver every pending (alert, sink) pair and record the outcomes.
+
+    One dispatch at a time per database in a process: two concurrent ones (passes running side
+    by side in live mode, the mark path) would both read the same pairs as pending and deliver
+    them twice.
+    """
+    lock = _DISPATCHING.setdefault(str(db), asyncio.Lock())
+    async with lock:
+        return await _dispatch(db, sinks, timeout_s=timeout_s)
+
+
+async def _dispatch(db: Path, sinks: Sequence[Sink], *, timeout_s: float) -> list[Delivery]:
     from tracker.alerts.sinks import deliver
 
     if not sinks:

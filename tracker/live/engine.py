@@ -29,7 +29,7 @@ import orjson
 from tracker.alerts import rules
 from tracker.alerts import store as alert_store
 from tracker.alerts.engine import AlertContext, dispatch
-from tracker.errors import TrackerError
+from tracker.errors import BadInput, TrackerError
 from tracker.live.book import LiveBook
 from tracker.live.scheduler import RefreshScheduler, SchedulerConfig
 from tracker.passes import PassReport
@@ -310,6 +310,8 @@ class LiveEngine:
         self._inflight.update(addresses)
         try:
             report = await self.run_pass(addresses)
+        except BadInput:
+            raise  # the store is not a database, or the like: stop, do not retry forever
         except TrackerError as exc:  # the store was busy: these accounts stay due
             log.warning("refresh of %d accounts failed: %s", len(addresses), exc)
             self.stats.failed_passes += 1

@@ -1,0 +1,349 @@
+"""Soak: `tracker run` for an hour over 1,000 accounts while a scripted price path plays.
+
+    .venv/bin/python bench/soak.py [--accounts 1000] [--minutes 60] [--no-live] [--json]
+
+The fake Hyperliquid (tests/fakes) runs in this process with N modelled accounts (1-4 positions
+each, BTC/ETH/SOL/HYPE, cross and isolated: bench/snapshot.py's `make_state`), 20 fills each,
+and then, every 10 s, a new fill for 5 random accounts. First a `tracker snapshot` with the
+limiter lifted backfills history (unless --no-backfill), so the soak starts from steady state.
+Then `tracker run` (live mode unless --no-live) runs for --minutes with the default weight budget
+(1200 per minute, unless --weight-per-min) while every mark follows one scripted path: ETH from
+2,900 down to 2,300 and back to 2,900 over the run (the other coins by the same ratio), a step
+every --tick-s seconds, so positions near liquidation warn, recover and re-arm.
+
+Every --sample-s seconds, from the first pass (or --warmup-s) on: the tracker's RSS, open file
+descriptors (/proc/PID/fd), threads and CPU seconds; the DuckDB file size; and from the daemon's
+status file (live mode) the weight used in the last minute. From the JSON pass lines: weight and
+duration per pass. From the fake's own request log: the largest weight in any 60-second window
+(the budget, seen from the venue). Then SIGTERM, and one JSON summary: per metric first / last /
+min / max and a least-squares slope per hour over the whole run and over its second half (after
+warm-up). Exits 1 if the tracker died, printed a traceback, overran the budget, or did not stop
+on SIGTERM. Run by hand, not in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from snapshot import COINS, machine, make_state  # noqa: E402
+
+from tests.fakes import loaders  # noqa: E402
+from tests.fakes.hyperliquid import FakeHyperliquid  # noqa: E402
+from tests.history_data import make_fills  # noqa: E402
+
+ETH_TOP, ETH_BOTTOM = 2900.0, 2300.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(slots=True)
+class Series:
+    """Samples of one metric: (seconds since start, value)."""
+
+    points: list[tuple[float, float]] = field(default_factory=list)
+
+    def add(self, t: float, value: float) -> None:
+        self.points.append((t, value))
+
+    def summary(self) -> dict[str, Any]:
+        if not self.points:
+            return {"samples": 0}
+        values = [v for _, v in self.points]
+        half = self.points[len(self.points) // 2 :]
+        return {
+            "samples": len(values),
+            "first": values[0],
+            "last": values[-1],
+            "min": min(values),
+            "max": max(values),
+            "slope_per_hour": slope_per_hour(self.points),
+            "slope_per_hour_second_half": slope_per_hour(half),
+        }
+
+
+def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of value over time, in units per hour."""
+    if len(points) < 3:
+        return None
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    if var == 0:
+        return None
+    cov = sum((t - mean_t) * (v - mean_v) for t, v in points)
+    return round(cov / var * 3600, 3)
+
+
+def eth_mark(progress: float) -> float:
+    """The scripted path: 2,900 -> 2,300 at half time -> 2,900 (progress 0..1)."""
+    down = 1 - abs(1 - 2 * min(max(progress, 0.0), 1.0))  # 0 -> 1 -> 0
+    return ETH_TOP - (ETH_TOP - ETH_BOTTOM) * down
+
+
+def proc_sample(pid: int) -> dict[str, float] | None:
+    """RSS (MB), threads, open fds and CPU seconds of a live process, from /proc."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {
+        "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+        "threads": int(fields["Threads"]),
+        "fds": fds,
+        "cpu_s": (int(stat[11]) + int(stat[12])) / CLOCK_TICKS,
+    }
+
+
+def max_weight_in_window(requests: list[Any], since: float, window_s: float = 60.0) -> int:
+    """The largest sum of request weights inside any window_s seconds after since."""
+    times = [(r.time, r.weight) for r in requests if r.time >= since]
+    best = total = lo = 0
+    for hi in range(len(times)):
+        total += times[hi][1]
+        while times[hi][0] - times[lo][0] >= window_s:
+            total -= times[lo][1]
+            lo += 1
+        best = max(best, total)
+    return best
+
+
+def setup_fake(fake: FakeHyperliquid, n: int) -> dict[str, list[dict[str, Any]]]:
+    """N modelled accounts with 20 fills each; address -> its fills (oldest first)."""
+    state, addresses = make_state(n)
+    loaders.load_snapshot(fake, state)
+    history = {}
+    for i, address in enumerate(addresses):
+        fills, _ = make_fills(20, seed=i, start_ms=int(time.time() * 1000) - 3_600_000)
+        fake.put_fills(address, fills)
+        history[address] = fills
+    set_marks(fake, ETH_TOP)
+    return history
+
+
+def set_marks(fake: FakeHyperliquid, eth: float) -> None:
+    ratio = eth / COINS["ETH"]
+    for coin, base in COINS.items():
+        fake.set_mark(coin, f"{(eth if coin == 'ETH' else base * ratio):.4f}")
+
+
+def write_watchlist(path: Path, addresses: list[str]) -> Path:
+    lines = []
+    for i, address in enumerate(addresses):
+        lines += ["[[address]]", f'address = "{address}"', f'label = "soak {i}"', ""]
+    path.write_text("\n".join(lines))
+    return path
+
+
+def tracker_env(url: str, work: Path, weight: int | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    env.update(
+        {
+            "TRACKER_HL_API_URL": url,
+            "TRACKER_HL_WS_URL": url.replace("http://", "ws://") + "/ws",
+            "TRACKER_DB": str(work / "soak.duckdb"),
+            "TRACKER_ENV_FILE": str(work / "no.env"),
+            "TRACKER_FOLLOW_LIQUIDATORS": "0",
+            "TRACKER_LOG_LEVEL": "WARNING",
+        }
+    )
+    if weight is not None:
+        env["TRACKER_HL_WEIGHT_PER_MIN"] = str(weight)
+    return env
+
+
+async def read_passes(stream: asyncio.StreamReader | None, passes: list[dict[str, Any]]) -> None:
+    if stream is None:
+        return
+    while line := await stream.readline():
+        with contextlib.suppress(ValueError):
+            doc = json.loads(line)
+            if isinstance(doc, dict) and doc.get("event") == "pass":
+                passes.append({"at": time.monotonic(), **doc})
+
+
+async def backfill(env: dict[str, str], watchlist: Path) -> dict[str, Any]:
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tracker",
+        "snapshot",
+        "-w",
+        str(watchlist),
+        "--json",
+        env={**env, "TRACKER_HL_WEIGHT_PER_MIN": "0"},
+        cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"backfill failed ({proc.returncode}): {err.decode()[-2000:]}")
+    report = json.loads(out)
+    return {
+        "wall_s": round(time.monotonic() - started, 1),
+        "addresses_ok": report["addresses_ok"],
+        "new_fills": report["new_fills"],
+        "weight": report["weight"],
+    }
+
+
+async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    rng = random.Random(args.seed)
+    duration = args.minutes * 60
+    async with FakeHyperliquid() as fake:
+        history = setup_fake(fake, args.accounts)
+        addresses = list(history)
+        watchlist = write_watchlist(work / "soak.toml", addresses)
+        env = tracker_env(fake.url, work, args.weight_per_min)
+        backfilled = None if args.no_backfill else await backfill(env, watchlist)
+        stderr_path = work / "run.stderr"
+        run_args = ["run", "-w", str(watchlist), "--interval", str(args.interval)]
+        if args.no_live:
+            run_args.append("--no-live")
+        with stderr_path.open("wb") as stderr:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tracker",
+                *run_args,
+                env=env,
+                cwd=str(REPO),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=stderr,
+            )
+            started, since_epoch = time.monotonic(), time.time()
+            passes: list[dict[str, Any]] = []
+            reader = asyncio.create_task(read_passes(proc.stdout, passes))
+            metrics = {k: Series() for k in ("rss_mb", "threads", "fds", "cpu_s", "db_mb")}
+            budget_used = Series()
+            status_file = work / "soak.duckdb.status.json"
+            next_sample = next_fill = 0.0
+            died = False
+            while (elapsed := time.monotonic() - started) < duration:
+                set_marks(fake, eth_mark(elapsed / duration))
+                if elapsed >= next_fill:
+                    for address in rng.sample(addresses, 5):
+                        fills = history[address]
+                        fills.append(
+                            dict(fills[-1], time=int(time.time() * 1000), tid=rng.getrandbits(48))
+                        )
+                        fake.put_fills(address, list(fills))
+                    next_fill = elapsed + 10
+                warm = passes or elapsed >= args.warmup_s or proc.returncode is not None
+                if elapsed >= next_sample and warm:
+                    # Start-up (imports, the first pass) is not the soak.
+                    sample = proc_sample(proc.pid)
+                    if sample is None or proc.returncode is not None:
+                        died = True
+                        break
+                    for key, value in sample.items():
+                        metrics[key].add(elapsed, value)
+                    db = work / "soak.duckdb"
+                    metrics["db_mb"].add(elapsed, db.stat().st_size / 1e6 if db.exists() else 0)
+                    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                        status = json.loads(status_file.read_text())
+                        budget_used.add(elapsed, status["budget"]["used_last_min"])
+                    next_sample = elapsed + args.sample_s
+                await asyncio.sleep(args.tick_s)
+            stop_started = time.monotonic()
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            try:
+                code = await asyncio.wait_for(proc.wait(), 20)
+            except TimeoutError:
+                proc.kill()
+                code = await proc.wait()
+            stop_s = time.monotonic() - stop_started
+            await reader
+        max_window = max_weight_in_window(fake.requests, since_epoch)
+    errors = stderr_path.read_text(errors="replace")
+    weights = Series()
+    durations = Series()
+    for p in passes:
+        weights.add(p["at"] - started, p.get("weight", 0))
+        durations.add(p["at"] - started, p.get("duration_s", 0))
+    budget = args.weight_per_min or 1200
+    failures = [
+        *(["the tracker died"] if died else []),
+        *(["a traceback on stderr"] if "Traceback" in errors else []),
+        *([f"max weight in a minute {max_window} > {budget}"] if max_window > budget else []),
+        *([f"exit {code} after SIGTERM"] if code != 0 else []),
+    ]
+    return {
+        "accounts": args.accounts,
+        "minutes": args.minutes,
+        "mode": "poll" if args.no_live else "live",
+        "weight_per_min": budget,
+        "backfill": backfilled,
+        "passes": len(passes),
+        "addresses_refreshed": sum(p.get("addresses", 0) for p in passes),
+        "metrics": {k: s.summary() for k, s in metrics.items()},
+        "weight_per_pass": weights.summary(),
+        "pass_duration_s": durations.summary(),
+        "budget_used_last_min": budget_used.summary(),
+        "max_weight_in_any_60s_at_the_venue": max_window,
+        "stderr_lines": len(errors.splitlines()),
+        "stderr_warning_lines": sum(" WARNING " in line for line in errors.splitlines()),
+        "stop_s": round(stop_s, 2),
+        "exit_code": code,
+        "machine": machine(),
+        "failures": failures,
+        "ok": not failures,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=1000)
+    parser.add_argument("--minutes", type=float, default=60)
+    parser.add_argument("--interval", type=float, default=60, help="tracker run --interval")
+    parser.add_argument("--weight-per-min", type=int, help="default: the tracker's (1200)")
+    parser.add_argument("--no-live", action="store_true", help="soak the polling daemon")
+    parser.add_argument("--no-backfill", action="store_true", help="start from an empty DB")
+    parser.add_argument("--sample-s", type=float, default=5.0)
+    parser.add_argument(
+        "--warmup-s", type=float, default=30.0, help="sample from the first pass or after this"
+    )
+    parser.add_argument("--tick-s", type=float, default=1.0, help="seconds between mark steps")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    parser.add_argument("--json", action="store_true", help="print only the JSON summary")
+    args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            work = args.keep
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soak-")))
+        summary = asyncio.run(soak(args, work))
+    if not args.json:
+        print(
+            f"soak {args.minutes:g} min, {args.accounts} accounts: ok={summary['ok']}",
+            file=sys.stderr,
+        )
+    print(json.dumps(summary, indent=2))
+    raise SystemExit(0 if summary["ok"] else 1)
+
+
+if __name__ == "__main__":
+    main()
