@@ -234,3 +234,51 @@ async def test_a_book_warmed_from_the_store_matches_one_from_the_venue(hl_fake, 
         if p.liquidation_px is not None:
             assert abs(p.liquidation_px / f.liquidation_px - 1) < Decimal("1e-9")
         assert abs(p.unrealized_pnl_usd - f.unrealized_pnl_usd) <= Decimal("1e-6")
+
+
+async def test_watch_re_marks_between_polls_from_the_websocket(hl_fake, tmp_path):
+    from tests.fakes import seed
+
+    env = tracker_env(hl_fake.url, tmp_path / "t.duckdb")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tracker",
+        "watch",
+        seed.CROSS_SHORT_SOL,
+        "--json",
+        "--interval",
+        "60",
+        env=env,
+        cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    try:
+        async with asyncio.timeout(30):
+            first = json.loads(await proc.stdout.readline())  # the first REST poll
+            sol = next(p for p in first["positions"] if p["coin"] == "SOL")
+            hl_fake.set_mark("SOL", "150")
+            while True:  # the next lines come from the WebSocket, long before the next poll
+                doc = json.loads(await proc.stdout.readline())
+                moved = next(p for p in doc["positions"] if p["coin"] == "SOL")
+                if Decimal(moved["mark_px"]) == Decimal(150):
+                    break
+        assert Decimal(sol["mark_px"]) != Decimal(150)
+        assert Decimal(moved["liquidation_px"]) > Decimal(moved["mark_px"])  # a short
+        assert (
+            moved["liquidation_px"] != sol["liquidation_px"]
+            or moved["unrealized_pnl"] != (sol["unrealized_pnl"])
+        )
+        polls = [
+            r
+            for r in hl_fake.requests
+            if r.type == "clearinghouseState" and r.user == seed.CROSS_SHORT_SOL
+        ]
+        assert len(polls) <= 2  # main dex + flx, polled once: the re-mark needed no API call
+    finally:
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(10):
+            _, err = await proc.communicate()
+    assert "Traceback" not in err.decode()

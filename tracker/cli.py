@@ -31,7 +31,7 @@ from tracker.daemon import build_schedules, run_daemon
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
 from tracker.passes import PassReport
 from tracker.poll import HyperliquidPoller
-from tracker.records import EthereumReport
+from tracker.records import AccountReport
 from tracker.redact import redact_text
 from tracker.render import watch_json, watch_view
 from tracker.service import Watched, ethereum_side, hyperliquid_poller, pass_runner
@@ -166,41 +166,83 @@ async def _watch_once(settings: Settings, address: str, as_json: bool) -> int:
 
 
 async def _watch_live(settings: Settings, address: str, interval: float, as_json: bool) -> None:
+    """Poll over REST every --interval (and at once when the account's own fills or liquidation
+    arrive on the WebSocket); between polls re-mark the positions on every allMids message."""
+    from tracker.live.book import LiveBook
+    from tracker.records import MidsUpdate, UserFills, UserLiquidation
+    from tracker.sources.hyperliquid_ws import HyperliquidStream
+
     eth_every = max(interval, ETH_WATCH_INTERVAL_S)  # about one Ethereum block
-    eth: EthereumReport | None = None
-    eth_at = float("-inf")
+    state: dict[str, Any] = {"eth": None, "eth_at": float("-inf"), "polls": 0, "marks": 0}
+    book = LiveBook()
+    due = asyncio.Event()
     async with hyperliquid_poller(settings) as poller:
         poll = await _watch_runner(poller, settings, address)
-        polls = 0
         with contextlib.ExitStack() as stack:
             live = (
                 None
                 if as_json
                 else stack.enter_context(Live(console=out, auto_refresh=False, screen=False))
             )
-            while True:
-                try:
-                    result = await poll()
-                except StoreError as exc:
-                    fail(str(exc), 1)
-                report = result.reports[0]
-                if time.monotonic() - eth_at >= eth_every:
-                    side = await ethereum_side(settings, [address], report.ts)
-                    eth, eth_at = (
-                        (side.result.reports[0] if side.result else None),
-                        time.monotonic(),
-                    )
-                polls += 1
+
+            def show(report: AccountReport, how: str) -> None:
                 if live is None:
-                    sys.stdout.write(orjson.dumps(watch_json(report, eth)).decode() + "\n")
+                    doc = watch_json(report, state["eth"])
+                    sys.stdout.write(orjson.dumps(doc).decode() + "\n")
                     sys.stdout.flush()
-                else:
-                    status = (
-                        f"poll {polls} at {result.ts:%H:%M:%S} UTC, every {interval:g}s, "
-                        f"stored in {settings.db_path}; Ctrl-C to stop"
-                    )
-                    live.update(watch_view(report, None, status, eth), refresh=True)
-                await asyncio.sleep(interval)
+                    return
+                status = (
+                    f"{how} at {datetime.now(UTC):%H:%M:%S} UTC: {state['polls']} polls "
+                    f"every {interval:g}s, {state['marks']} mark updates; stored in "
+                    f"{settings.db_path}; Ctrl-C to stop"
+                )
+                live.update(watch_view(report, None, status, state["eth"]), refresh=True)
+
+            async def refresh() -> None:
+                while True:
+                    try:
+                        result = await poll()
+                    except StoreError as exc:
+                        fail(str(exc), 1)
+                    report = result.reports[0]
+                    for account in report.venue_accounts:
+                        book.upsert(account, poller.meta_for(account.dex))
+                    if time.monotonic() - state["eth_at"] >= eth_every:
+                        side = await ethereum_side(settings, [address], report.ts)
+                        state["eth"] = side.result.reports[0] if side.result else None
+                        state["eth_at"] = time.monotonic()
+                    state["polls"] += 1
+                    show(report, "polled")
+                    due.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(due.wait(), timeout=interval)
+
+            async def stream_marks() -> None:
+                async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
+                    for dex in await poller.dex_names():
+                        stream.subscribe_mids(dex)
+                    stream.subscribe_user(address)
+                    async for event in stream:
+                        if (
+                            isinstance(event, MidsUpdate)
+                            and book.apply_marks(event.mids, event.dex).positions
+                        ):
+                            state["marks"] += 1
+                            accounts = tuple(book.snapshots(address))
+                            show(
+                                AccountReport(
+                                    address=address, ts=event.ts, accounts=accounts, spot=()
+                                ),
+                                "re-marked",
+                            )
+                        elif isinstance(event, UserFills | UserLiquidation) and not (
+                            isinstance(event, UserFills) and event.snapshot
+                        ):
+                            due.set()  # the account traded or was liquidated: poll now
+
+            async with asyncio.TaskGroup() as group:
+                group.create_task(refresh())
+                group.create_task(stream_marks())
 
 
 ETH_WATCH_INTERVAL_S = 12.0
