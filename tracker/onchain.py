@@ -47,10 +47,10 @@ from tracker.store.db import Store
 from tracker.store.writes import (
     ACCOUNT_COLUMNS,
     POSITION_COLUMNS,
-    _attr,
-    _Column,
-    _dec,
-    _us,
+    Column,
+    attr_column,
+    decimal_column,
+    epoch_us,
     insert_batch,
 )
 
@@ -59,29 +59,32 @@ log = logging.getLogger(__name__)
 POOL_CONFIG_TTL_S = 600.0  # reserve parameters change by governance vote, rarely
 
 HOLDING_COLUMNS = (
-    _Column("ts_us", lambda r: _us(r.ts), "int64"),
-    *(_attr(n) for n in ("venue", "chain_id", "block_number", "address", "asset")),
-    _attr("token_address"),
-    *(_dec(n) for n in ("amount", "price_usd", "usd_value")),
+    Column("ts_us", lambda r: epoch_us(r.ts), "int64"),
+    *(attr_column(n) for n in ("venue", "chain_id", "block_number", "address", "asset")),
+    attr_column("token_address"),
+    *(decimal_column(n) for n in ("amount", "price_usd", "usd_value")),
 )
 LIQUIDATION_COLUMNS = (
-    *(_attr(n) for n in ("chain_id", "pool", "block_number")),
-    _Column("block_ts_us", lambda r: _us(r.block_ts), "int64"),
-    *(_attr(n) for n in ("tx_hash", "log_index", "user", "collateral_asset")),
-    *(_attr(n) for n in ("collateral_symbol", "debt_asset", "debt_symbol")),
-    *(_dec(n) for n in ("debt_to_cover", "liquidated_collateral", "collateral_price_usd")),
-    *(_dec(n) for n in ("debt_price_usd", "collateral_usd", "debt_usd")),
-    _attr("liquidator"),
-    _attr("receive_a_token", "bool"),
+    *(attr_column(n) for n in ("chain_id", "pool", "block_number")),
+    Column("block_ts_us", lambda r: epoch_us(r.block_ts), "int64"),
+    *(attr_column(n) for n in ("tx_hash", "log_index", "user", "collateral_asset")),
+    *(attr_column(n) for n in ("collateral_symbol", "debt_asset", "debt_symbol")),
+    *(
+        decimal_column(n)
+        for n in ("debt_to_cover", "liquidated_collateral", "collateral_price_usd")
+    ),
+    *(decimal_column(n) for n in ("debt_price_usd", "collateral_usd", "debt_usd")),
+    attr_column("liquidator"),
+    attr_column("receive_a_token", "bool"),
 )
 TRANSFER_COLUMNS = (
-    *(_attr(n) for n in ("chain_id", "address", "transfer_key", "kind", "direction")),
-    *(_attr(n) for n in ("counterparty", "asset", "token_address")),
-    *(_dec(n) for n in ("amount", "price_usd", "usd_value")),
-    _attr("block_number"),
-    _Column("block_ts_us", lambda r: _us(r.block_ts)),
-    _attr("tx_hash"),
-    _attr("log_index"),
+    *(attr_column(n) for n in ("chain_id", "address", "transfer_key", "kind", "direction")),
+    *(attr_column(n) for n in ("counterparty", "asset", "token_address")),
+    *(decimal_column(n) for n in ("amount", "price_usd", "usd_value")),
+    attr_column("block_number"),
+    Column("block_ts_us", lambda r: epoch_us(r.block_ts)),
+    attr_column("tx_hash"),
+    attr_column("log_index"),
 )
 
 

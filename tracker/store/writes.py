@@ -291,10 +291,3 @@ def write_pass(
                 ],
             )
     return inserted
-
-
-# The former private names, still imported by tracker/onchain.py.
-_Column = Column
-_attr = attr_column
-_dec = decimal_column
-_us = epoch_us
