@@ -158,6 +158,65 @@ async def test_retries_go_ahead_of_the_queue():
     assert limiter.max_in_window <= 40
 
 
+async def test_slow_answers_never_overrun_the_budget_as_the_venue_counts_it(hl_fake, session):
+    # The venue counts a request when it reaches it; the fake stamps at its answer. A slow
+    # clearinghouseState stamped at its send would leave the limiter's window early and let the
+    # spot requests behind it land in the same venue window: 3 x 2 + 3 x 2 = 12 > 8.
+    hl_fake.faults.delay(0.4, types={"clearinghouseState"})
+    client = HyperliquidClient(
+        session,
+        hl_fake.url,
+        limiter=WeightLimiter(8, window_s=1.0),
+        policy=RetryPolicy(retries=0, timeout_s=5.0),
+    )
+    started = len(hl_fake.requests)
+    for _ in range(3):
+        await asyncio.gather(
+            *(client.fetch_clearinghouse_state(seed.CROSS_SHORT_SOL) for _ in range(3)),
+            *(client.fetch_spot_state(seed.CROSS_SHORT_SOL) for _ in range(3)),
+        )
+    seen = hl_fake.requests[started:]
+    assert len(seen) == 18 and sum(r.weight for r in seen) == 36
+    worst = max(sum(r.weight for r in seen if t0.time <= r.time < t0.time + 1.0) for t0 in seen)
+    assert worst <= 8, f"the venue counted {worst} weight in one window against a budget of 8"
+    assert client.limiter.total_weight == 36
+
+
+async def test_an_answer_in_flight_holds_its_largest_surcharge_until_it_costs_less():
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+        await asyncio.sleep(0)
+
+    limiter = WeightLimiter(150, window_s=60.0, clock=lambda: now[0], sleep=sleep)
+    admitted: list[str] = []
+    answered = asyncio.Event()
+
+    async def fills_page() -> None:  # 20 + up to 100 for 2,000 fills; 50 fills came back
+        async with limiter.spend(120) as spent:
+            admitted.append("fills")
+            await answered.wait()
+            spent.weight = 20 + 50 // 20
+
+    async def small(name: str) -> None:
+        async with limiter.spend(40):
+            admitted.append(name)
+
+    page = asyncio.create_task(fills_page())
+    await asyncio.sleep(0)
+    first = asyncio.create_task(small("state"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert admitted == ["fills"] and limiter.used_in_window() == 120  # 160 would not fit
+    assert now[0] == 0.0  # nothing to expire: it waits for the answer, not for the minute
+    answered.set()
+    await asyncio.gather(page, first)
+    assert admitted == ["fills", "state"] and now[0] == 0.0
+    assert limiter.used_in_window() == 62 and limiter.total_weight == 62
+    assert limiter.max_in_window == 120
+
+
 def test_retry_after_parsing():
     assert retry_after_s("3") == 3.0
     assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0

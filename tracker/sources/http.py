@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -80,16 +81,27 @@ async def post_json(
     policy: RetryPolicy,
     limiter: WeightLimiter | None = None,
     weight: int = 0,
+    surcharge: Callable[[Any], int] | None = None,
+    max_surcharge: int = 0,
 ) -> Any:
-    """POST body as JSON and return the decoded answer, retrying transient failures."""
+    """POST body as JSON and return the decoded answer, retrying transient failures.
+
+    Each attempt holds weight + max_surcharge of the limiter's budget until its answer, then
+    costs weight plus surcharge(answer) (see tracker.sources.limiter for why).
+    """
     payload = orjson.dumps(body)
     timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
     last = "no attempt"
     for attempt in range(policy.retries + 1):
-        if limiter is not None:
-            await limiter.acquire(weight, priority=attempt > 0)
         try:
-            return await _attempt(session, url, payload, timeout, ctx)
+            if limiter is None:
+                return await _attempt(session, url, payload, timeout, ctx)
+            async with limiter.spend(weight + max_surcharge, priority=attempt > 0) as spent:
+                spent.weight = weight  # what a failed attempt costs
+                data = await _attempt(session, url, payload, timeout, ctx)
+                if surcharge is not None:
+                    spent.weight = weight + surcharge(data)
+                return data
         except _Retryable as exc:
             last = exc.reason
             if attempt == policy.retries:

@@ -77,9 +77,18 @@ def request_weight(request_type: str) -> int:
     return 20
 
 
+# The most items one answer carries: 2000 for fills and orders, 500 for other time ranges.
+_MAX_ITEMS = {"userFills": 2000, "userFillsByTime": 2000, "historicalOrders": 2000}
+
+
 def item_surcharge(request_type: str, items: int) -> int:
     """Extra weight per 20 items returned (read as +1 per 20; the exact step is unconfirmed)."""
     return items // 20 if request_type in _ITEM_WEIGHTED else 0
+
+
+def max_item_surcharge(request_type: str) -> int:
+    """The largest item surcharge one answer of this type can cost."""
+    return item_surcharge(request_type, _MAX_ITEMS.get(request_type, 500))
 
 
 class HyperliquidClient:
@@ -100,9 +109,13 @@ class HyperliquidClient:
         self.weight_by_type: Counter[str] = Counter()  # as charged, retries included
 
     async def info(self, body: dict[str, Any], *, address: str | None = None) -> Any:
-        """POST one info request; weight is spent before, item surcharge after the answer."""
+        """POST one info request; its weight and largest surcharge are held until the answer."""
         kind = str(body["type"])
         ctx = RequestContext(venue=VENUE, request=kind, address=address, dex=body.get("dex"))
+
+        def surcharge(data: Any) -> int:
+            return item_surcharge(kind, len(data)) if isinstance(data, list) else 0
+
         data = await post_json(
             self.session,
             self.url,
@@ -111,10 +124,10 @@ class HyperliquidClient:
             policy=self.policy,
             limiter=self.limiter,
             weight=request_weight(kind),
+            surcharge=surcharge,
+            max_surcharge=max_item_surcharge(kind),
         )
-        surcharge = item_surcharge(kind, len(data)) if isinstance(data, list) else 0
-        self.limiter.charge(surcharge)
-        self.weight_by_type[kind] += request_weight(kind) + surcharge
+        self.weight_by_type[kind] += request_weight(kind) + surcharge(data)
         return data
 
     async def fetch_clearinghouse_state(self, address: str, dex: str = "") -> Any:

@@ -1,11 +1,29 @@
-"""A weight budget shared by every request to one venue: never more than N weight in any minute."""
+"""A weight budget shared by every request to one venue: never more than N weight in any minute.
+
+The venue counts a request when it reaches it, somewhere between our send and its answer, and
+charges item surcharges it knows only then. So a request's weight is *held* from admission until
+its answer (at its most, surcharge included), then recorded at the answer time with what it
+really cost. Stamping at the send instead lets a slow answer fall into the venue's next minute
+with the requests that follow it: the venue then counts more than the budget. Holding it closes
+that gap: at the moment the last request of any venue minute was admitted, every request the
+venue counted in that minute was held or recorded here, so their sum fits the budget.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Spend:
+    """A held spend; set weight to what the request really cost before it is recorded."""
+
+    weight: int
 
 
 class WeightLimiter:
@@ -28,8 +46,10 @@ class WeightLimiter:
         self.window_s = window_s
         self._clock = clock
         self._sleep = sleep
-        self._spends: deque[tuple[float, int]] = deque()
-        self._in_window = 0
+        self._recorded: list[tuple[float, int]] = []  # heap of (answer time, weight)
+        self._in_window = 0  # recorded weight inside the window
+        self._held = 0  # weight of requests admitted and not yet answered
+        self._released = asyncio.Event()  # a hold ended: room may have appeared
         self._lock = asyncio.Lock()
         self.total_weight = 0
         self.max_in_window = 0
@@ -37,55 +57,79 @@ class WeightLimiter:
 
     def _expire(self, now: float) -> None:
         horizon = now - self.window_s
-        while self._spends and self._spends[0][0] <= horizon:
-            self._in_window -= self._spends.popleft()[1]
+        while self._recorded and self._recorded[0][0] <= horizon:
+            self._in_window -= heapq.heappop(self._recorded)[1]
 
-    def _record(self, now: float, weight: int) -> None:
-        self._spends.append((now, weight))
-        self._in_window += weight
-        self.total_weight += weight
-        self.max_in_window = max(self.max_in_window, self._in_window)
+    @asynccontextmanager
+    async def spend(self, weight: int, *, priority: bool = False) -> AsyncIterator[Spend]:
+        """Hold weight (the most the request can cost) for one request, then record its cost.
 
-    async def acquire(self, weight: int, *, priority: bool = False) -> None:
-        """Wait until weight fits in the budget, then spend it.
-
+        The body sends the request and may lower (or raise) `Spend.weight` to the real cost
+        once the answer is in; that cost is recorded when the body ends, however it ends.
         Requests queue first come, first served. A retry passes with priority=True and goes
         ahead of the queue: rejoining its back would space a request's attempts by the queue's
-        length, and against a venue failing every n-th request that length can be a multiple of
-        n, failing every attempt.
+        length, and against a venue failing every n-th request that length can be a multiple
+        of n, failing every attempt.
         """
-        if self.per_minute <= 0:
-            self.total_weight += weight
-            return
-        if priority:
-            await self._wait_and_spend(weight)
-            return
-        async with self._lock:  # FIFO: one waiter at a time keeps big requests from starving
-            await self._wait_and_spend(weight)
+        if self.per_minute > 0:
+            if priority:
+                await self._wait_and_hold(weight)
+            else:
+                async with self._lock:  # FIFO: one waiter at a time keeps big requests fed
+                    await self._wait_and_hold(weight)
+        held = Spend(weight)
+        try:
+            yield held
+        finally:
+            self._record(weight, held.weight)
 
-    async def _wait_and_spend(self, weight: int) -> None:
+    async def acquire(self, weight: int, *, priority: bool = False) -> None:
+        """Wait until weight fits in the budget, then spend it now (for sends counted at once)."""
+        async with self.spend(weight, priority=priority):
+            pass
+
+    async def _wait_and_hold(self, weight: int) -> None:
         while True:
             now = self._clock()
             self._expire(now)
-            if self._in_window + weight <= self.per_minute or not self._spends:
-                self._record(now, weight)  # no await between the check and the spend
+            used = self._in_window + self._held
+            if used + weight <= self.per_minute or used == 0:
+                self._held += weight  # no await between the check and the hold
+                self.max_in_window = max(self.max_in_window, used + weight)
                 return
-            wait = self._spends[0][0] + self.window_s - now
-            self.waited_s += max(wait, 0.0)
-            await self._sleep(max(wait, 0.001))
+            wait = self._recorded[0][0] + self.window_s - now if self._recorded else None
+            await self._pause(wait)
 
-    def charge(self, weight: int) -> None:
-        """Spend weight learnt only after the answer (items returned); may overdraw briefly."""
-        if weight <= 0:
-            return
+    async def _pause(self, wait: float | None) -> None:
+        """Sleep until the oldest recorded spend leaves the window or a hold ends."""
+        self._released.clear()
+        started = self._clock()
+        waits: set[asyncio.Future[object]] = {asyncio.ensure_future(self._released.wait())}
+        if wait is not None:
+            waits.add(asyncio.ensure_future(self._sleep(max(wait, 0.001))))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+        self.waited_s += max(self._clock() - started, 0.0)
+
+    def _record(self, held: int, weight: int) -> None:
+        self.total_weight += weight
         if self.per_minute <= 0:
-            self.total_weight += weight
             return
+        self._held -= held
         now = self._clock()
         self._expire(now)
-        self._record(now, weight)
+        if weight > 0:
+            heapq.heappush(self._recorded, (now, weight))
+            self._in_window += weight
+        self.max_in_window = max(self.max_in_window, self._in_window + self._held)
+        self._released.set()
 
     def used_in_window(self) -> int:
-        """Weight spent in the current window."""
+        """Weight spent in the current window, requests still in flight included."""
         self._expire(self._clock())
-        return self._in_window
+        return self._in_window + self._held
