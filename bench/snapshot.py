@@ -140,8 +140,8 @@ async def phase_parse(url: str, addresses: list[str], db: Path) -> dict[str, Any
     import orjson
 
     from tracker.assess import assess_account
+    from tracker.poll import now_utc
     from tracker.records import AccountReport
-    from tracker.service import now_utc
     from tracker.sources import hyperliquid as hl
     from tracker.store import open_store
     from tracker.store.writes import write_pass

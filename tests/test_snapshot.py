@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import duckdb
 import pytest
 
 from tests.conftest import run_cli, tracker_env
 from tests.fakes import seed
 from tests.history_data import make_fills
+from tracker.passes import snapshot_pass
+from tracker.poll import HyperliquidPoller
+from tracker.sources.http import RetryPolicy
+from tracker.sources.hyperliquid import HyperliquidClient
+from tracker.sources.limiter import WeightLimiter
 
 WHALE = "0x00000000000000000000000000000000000b0b0b"
 
@@ -188,3 +195,41 @@ async def test_bad_watchlist_exits_2_and_stores_nothing(hl_fake, tmp_path, conte
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "t.duckdb").exists()
     assert not hl_fake.requests
+
+
+async def test_passes_started_together_keep_their_own_run_rows(hl_fake, tmp_path):
+    # Live mode runs passes side by side; ones started in the same millisecond once shared the
+    # time keying snapshot_runs, and all but one run row was dropped while their snapshots
+    # were kept.
+    accounts = [
+        seed.CROSS_LONG_2024,
+        seed.CROSS_SHORT_SOL,
+        seed.EMPTY_ACCOUNT,
+        seed.ISOLATED_SHORT_HYPE,
+        seed.DOCS_ISOLATED_ETH,
+        seed.HIP3_FLX,
+    ]
+    db = tmp_path / "t.duckdb"
+    async with aiohttp.ClientSession() as session:
+        client = HyperliquidClient(
+            session, hl_fake.url, limiter=WeightLimiter(0), policy=RetryPolicy()
+        )
+        poller = HyperliquidPoller(client)
+        reports = await asyncio.gather(
+            *(
+                snapshot_pass(poller, db, [a], command="run", history_required=False)
+                for a in accounts
+            )
+        )
+    assert len({r.ts for r in reports}) == len(accounts)
+    con = duckdb.connect(str(db), read_only=True)
+    runs = con.execute(
+        "select r.ts, r.addresses, r.positions, count(distinct s.address), "
+        "(select count(*) from positions p where p.ts = r.ts) "
+        "from snapshot_runs r left join account_snapshots s on s.ts = r.ts "
+        "group by all order by r.ts"
+    ).fetchall()
+    assert len(runs) == len(accounts)
+    for _, addresses, positions, snapshotted, stored_positions in runs:
+        assert (addresses, positions) == (1, stored_positions) and snapshotted == 1
+    assert sum(r[2] for r in runs) == sum(r.positions for r in reports) > 0

@@ -233,12 +233,10 @@ async def snapshot_pass(
     With history_required false (`tracker watch`), an address whose history could not be read
     still counts as done: its state is what the command is for.
     """
-    from tracker.service import now_utc
-
     policy = policy or HistoryPolicy()
     started, weight0 = time.monotonic(), poller.client.limiter.total_weight
     by_type0 = dict(poller.client.weight_by_type)
-    ts = (now or now_utc)()
+    ts = (now or poller.poll_time)()
     followed = [a for a in follow_fills if a not in set(addresses)]
     state = await asyncio.to_thread(read_pass_state, db, [*addresses, *followed])
     result: PollResult = await poller.poll(addresses, ts)

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from tracker.assess import assess_account
@@ -56,6 +56,12 @@ async def fetch_parsed(fetch: Callable[[], Awaitable[Any]], parse: Callable[[Any
         return parse(await fetch())
 
 
+def now_utc() -> datetime:
+    """The poll time: aware UTC, millisecond precision (what the store keeps)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 class HyperliquidPoller:
     """Polls addresses through one HyperliquidClient, sharing dex list and market meta."""
 
@@ -75,6 +81,20 @@ class HyperliquidPoller:
         self._dexes: tuple[str, ...] | None = None
         self._dexes_at = 0.0
         self._meta: dict[str, tuple[float, MarketMeta]] = {}
+        self._last_poll_time: datetime | None = None
+
+    def poll_time(self) -> datetime:
+        """A pass's time: now in whole milliseconds, later than any this poller gave before.
+
+        Passes run side by side in live mode. Two started in one millisecond would share the
+        time that keys their snapshot_runs row, and the second row would be dropped while its
+        snapshots were kept; a clock stepped back would do the same.
+        """
+        now = now_utc()
+        if self._last_poll_time is not None and now <= self._last_poll_time:
+            now = self._last_poll_time + timedelta(milliseconds=1)
+        self._last_poll_time = now
+        return now
 
     async def dex_names(self) -> tuple[str, ...]:
         """Dexes to poll: configured, or every dex perpDexs lists (main dex only if it fails)."""

@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -46,12 +46,6 @@ async def hyperliquid_poller(settings: Settings) -> AsyncIterator[HyperliquidPol
             markets_ttl_s=settings.markets_ttl_s,
             concurrency=settings.hl_concurrency,
         )
-
-
-def now_utc() -> datetime:
-    """The poll time: aware UTC, millisecond precision (what the store keeps)."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def history_policy(settings: Settings, *, force: bool = False) -> HistoryPolicy:
