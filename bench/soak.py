@@ -13,12 +13,15 @@ every --tick-s seconds, so positions near liquidation warn, recover and re-arm.
 
 Every --sample-s seconds, from the first pass (or --warmup-s) on: the tracker's RSS, open file
 descriptors (/proc/PID/fd), threads and CPU seconds; the DuckDB file size; and from the daemon's
-status file (live mode) the weight used in the last minute. From the JSON pass lines: weight and
-duration per pass. From the fake's own request log: the largest weight in any 60-second window
-(the budget, seen from the venue). Then SIGTERM, and one JSON summary: per metric first / last /
-min / max and a least-squares slope per hour over the whole run and over its second half (after
-warm-up). Exits 1 if the tracker died, printed a traceback, overran the budget, or did not stop
-on SIGTERM. Run by hand, not in CI.
+status file (live mode) the weight used in the last minute and its count of asyncio tasks. From the
+JSON pass lines: weight and duration per pass. From the fake's own request log: the largest weight
+in any 60-second window (the budget, seen from the venue). Then SIGTERM, and one JSON summary: per
+metric first / last / min / max and a least-squares slope per hour over the whole run and over its
+second half (after warm-up). After the stop, the store is checked as bench/crash.py checks it: no
+duplicate on any natural key, no incomplete pass; and the JSONL alert sink for an alert delivered
+twice. Exits 1 if the tracker died, printed a traceback, overran the budget, did not stop on
+SIGTERM, stored a duplicate or an incomplete pass, or delivered an alert twice. Run by hand, not in
+CI.
 """
 
 from __future__ import annotations
@@ -33,14 +36,18 @@ import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from crash import NATURAL_KEYS, PASS_PROBLEMS  # noqa: E402
 from snapshot import COINS, machine, make_state  # noqa: E402
 
 from tests.fakes import loaders  # noqa: E402
@@ -162,6 +169,7 @@ def tracker_env(url: str, work: Path, weight: int | None) -> dict[str, str]:
             "TRACKER_DB": str(work / "soak.duckdb"),
             "TRACKER_ENV_FILE": str(work / "no.env"),
             "TRACKER_FOLLOW_LIQUIDATORS": "0",
+            "TRACKER_ALERTS_JSONL": str(work / "alerts.jsonl"),
             "TRACKER_LOG_LEVEL": "WARNING",
         }
     )
@@ -207,6 +215,37 @@ async def backfill(env: dict[str, str], watchlist: Path) -> dict[str, Any]:
     }
 
 
+def store_checks(db: Path, jsonl: Path) -> dict[str, Any]:
+    """Rows, duplicates on natural keys and incomplete passes in the store; repeated alert ids."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+
+        def one(sql: str) -> int:
+            row = con.execute(sql).fetchone()
+            assert row is not None
+            return int(row[0])
+
+        rows = {t: one(f"select count(*) from {t}") for t in NATURAL_KEYS}
+        duplicates = {
+            t: one(f"select count(*) from (select {k} from {t} group by all having count(*) > 1)")
+            for t, k in NATURAL_KEYS.items()
+        }
+        incomplete = one(PASS_PROBLEMS)
+        kinds = con.execute("select kind, count(*) from alerts group by kind").fetchall()
+    finally:
+        con.close()
+    lines = jsonl.read_text().splitlines() if jsonl.exists() else []
+    ids = Counter(json.loads(line)["id"] for line in lines)
+    return {
+        "rows": rows,
+        "duplicates": duplicates,
+        "incomplete_passes": incomplete,
+        "alerts_by_kind": dict(kinds),
+        "alert_jsonl_lines": len(lines),
+        "alert_jsonl_repeated_ids": sum(c - 1 for c in ids.values() if c > 1),
+    }
+
+
 async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     rng = random.Random(args.seed)
     duration = args.minutes * 60
@@ -235,7 +274,7 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             passes: list[dict[str, Any]] = []
             reader = asyncio.create_task(read_passes(proc.stdout, passes))
             metrics = {k: Series() for k in ("rss_mb", "threads", "fds", "cpu_s", "db_mb")}
-            budget_used = Series()
+            budget_used, tasks = Series(), Series()
             status_file = work / "soak.duckdb.status.json"
             next_sample = next_fill = 0.0
             died = False
@@ -263,6 +302,7 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
                         status = json.loads(status_file.read_text())
                         budget_used.add(elapsed, status["budget"]["used_last_min"])
+                        tasks.add(elapsed, status["tasks"])
                     next_sample = elapsed + args.sample_s
                 await asyncio.sleep(args.tick_s)
             stop_started = time.monotonic()
@@ -277,6 +317,8 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             await reader
         max_window = max_weight_in_window(fake.requests, since_epoch)
     errors = stderr_path.read_text(errors="replace")
+    store = store_checks(work / "soak.duckdb", work / "alerts.jsonl")
+    duplicates = sum(store["duplicates"].values())
     weights = Series()
     durations = Series()
     for p in passes:
@@ -288,6 +330,13 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         *(["a traceback on stderr"] if "Traceback" in errors else []),
         *([f"max weight in a minute {max_window} > {budget}"] if max_window > budget else []),
         *([f"exit {code} after SIGTERM"] if code != 0 else []),
+        *([f"{duplicates} duplicate rows on natural keys"] if duplicates else []),
+        *([f"{n} incomplete passes"] if (n := store["incomplete_passes"]) else []),
+        *(
+            [f"{store['alert_jsonl_repeated_ids']} alerts delivered twice"]
+            if store["alert_jsonl_repeated_ids"]
+            else []
+        ),
     ]
     return {
         "accounts": args.accounts,
@@ -301,6 +350,8 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "weight_per_pass": weights.summary(),
         "pass_duration_s": durations.summary(),
         "budget_used_last_min": budget_used.summary(),
+        "asyncio_tasks": tasks.summary(),
+        "store": store,
         "max_weight_in_any_60s_at_the_venue": max_window,
         "stderr_lines": len(errors.splitlines()),
         "stderr_warning_lines": sum(" WARNING " in line for line in errors.splitlines()),

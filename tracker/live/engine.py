@@ -120,6 +120,7 @@ class LiveEngine:
         self._apply_task: asyncio.Task[None] | None = None
         self._inflight: set[str] = set()
         self._near_checked = float("-inf")
+        self._tasks = 0  # asyncio tasks at the last housekeeping, for the status file
 
     async def run(self, stop: asyncio.Event) -> LiveStats:
         """Refresh everything once, subscribe, then stream and refresh until stop is set."""
@@ -364,6 +365,7 @@ class LiveEngine:
             await asyncio.sleep(2.0)
             self.scheduler.set_risk(self.book.account_risk())
             self._follow_users()
+            self._tasks = len(asyncio.all_tasks())  # the status is written from a thread
             await asyncio.to_thread(self._write_status)
 
     def status(self) -> dict[str, Any]:
@@ -391,6 +393,7 @@ class LiveEngine:
                 "coins": len(self._coins),
             },
             "accounts": len(self.addresses),
+            "tasks": self._tasks,
             "stalest": [
                 {"address": a, "staleness_s": None if s == float("inf") else round(s, 1)}
                 for a, s in stalest
