@@ -7,7 +7,7 @@ Log scans (Aave liquidations market-wide, ERC-20 transfers of watched addresses)
 stream's cursor + 1 up to head − TRACKER_ETH_CONFIRMATIONS, never past it, in chunks. Each chunk's
 rows and the cursor that covers them are written in one transaction, so the cursor never passes
 what is stored; rows are keyed naturally, so a rescan inserts nothing. A stream without a cursor
-starts TRACKER_ETH_LOOKBACK_BLOCKS behind the safe head.
+starts TRACKER_ETH_LOOKBACK_BLOCKS behind the safe head. Reorganisations: tracker.cursors.
 
 ETH moves of watched addresses are seen as balance changes between two stored polls: plain sends
 would show as Transfer-less transactions and internal transfers (contract calls) only in traces,
@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from eth_typing import ChecksumAddress
@@ -31,6 +31,7 @@ from web3.types import FilterParams
 from tracker import resources
 from tracker.addresses import normalise_address
 from tracker.config import Settings
+from tracker.cursors import CursorCheck, advance, resume_from
 from tracker.errors import VenueError
 from tracker.records import (
     AaveAccount,
@@ -320,23 +321,7 @@ class ScanResult:
     stored: int  # rows inserted
     liquidations: tuple[AaveLiquidationCall, ...] = ()
     transfers: tuple[WhaleTransfer, ...] = ()
-
-
-def _cursor(store: Store, chain_id: int, stream: str) -> int | None:
-    row = store.con.execute(
-        resources.sql("queries", "chain_cursors"), {"chain_id": str(chain_id), "stream": stream}
-    ).fetchone()
-    return None if row is None else int(row[2])
-
-
-def _advance(store: Store, chain_id: int, stream: str, block: int) -> None:
-    store.con.execute(
-        resources.sql("writes", "chain_cursors"), [chain_id, stream, block, datetime.now(UTC)]
-    )
-
-
-def _start(cursor: int | None, safe_head: int, lookback: int) -> int:
-    return cursor + 1 if cursor is not None else max(safe_head - lookback, 0)
+    reorgs: int = 0  # streams whose cursor block was reorganised away, rewound and rescanned
 
 
 async def scan_liquidations(
@@ -347,11 +332,24 @@ async def scan_liquidations(
         client = s.client
         cfg = await s.pool_config()
         stream = f"aave-v3:{cfg.pool.lower()}:liquidations"
-        safe = await client.head() - settings.eth_confirmations
-        start = _start(_cursor(store, client.chain_id, stream), safe, settings.eth_lookback_blocks)
+        check = CursorCheck(client, await client.head())
+        safe = check.head - settings.eth_confirmations
+
+        def forget(after: int) -> None:
+            store.con.execute(
+                resources.sql("writes", "forget_liquidation_calls"),
+                {"chain_id": client.chain_id, "pool": cfg.pool, "after": after},
+            )
+
+        start = await resume_from(check, store, stream, safe, settings.eth_lookback_blocks, forget)
         if start > safe:
             return ScanResult(
-                chain_id=client.chain_id, safe_head=safe, from_block=None, to_block=None, stored=0
+                chain_id=client.chain_id,
+                safe_head=safe,
+                from_block=None,
+                to_block=None,
+                stored=0,
+                reorgs=check.reorgs,
             )
         flt: FilterParams = {
             "address": cfg.pool,
@@ -360,12 +358,12 @@ async def scan_liquidations(
         found: list[AaveLiquidationCall] = []
         stored = 0
         chunks = client.log_chunks([flt], start, safe, settings.eth_log_chunk_blocks)
-        async for _first, last, logs in chunks:
+        async for _first, last, last_hash, logs in chunks:
             events = [e for e in map(aave.decode_liquidation_log, logs) if e is not None]
             rows = await _value_liquidations(client, cfg, events, safe)
             with store.transaction():
                 stored += insert_batch(store, "aave_liquidation_calls", LIQUIDATION_COLUMNS, rows)
-                _advance(store, client.chain_id, stream, last)
+                advance(store, client.chain_id, stream, last, last_hash)
             found.extend(rows)
     return ScanResult(
         chain_id=client.chain_id,
@@ -374,6 +372,7 @@ async def scan_liquidations(
         to_block=safe,
         stored=stored,
         liquidations=tuple(found),
+        reorgs=check.reorgs,
     )
 
 
@@ -409,27 +408,37 @@ async def scan_transfers(
     wanted = list(dict.fromkeys(normalise_address(a) for a in addresses))
     async with _use(settings, session) as s:
         client = s.client
-        head = await client.head()
+        check = CursorCheck(client, await client.head())
+        head = check.head
         safe = head - settings.eth_confirmations
         tokens = await s.tokens(head)
         oracle = await s.oracle(head)
         groups: dict[int, list[str]] = {}
         for a in wanted:
-            cursor = _cursor(store, client.chain_id, _transfer_stream(a))
-            groups.setdefault(_start(cursor, safe, settings.eth_lookback_blocks), []).append(a)
+
+            def forget(after: int, address: str = a) -> None:
+                store.con.execute(
+                    resources.sql("writes", "forget_transfers"),
+                    {"chain_id": client.chain_id, "address": address, "after": after},
+                )
+
+            start = await resume_from(
+                check, store, _transfer_stream(a), safe, settings.eth_lookback_blocks, forget
+            )
+            groups.setdefault(start, []).append(a)
         due = {start: group for start, group in groups.items() if start <= safe}
         found: list[WhaleTransfer] = []
         stored = 0
         for start, group in sorted(due.items()):
             filters = eth.transfer_filters(tokens, group)
             chunks = client.log_chunks(filters, start, safe, settings.eth_log_chunk_blocks)
-            async for _first, last, logs in chunks:
+            async for _first, last, last_hash, logs in chunks:
                 legs = eth.decode_transfers(logs, tokens, set(group))
                 rows = await _value_transfers(s, legs, tokens, oracle)
                 with store.transaction():
                     stored += insert_batch(store, "whale_transfers", TRANSFER_COLUMNS, rows)
                     for a in group:
-                        _advance(store, client.chain_id, _transfer_stream(a), last)
+                        advance(store, client.chain_id, _transfer_stream(a), last, last_hash)
                 found.extend(rows)
     return ScanResult(
         chain_id=client.chain_id,
@@ -438,6 +447,7 @@ async def scan_transfers(
         to_block=safe if due else None,
         stored=stored,
         transfers=tuple(found),
+        reorgs=check.reorgs,
     )
 
 

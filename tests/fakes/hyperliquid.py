@@ -156,7 +156,7 @@ class FakeHyperliquid(Venue):
 
     async def _fault_response(self, request: web.Request, fault: Fault) -> web.StreamResponse:
         if fault.kind == "reset":
-            _reset(request)
+            reset_connection(request)
             return web.Response(status=599)  # never sent: the transport is gone
         headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
         return web.Response(
@@ -186,7 +186,7 @@ def _text(status: int, text: str, content_type: str = "text/plain") -> web.Respo
     return web.Response(status=status, text=text, content_type=content_type)
 
 
-def _reset(request: web.Request) -> None:
+def reset_connection(request: web.Request) -> None:
     """Drop the connection with a TCP RST (SO_LINGER 0) so the client sees a reset."""
     transport = request.transport
     if transport is None:

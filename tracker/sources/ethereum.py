@@ -281,6 +281,11 @@ class EthereumClient:
         header = await self._rpc("eth_getBlockByNumber", self.w3.eth.get_block(block))
         return epoch_to_datetime(int(header["timestamp"]))
 
+    async def block_hash(self, block: int) -> str:
+        """A block's hash, 0x-hex (eth_getBlockByNumber)."""
+        header = await self._rpc("eth_getBlockByNumber", self.w3.eth.get_block(block))
+        return "0x" + bytes(header["hash"]).hex()
+
     async def multicall(self, calls: Sequence[Call], block: int) -> list[tuple[bool, bytes]]:
         """Run calls through aggregate3 at one block, in batches; (success, data) per call."""
         if not self.has_multicall3:
@@ -339,12 +344,17 @@ class EthereumClient:
 
     async def log_chunks(
         self, filters: Sequence[FilterParams], start: int, end: int, chunk: int
-    ) -> AsyncIterator[tuple[int, int, list[RawLog]]]:
-        """(from, to, logs of every filter) per block range; a refused range is halved."""
+    ) -> AsyncIterator[tuple[int, int, str, list[RawLog]]]:
+        """(from, to, hash of to, logs of every filter) per block range; a refused range is halved.
+
+        The hash is read before the logs: if the chain is reorganised in between, the stored
+        hash is the old one and the next scan sees the change (tracker.onchain rewinds).
+        """
         size = max(chunk, 1)
         first = start
         while first <= end:
             last = min(end, first + size - 1)
+            last_hash = await self.block_hash(last)
             try:
                 found: list[RawLog] = []
                 for f in filters:
@@ -356,7 +366,7 @@ class EthereumClient:
                 log.info("eth_getLogs refused %d blocks; retrying with %d", last - first + 1, size)
                 continue
             found.sort(key=lambda e: (e.block_number, e.log_index))  # chain order across filters
-            yield first, last, found
+            yield first, last, last_hash, found
             first = last + 1
 
 
