@@ -7,10 +7,13 @@ import json
 import random
 import signal
 import sys
+from typing import Any
 
 import duckdb
+import pytest
 
 from tests.conftest import REPO, run_cli, tracker_env
+from tests.history_data import make_fills
 from tests.test_snapshot import write_watchlist
 
 ACCOUNTS = [f"0x{0xFA17 + i:040x}" for i in range(50)]
@@ -130,3 +133,119 @@ async def test_sigkill_during_writes_never_corrupts_or_duplicates(hl_fake, tmp_p
     con.close()
     again = await run_cli("query", "select count(*) from positions", "--format", "csv", env=env)
     assert again.code == 0
+
+
+HISTORY_ACCOUNTS = ACCOUNTS[:6]
+# Every 4th request of every type (state, meta, fills pages) gets the fault.
+FAULTS: dict[str, dict[str, Any]] = {
+    "429-no-retry-after": {"kind": "429"},
+    "429-retry-after": {"kind": "429", "retry_after": 0.1},
+    "500": {"kind": "500"},
+    "502": {"kind": "502"},
+    "timeout": {"kind": "stall", "stall_seconds": 3.0},
+    "reset": {"kind": "reset"},
+    "truncated-json": {"kind": "garbage"},  # the first half of the real answer
+    "not-json": {"kind": "garbage", "body": b"<html>upstream unavailable</html>"},
+}
+COMPARED = {
+    "positions": "select address, dex, coin, side, size, entry_px, mark_px, liquidation_px, "
+    "venue_liquidation_px, unrealized_pnl_usd from positions order by all",
+    "accounts": "select address, dex, account_value_usd, notional_usd, maintenance_margin_usd "
+    "from account_snapshots order by all",
+    "fills": "select * from fills order by all",
+    "runs": "select addresses, addresses_ok, positions, new_fills from snapshot_runs order by ts",
+}
+
+
+def history_venue(hl_fake) -> None:
+    """Six modelled accounts with 2,500 fills each: two pages of 2,000 per account to read."""
+    model_accounts(hl_fake)
+    for i, address in enumerate(HISTORY_ACCOUNTS):
+        fills, _ = make_fills(2_500, seed=i, start_ms=1_767_225_600_000 + i)
+        hl_fake.put_fills(address, fills)
+
+
+def compared(db) -> dict[str, list[tuple[Any, ...]]]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {name: con.execute(sql).fetchall() for name, sql in COMPARED.items()}
+    finally:
+        con.close()
+
+
+async def snapshot_history(hl_fake, tmp_path, db_name: str):
+    watchlist = write_watchlist(tmp_path / "h.toml", *HISTORY_ACCOUNTS)
+    env = tracker_env(
+        hl_fake.url,
+        tmp_path / db_name,
+        TRACKER_HTTP_RETRIES="4",
+        TRACKER_HTTP_TIMEOUT="1",
+        TRACKER_HL_WEIGHT_PER_MIN="0",
+    )
+    return await run_cli("snapshot", "-w", str(watchlist), "--json", env=env, timeout=120)
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_each_venue_fault_is_retried_reported_and_stores_what_a_clean_run_does(
+    fault, hl_fake, tmp_path
+):
+    history_venue(hl_fake)
+    clean = await snapshot_history(hl_fake, tmp_path, "clean.duckdb")
+    assert clean.code == 0 and json.loads(clean.stdout)["retries"] == {}
+
+    hl_fake.faults.every_nth(4, **FAULTS[fault])
+    faulty = await snapshot_history(hl_fake, tmp_path, "faulty.duckdb")
+    assert faulty.code == 0, faulty.stderr[-2000:]
+    assert "Traceback" not in faulty.stderr
+    report = json.loads(faulty.stdout)
+    assert report["addresses_ok"] == len(HISTORY_ACCOUNTS) and report["new_fills"] == 15_000
+    assert sum(report["retries"].values()) == len(hl_fake.faults.fired) > 0, report["retries"]
+    expected = compared(tmp_path / "clean.duckdb")
+    assert len(expected["fills"]) == 15_000 and expected["positions"]
+    assert compared(tmp_path / "faulty.duckdb") == expected
+
+
+@pytest.mark.parametrize("drift", ["new-fields", "null-in-a-required-field"])
+async def test_schema_drift_is_survived_or_reported_then_recovered(drift, hl_fake, tmp_path):
+    history_venue(hl_fake)
+    clean = await snapshot_history(hl_fake, tmp_path, "clean.duckdb")
+    assert clean.code == 0
+    victim = HISTORY_ACCOUNTS[2]
+
+    def add_fields(body: Any) -> Any:  # the venue ships fields we have never seen, everywhere
+        items = body if isinstance(body, list) else [body]
+        for item in items:
+            if isinstance(item, dict):
+                item["newVenueField"] = {"nested": [1, "2", None]}
+        return body
+
+    def null_account_value(body: Any) -> Any:  # one account's answer loses a required figure
+        if isinstance(body, dict) and body.get("assetPositions"):
+            size = body["assetPositions"][0]["position"]["szi"]
+            if float(size) == 1 + 2 % 7:  # the victim (model_accounts: ETH size 1 + i % 7)
+                body["marginSummary"]["accountValue"] = None
+        return body
+
+    if drift == "new-fields":
+        hl_fake.faults.drift(add_fields)
+    else:
+        hl_fake.faults.drift(null_account_value, types={"clearinghouseState"})
+    first = await snapshot_history(hl_fake, tmp_path, "faulty.duckdb")
+    assert "Traceback" not in first.stderr
+    report = json.loads(first.stdout)
+    if drift == "new-fields":
+        assert first.code == 0 and report["failed"] == {}
+    else:  # that account fails this pass, saying why; the others are stored
+        assert first.code == 1 and list(report["failed"]) == [victim], first.stdout
+        assert "accountValue" in report["failed"][victim]
+        assert report["addresses_ok"] == len(HISTORY_ACCOUNTS) - 1
+        hl_fake.faults.clear()
+        again = await snapshot_history(hl_fake, tmp_path, "faulty.duckdb")
+        assert again.code == 0
+    ours, expected = compared(tmp_path / "faulty.duckdb"), compared(tmp_path / "clean.duckdb")
+    if drift != "new-fields":  # the victim's state and history came with the second pass
+        assert ours.pop("runs") == [(6, 5, 5, 12_500), (6, 6, 6, 2_500)]
+        expected.pop("runs")
+        ours["positions"] = sorted(set(ours["positions"]))  # stored by both passes, same figures
+        ours["accounts"] = sorted(set(ours["accounts"]))
+    assert ours == expected

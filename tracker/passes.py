@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -76,6 +76,7 @@ class PassReport:
     weight: int
     duration_s: float
     weight_by_type: dict[str, int] = field(default_factory=dict)
+    retries: dict[str, int] = field(default_factory=dict)  # venue faults retried, by reason
     new_alerts: int = 0
     episodes: int = 0
     ethereum: dict[str, Any] | None = None  # the Ethereum side of the pass, when there is one
@@ -84,11 +85,12 @@ class PassReport:
     def line(self) -> str:
         """One cron-friendly line."""
         failed = f", {len(self.failed)} failed" if self.failed else ""
+        retried = f", {n} retried" if (n := sum(self.retries.values())) else ""
         return (
             f"snapshot {self.ts:%Y-%m-%dT%H:%M:%SZ}: {self.ok}/{self.addresses} addresses"
             f"{failed}, {self.positions} positions, {self.new_fills} fills, "
-            f"{self.new_funding} funding, {self.new_ledger} ledger, weight {self.weight}, "
-            f"{self.duration_s:.1f}s"
+            f"{self.new_funding} funding, {self.new_ledger} ledger, weight {self.weight}"
+            f"{retried}, {self.duration_s:.1f}s"
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -107,6 +109,7 @@ class PassReport:
             "history_gaps": list(self.gaps),
             "weight": self.weight,
             "weight_by_type": self.weight_by_type,
+            "retries": self.retries,
             "new_alerts": self.new_alerts,
             "liquidation_episodes": self.episodes,
             "ethereum": self.ethereum,
@@ -236,6 +239,7 @@ async def snapshot_pass(
     policy = policy or HistoryPolicy()
     started, weight0 = time.monotonic(), poller.client.limiter.total_weight
     by_type0 = dict(poller.client.weight_by_type)
+    retries0 = dict(poller.client.retries)
     ts = (now or poller.poll_time)()
     followed = [a for a in follow_fills if a not in set(addresses)]
     state = await asyncio.to_thread(read_pass_state, db, [*addresses, *followed])
@@ -277,16 +281,18 @@ async def snapshot_pass(
         history_read=sum(1 for s in plan.values() if s),
         gaps=tuple(got.gaps),
         weight=weight,
-        weight_by_type={
-            k: v - by_type0.get(k, 0)
-            for k, v in poller.client.weight_by_type.items()
-            if v - by_type0.get(k, 0)
-        },
+        weight_by_type=_grown(poller.client.weight_by_type, by_type0),
+        retries=_grown(poller.client.retries, retries0),
         duration_s=time.monotonic() - started,
         new_alerts=len(evaluation.new_alerts) if evaluation else 0,
         episodes=len(evaluation.episodes) if evaluation else 0,
         reports=result.reports,
     )
+
+
+def _grown(counts: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:
+    """What each count gained since `before`, the unchanged left out."""
+    return {k: v - before.get(k, 0) for k, v in counts.items() if v - before.get(k, 0)}
 
 
 def _write(

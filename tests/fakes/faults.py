@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import orjson
 
-FaultKind = Literal["429", "500", "garbage", "stall", "reset"]
+FaultKind = Literal["429", "500", "502", "garbage", "stall", "reset"]
 Body = bytes | str | dict[str, Any] | list[Any] | None
 Drift = Callable[[Any], Any]
 
@@ -166,7 +166,7 @@ def _fault(
     body: Body,
     stall_seconds: float | None,
 ) -> Fault:
-    if kind is None or kind in ("429", "500"):
+    if kind is None or kind in ("429", "500", "502"):
         code = int(kind) if kind is not None else status
         return Fault(
             kind="status",

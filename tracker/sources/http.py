@@ -83,11 +83,13 @@ async def post_json(
     weight: int = 0,
     surcharge: Callable[[Any], int] | None = None,
     max_surcharge: int = 0,
+    on_retry: Callable[[str], None] | None = None,
 ) -> Any:
     """POST body as JSON and return the decoded answer, retrying transient failures.
 
     Each attempt holds weight + max_surcharge of the limiter's budget until its answer, then
-    costs weight plus surcharge(answer) (see tracker.sources.limiter for why).
+    costs weight plus surcharge(answer) (see tracker.sources.limiter for why). on_retry hears
+    the reason of each failed attempt that is retried ("HTTP 429", "timed out", ...).
     """
     payload = orjson.dumps(body)
     timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
@@ -108,6 +110,8 @@ async def post_json(
                 break
             wait = exc.wait_s if exc.wait_s is not None else policy.backoff(attempt)
             wait = min(wait, policy.max_delay_s)
+            if on_retry is not None:
+                on_retry(exc.reason.split(" (")[0])
             log.info(
                 "%s %s: %s; retry %d in %.2fs",
                 ctx.venue,

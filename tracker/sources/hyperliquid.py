@@ -107,6 +107,7 @@ class HyperliquidClient:
         self.limiter = limiter
         self.policy = policy
         self.weight_by_type: Counter[str] = Counter()  # as charged, retries included
+        self.retries: Counter[str] = Counter()  # failed attempts retried, by reason
 
     async def info(self, body: dict[str, Any], *, address: str | None = None) -> Any:
         """POST one info request; its weight and largest surcharge are held until the answer."""
@@ -126,6 +127,7 @@ class HyperliquidClient:
             weight=request_weight(kind),
             surcharge=surcharge,
             max_surcharge=max_item_surcharge(kind),
+            on_retry=lambda reason: self.retries.update((reason,)),
         )
         self.weight_by_type[kind] += request_weight(kind) + surcharge(data)
         return data
