@@ -282,3 +282,46 @@ async def test_watch_re_marks_between_polls_from_the_websocket(hl_fake, tmp_path
         async with asyncio.timeout(10):
             _, err = await proc.communicate()
     assert "Traceback" not in err.decode()
+
+
+async def test_a_liquidation_during_a_websocket_outage_is_stored_once_after_reconnecting(
+    hl_fake, tmp_path
+):
+    model_whale(hl_fake, ETH_SIZE)
+    db = tmp_path / "t.duckdb"
+    watchlist = write_watchlist(tmp_path / "w.toml", WHALE)
+    env = tracker_env(hl_fake.url, db)
+    daemon = await start(env, watchlist, "600")  # REST only when due: the outage must make it due
+    try:
+
+        async def following():
+            doc = (await status(env)).get("daemon") or {}
+            stream = doc.get("stream", {})
+            return stream.get("state") == "connected" and WHALE in stream.get("users_followed", [])
+
+        await wait_for(following)
+        connects = hl_fake.ws.connects
+        hl_fake.ws.refuse(3.0)
+        hl_fake.ws.disconnect_all()
+        # While the WebSocket is down the whale is liquidated; no frame will ever say so.
+        fills, _, eth_notional, _ = crash_fills()
+        hl_fake.put_fills(WHALE, list(reversed(fills)))
+        hl_fake.put_model_account(WHALE, "1000", positions=[])
+
+        async def episode():
+            listing = await run_cli("liquidations", "--json", "--address", WHALE, env=env)
+            return [r for r in json.loads(listing.stdout) if r["coin"] == "ETH"]
+
+        rows = await wait_for(episode, timeout=40)
+        assert len(rows) == 1 and Decimal(rows[0]["notional_usd"]) == eth_notional
+        assert hl_fake.ws.connects > connects  # it came back over the WebSocket, too
+        final = (await status(env))["daemon"]
+        assert final["stream"]["reconnects"] >= 1
+    finally:
+        err = await stop(daemon)
+    assert "Traceback" not in err
+    con = duckdb.connect(str(db), read_only=True)
+    stored = con.execute("select count(*), count(distinct tid) from fills").fetchone()
+    assert stored == (len(fills), len(fills))  # every fill, none twice
+    alerts = json.loads((await run_cli("alerts", "--json", env=env)).stdout)
+    assert len([a for a in alerts if a["kind"] == "large_liquidation"]) == 1

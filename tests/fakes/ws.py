@@ -15,8 +15,9 @@ server has sent nothing to for `idle_close_s` (60 s) is closed, so clients must 
 
 Scripting (all plain calls from a test; pushed frames are sent in order by a writer per
 connection): `mark_path`, `trade`, `push_fills`, `push_liquidation`, `send_raw` (garbage),
-`disconnect_all`, `drop_after`, `silence`. Observation: `received` (client frames, parsed) and
-`received_at`, `subscribers(kind, ...)`, `pings`, `connects`, `connections`, `sent`.
+`disconnect_all`, `drop_after`, `silence`, `refuse` (an outage: new connections get HTTP 503).
+Observation: `received` (client frames, parsed) and `received_at`, `subscribers(kind, ...)`,
+`pings`, `connects`, `connections`, `sent`.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ class FakeWebSocket:
         self._tids = itertools.count(700_000_000_000_000)
         self._lids = itertools.count(1)
         self._drop_after: int | None = None
+        self._refuse_until = 0.0
         self._silent_until = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         self._connect_times: dict[str, deque[float]] = defaultdict(deque)
@@ -242,6 +244,10 @@ class FakeWebSocket:
         """Drop the connection that sends the n-th frame from now (one shot)."""
         self._drop_after = n_messages
 
+    def refuse(self, seconds: float) -> None:
+        """Answer new connections HTTP 503 for `seconds` (with disconnect_all: an outage)."""
+        self._refuse_until = time.monotonic() + seconds
+
     def silence(self, seconds: float) -> None:
         """Send nothing (not even pongs; frames are lost) and close nothing for `seconds`."""
         self._silent_until = time.monotonic() + seconds
@@ -274,6 +280,8 @@ class FakeWebSocket:
         """`GET /ws`: upgrade, greet, then serve subscriptions until the client goes."""
         ip = request.remote or "?"
         now = time.monotonic()
+        if now < self._refuse_until:
+            return web.Response(status=503, text="Service Unavailable")
         recent = self._connect_times[ip]
         while recent and recent[0] <= now - 60:
             recent.popleft()
