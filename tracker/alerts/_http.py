@@ -11,9 +11,7 @@ Reasons never contain the URL (it carries the token) and pass through `redact_te
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,9 +20,7 @@ import aiohttp
 
 from tracker.errors import SinkError
 from tracker.redact import redact_text
-from tracker.sources.http import RetryPolicy, retry_after_s
-
-log = logging.getLogger(__name__)
+from tracker.sources.http import GaveUp, Retryable, RetryPolicy, retry_after_s, with_retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +38,6 @@ class Answer:
             return None
 
 
-class _Retryable(Exception):
-    def __init__(self, reason: str, wait_s: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.wait_s = wait_s
-
-
 async def post_alert(
     session: aiohttp.ClientSession,
     url: str,
@@ -63,19 +52,14 @@ async def post_alert(
     payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
-    last = "no attempt"
-    for attempt in range(policy.retries + 1):
-        try:
-            return await _attempt(session, url, payload, all_headers, timeout, sink, secrets)
-        except _Retryable as exc:
-            last = exc.reason
-            if attempt == policy.retries:
-                break
-            wait = exc.wait_s if exc.wait_s is not None else policy.backoff(attempt)
-            wait = min(wait, policy.max_delay_s)
-            log.info("%s: %s; retry %d in %.2fs", sink, exc.reason, attempt + 1, wait)
-            await asyncio.sleep(wait)
-    raise SinkError(sink, f"gave up after {policy.retries + 1} attempts: {last}")
+
+    async def once(_: int) -> Answer:
+        return await _attempt(session, url, payload, all_headers, timeout, sink, secrets)
+
+    try:
+        return await with_retries(once, policy, label=sink)
+    except GaveUp as exc:
+        raise SinkError(sink, str(exc)) from None
 
 
 async def _attempt(
@@ -95,13 +79,13 @@ async def _attempt(
             status = resp.status
             retry_after = resp.headers.get("Retry-After")
     except TimeoutError:
-        raise _Retryable("timed out") from None
+        raise Retryable("timed out") from None
     except aiohttp.ClientError as exc:
         # The type only: aiohttp's messages name the URL.
-        raise _Retryable(f"connection error: {type(exc).__name__}") from None
+        raise Retryable(f"connection error: {type(exc).__name__}") from None
     if status == 429 or status >= 500:
         wait = _body_retry_after(raw)
-        raise _Retryable(f"HTTP {status}", wait if wait is not None else retry_after_s(retry_after))
+        raise Retryable(f"HTTP {status}", wait if wait is not None else retry_after_s(retry_after))
     if not 200 <= status < 300:
         snippet = " ".join(raw[:200].decode("utf-8", "replace").split())
         reason = f"HTTP {status}: {snippet}" if snippet else f"HTTP {status}"

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
@@ -22,6 +22,7 @@ from tracker.errors import VenueResponseError, VenueUnavailable
 from tracker.sources.limiter import WeightLimiter
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,11 +66,47 @@ def retry_after_s(value: str | None) -> float | None:
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-class _Retryable(Exception):
+class Retryable(Exception):
+    """A failed attempt worth another: its reason, and the server's wait when it named one."""
+
     def __init__(self, reason: str, wait_s: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.wait_s = wait_s
+
+
+class GaveUp(Exception):
+    """Every attempt failed; the message says how many and the last reason."""
+
+
+async def with_retries(
+    attempt: Callable[[int], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    label: str,
+    on_retry: Callable[[str], None] | None = None,
+) -> T:
+    """Run attempt(0), attempt(1), ... until one returns or raises anything but Retryable.
+
+    Between attempts waits the server's Retry-After when there is one, else full-jitter
+    backoff, capped at policy.max_delay_s. on_retry hears the reason of each failed attempt
+    that is retried ("HTTP 429", "timed out", ...). Raises GaveUp after policy.retries + 1.
+    """
+    last = "no attempt"
+    for n in range(policy.retries + 1):
+        try:
+            return await attempt(n)
+        except Retryable as exc:
+            last = exc.reason
+            if n == policy.retries:
+                break
+            wait = exc.wait_s if exc.wait_s is not None else policy.backoff(n)
+            wait = min(wait, policy.max_delay_s)
+            if on_retry is not None:
+                on_retry(exc.reason.split(" (")[0])
+            log.info("%s: %s; retry %d in %.2fs", label, exc.reason, n + 1, wait)
+            await asyncio.sleep(wait)
+    raise GaveUp(f"gave up after {policy.retries + 1} attempts: {last}")
 
 
 async def post_json(
@@ -93,41 +130,24 @@ async def post_json(
     """
     payload = orjson.dumps(body)
     timeout = aiohttp.ClientTimeout(total=policy.timeout_s)
-    last = "no attempt"
-    for attempt in range(policy.retries + 1):
-        try:
-            if limiter is None:
-                return await _attempt(session, url, payload, timeout, ctx)
-            async with limiter.spend(weight + max_surcharge, priority=attempt > 0) as spent:
-                spent.weight = weight  # what a failed attempt costs
-                data = await _attempt(session, url, payload, timeout, ctx)
-                if surcharge is not None:
-                    spent.weight = weight + surcharge(data)
-                return data
-        except _Retryable as exc:
-            last = exc.reason
-            if attempt == policy.retries:
-                break
-            wait = exc.wait_s if exc.wait_s is not None else policy.backoff(attempt)
-            wait = min(wait, policy.max_delay_s)
-            if on_retry is not None:
-                on_retry(exc.reason.split(" (")[0])
-            log.info(
-                "%s %s: %s; retry %d in %.2fs",
-                ctx.venue,
-                ctx.request,
-                exc.reason,
-                attempt + 1,
-                wait,
-            )
-            await asyncio.sleep(wait)
-    raise VenueUnavailable(
-        f"gave up after {policy.retries + 1} attempts: {last}",
-        venue=ctx.venue,
-        request=ctx.request,
-        address=ctx.address,
-        dex=ctx.dex,
-    )
+
+    async def once(n: int) -> Any:
+        if limiter is None:
+            return await _attempt(session, url, payload, timeout, ctx)
+        async with limiter.spend(weight + max_surcharge, priority=n > 0) as spent:
+            spent.weight = weight  # what a failed attempt costs
+            data = await _attempt(session, url, payload, timeout, ctx)
+            if surcharge is not None:
+                spent.weight = weight + surcharge(data)
+            return data
+
+    label = f"{ctx.venue} {ctx.request}"
+    try:
+        return await with_retries(once, policy, label=label, on_retry=on_retry)
+    except GaveUp as exc:
+        raise VenueUnavailable(
+            str(exc), venue=ctx.venue, request=ctx.request, address=ctx.address, dex=ctx.dex
+        ) from None
 
 
 async def _attempt(
@@ -145,11 +165,11 @@ async def _attempt(
             status = resp.status
             retry_after = resp.headers.get("Retry-After")
     except TimeoutError:
-        raise _Retryable("timed out") from None
+        raise Retryable("timed out") from None
     except aiohttp.ClientError as exc:
-        raise _Retryable(f"connection error: {type(exc).__name__}") from None
+        raise Retryable(f"connection error: {type(exc).__name__}") from None
     if status == 429 or status >= 500:
-        raise _Retryable(f"HTTP {status}", retry_after_s(retry_after))
+        raise Retryable(f"HTTP {status}", retry_after_s(retry_after))
     if status >= 400:
         snippet = raw[:200].decode("utf-8", "replace").strip()
         raise VenueResponseError(
@@ -162,4 +182,4 @@ async def _attempt(
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
-        raise _Retryable(f"answer is not JSON ({len(raw)} bytes)") from None
+        raise Retryable(f"answer is not JSON ({len(raw)} bytes)") from None
