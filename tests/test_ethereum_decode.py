@@ -10,7 +10,7 @@ from web3 import Web3
 from tracker.config import DEFAULT_ETH_TOKENS, Settings
 from tracker.errors import ConfigError, VenueResponseError
 from tracker.records import Holding
-from tracker.sources import aave
+from tracker.sources import aave, transfers
 from tracker.sources import ethereum as eth
 
 TS = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
@@ -105,15 +105,15 @@ def _log(
 
 
 def _topic(address: str) -> bytes:
-    return bytes.fromhex(eth.topic_address(address)[2:])
+    return bytes.fromhex(transfers.topic_address(address)[2:])
 
 
 def test_transfer_logs_become_one_leg_per_watched_side() -> None:
     usdc = eth.Token("USDC", USDC, 6)
     other = "0x" + "12" * 20
-    topic0 = bytes.fromhex(eth.TRANSFER_TOPIC[2:])
+    topic0 = bytes.fromhex(transfers.TRANSFER_TOPIC[2:])
     out = _log([topic0, _topic(HOLDER), _topic(other)], encode(["uint256"], [5_000_000 * 10**6]))
-    legs = eth.decode_transfers([out, out], [usdc], {HOLDER})  # duplicates collapse
+    legs = transfers.decode_transfers([out, out], [usdc], {HOLDER})  # duplicates collapse
     [leg] = legs
     assert (leg.address, leg.direction, leg.counterparty, leg.amount) == (
         HOLDER,
@@ -121,19 +121,19 @@ def test_transfer_logs_become_one_leg_per_watched_side() -> None:
         other,
         Decimal(5_000_000),
     )
-    both = eth.decode_transfers([out], [usdc], {HOLDER, other})
+    both = transfers.decode_transfers([out], [usdc], {HOLDER, other})
     assert sorted((g.address, g.direction) for g in both) == [(other, "in"), (HOLDER, "out")]
     nft = _log([topic0, _topic(HOLDER), _topic(other), b"\0" * 32], b"")
     foreign = _log([topic0, _topic(HOLDER), _topic(other)], out.data, address=other)
-    assert eth.decode_transfers([nft, foreign], [usdc], {HOLDER}) == []
-    row = eth.parse_transfer(leg, Decimal("0.9999"), TS, 1)
+    assert transfers.decode_transfers([nft, foreign], [usdc], {HOLDER}) == []
+    row = transfers.parse_transfer(leg, Decimal("0.9999"), TS, 1)
     assert row is not None
     assert (row.transfer_key, row.usd_value, row.kind) == (
         f"{out.tx_hash}:3",
         Decimal("4999500"),
         "erc20_transfer",
     )
-    assert eth.parse_transfer(leg, None, TS, 1) is None
+    assert transfers.parse_transfer(leg, None, TS, 1) is None
 
 
 def _eth(amount: str, block: int, price: str | None = "3000") -> Holding:
@@ -153,7 +153,8 @@ def _eth(amount: str, block: int, price: str | None = "3000") -> Holding:
 
 def test_eth_balance_changes_between_polls() -> None:
     previous = {HOLDER: (Decimal(1000), 10)}
-    [move] = eth.eth_balance_changes(previous, [_eth("600", 20)], Decimal(1_000_000), block_ts=TS)
+    changes = transfers.eth_balance_changes
+    [move] = changes(previous, [_eth("600", 20)], Decimal(1_000_000), block_ts=TS)
     assert (move.direction, move.amount, move.usd_value, move.transfer_key) == (
         "out",
         Decimal(400),
@@ -161,10 +162,10 @@ def test_eth_balance_changes_between_polls() -> None:
         "eth:10-20",
     )
     assert move.counterparty is None and move.tx_hash is None
-    small = eth.eth_balance_changes(previous, [_eth("900", 20)], Decimal(1_000_000), block_ts=TS)
-    same_block = eth.eth_balance_changes(previous, [_eth("0", 10)], Decimal(1), block_ts=TS)
-    unpriced = eth.eth_balance_changes(previous, [_eth("0", 20, None)], Decimal(1), block_ts=TS)
-    first_poll = eth.eth_balance_changes({}, [_eth("0", 20)], Decimal(1), block_ts=TS)
+    small = changes(previous, [_eth("900", 20)], Decimal(1_000_000), block_ts=TS)
+    same_block = changes(previous, [_eth("0", 10)], Decimal(1), block_ts=TS)
+    unpriced = changes(previous, [_eth("0", 20, None)], Decimal(1), block_ts=TS)
+    first_poll = changes({}, [_eth("0", 20)], Decimal(1), block_ts=TS)
     assert small == same_block == unpriced == first_poll == []
 
 
@@ -344,9 +345,9 @@ def test_bad_token_lists_are_refused(value: str) -> None:
 def test_transfer_filters_split_long_address_lists() -> None:
     usdc = eth.Token("USDC", USDC, 6)
     watched = [f"0x{i:040x}" for i in range(1, 251)]
-    filters = eth.transfer_filters([usdc], watched)
+    filters = transfers.transfer_filters([usdc], watched)
     assert len(filters) == 6  # 3 groups of <= 100, from and to each
     senders = [a for f in filters[0::2] for a in list(f["topics"][1] or [])]
     receivers = [a for f in filters[1::2] for a in list(f["topics"][2] or [])]
-    assert senders == receivers == [eth.topic_address(a) for a in watched]
+    assert senders == receivers == [transfers.topic_address(a) for a in watched]
     assert all(f["address"] == [USDC] for f in filters)

@@ -42,7 +42,7 @@ from tracker.records import (
     WhaleTransfer,
 )
 from tracker.risk_aave import assess_aave_account
-from tracker.sources import aave
+from tracker.sources import aave, transfers
 from tracker.sources import ethereum as eth
 from tracker.store.db import Store
 from tracker.store.writes import (
@@ -283,7 +283,7 @@ def write_ethereum(store: Store, result: EthereumResult) -> tuple[WhaleTransfer,
     with store.transaction():
         previous = _previous_eth(store, result)
         eth_rows = [h for h in result.holdings if h.asset == "ETH"]
-        moves = eth.eth_balance_changes(
+        moves = transfers.eth_balance_changes(
             previous, eth_rows, result.transfer_min_usd, block_ts=result.block_ts
         )
         insert_batch(store, "holdings", HOLDING_COLUMNS, result.holdings)
@@ -430,10 +430,10 @@ async def scan_transfers(
         found: list[WhaleTransfer] = []
         stored = 0
         for start, group in sorted(due.items()):
-            filters = eth.transfer_filters(tokens, group)
+            filters = transfers.transfer_filters(tokens, group)
             chunks = client.log_chunks(filters, start, safe, settings.eth_log_chunk_blocks)
             async for _first, last, last_hash, logs in chunks:
-                legs = eth.decode_transfers(logs, tokens, set(group))
+                legs = transfers.decode_transfers(logs, tokens, set(group))
                 rows = await _value_transfers(s, legs, tokens, oracle)
                 with store.transaction():
                     stored += insert_batch(store, "whale_transfers", TRANSFER_COLUMNS, rows)
@@ -457,7 +457,7 @@ def _transfer_stream(address: str) -> str:
 
 async def _value_transfers(
     s: EthereumSession,
-    legs: Sequence[eth.TransferLeg],
+    legs: Sequence[transfers.TransferLeg],
     tokens: Sequence[eth.Token],
     oracle: ChecksumAddress | None,
 ) -> list[WhaleTransfer]:
@@ -475,7 +475,7 @@ async def _value_transfers(
     rows = []
     for g in legs:
         block_ts, prices = blocks[g.log.block_number]
-        row = eth.parse_transfer(g, prices.get(g.token.symbol), block_ts, chain_id)
+        row = transfers.parse_transfer(g, prices.get(g.token.symbol), block_ts, chain_id)
         if row is not None and row.usd_value >= s.settings.transfer_min_usd:
             rows.append(row)
     return rows

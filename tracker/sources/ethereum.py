@@ -2,8 +2,9 @@
 
 async I/O lives on `EthereumClient` (eth_call of Multicall3 `aggregate3`, eth_getLogs in chunks);
 the pure side encodes calls, decodes their answers and turns them into records (`parse_*`,
-`decode_*`). Addresses are EIP-55 for web3 calls and lower-case in records. RPC URLs may hold API
-keys, so they appear only through `redact_url` and error texts go through `redact_text`.
+`decode_*`; transfers in tracker.sources.transfers). Addresses are EIP-55 for web3 calls and
+lower-case in records. RPC URLs may hold API keys, so they appear only through `redact_url` and
+error texts go through `redact_text`.
 
 Errors, besides the tree in tracker.errors:
     ConfigError
@@ -22,7 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import aiohttp
 from eth_abi.abi import decode, encode
@@ -36,7 +37,7 @@ from web3.types import FilterParams, LogReceipt
 
 from tracker.config import Settings
 from tracker.errors import ConfigError, VenueResponseError, VenueUnavailable
-from tracker.records import Holding, WhaleTransfer
+from tracker.records import Holding
 from tracker.redact import redact_text, redact_url
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,8 @@ T = TypeVar("T")
 
 VENUE = "ethereum"
 MULTICALL3 = Web3.to_checksum_address("0xcA11bde05977b3631167028862bE2a173976CA11")
-TRANSFER_TOPIC = "0x" + Web3.keccak(text="Transfer(address,address,uint256)").hex()
 MAX_CALLS_PER_BATCH = 200  # keeps one eth_call well under common node gas caps
 BATCHES_IN_FLIGHT = 4
-TOPIC_OR_LIMIT = 100  # addresses per topic OR-list in one eth_getLogs filter
 ONE = Decimal(1)
 PRICE_DECIMALS = 8  # Aave base currency (USD) and Chainlink USD feeds
 # Chainlink USD feeds on mainnet for what the Aave oracle does not price (evm.md §3.3).
@@ -506,129 +505,3 @@ def parse_holdings(
             )
         )
     return tuple(holdings)
-
-
-# -- ERC-20 transfers of watched addresses ----------------------------------------------------
-
-
-def topic_address(address: str) -> str:
-    """An address as a 32-byte topic."""
-    return "0x" + "0" * 24 + address.lower().removeprefix("0x")
-
-
-def transfer_filters(tokens: Sequence[Token], watched: Sequence[str]) -> list[FilterParams]:
-    """eth_getLogs filters for Transfer from any watched address, and to any of them.
-
-    Providers cap the OR-list of a topic, so watched addresses go in groups of TOPIC_OR_LIMIT.
-    """
-    addresses = [t.address for t in tokens]
-    filters: list[FilterParams] = []
-    for i in range(0, len(watched), TOPIC_OR_LIMIT):
-        padded = [topic_address(a) for a in watched[i : i + TOPIC_OR_LIMIT]]
-        filters.append({"address": addresses, "topics": [TRANSFER_TOPIC, padded]})
-        filters.append({"address": addresses, "topics": [TRANSFER_TOPIC, None, padded]})
-    return filters
-
-
-@dataclass(frozen=True, slots=True)
-class TransferLeg:
-    """A Transfer log seen from one watched address."""
-
-    log: RawLog
-    address: str
-    direction: Literal["in", "out"]
-    counterparty: str
-    token: Token
-    amount: Decimal
-
-
-def decode_transfers(
-    logs: Sequence[RawLog], tokens: Sequence[Token], watched: set[str]
-) -> list[TransferLeg]:
-    """Transfer logs -> one leg per watched side (both when both are watched), deduplicated."""
-    by_address = {t.address.lower(): t for t in tokens}
-    legs: dict[tuple[str, int, str], TransferLeg] = {}
-    for entry in logs:
-        token = by_address.get(entry.address)
-        if token is None or len(entry.topics) != 3 or entry.topics[0].hex() != TRANSFER_TOPIC[2:]:
-            continue  # ERC-721 Transfer has 4 topics; other contracts are not ours
-        sender = "0x" + entry.topics[1][-20:].hex()
-        receiver = "0x" + entry.topics[2][-20:].hex()
-        (raw,) = decode(["uint256"], entry.data)
-        amount = to_units(raw, token.decimals)
-        if sender in watched:
-            legs[(entry.tx_hash, entry.log_index, sender)] = TransferLeg(
-                entry, sender, "out", receiver, token, amount
-            )
-        if receiver in watched:
-            legs[(entry.tx_hash, entry.log_index, receiver)] = TransferLeg(
-                entry, receiver, "in", sender, token, amount
-            )
-    return list(legs.values())
-
-
-def parse_transfer(
-    leg: TransferLeg, price_usd: Decimal | None, block_ts: datetime, chain_id: int
-) -> WhaleTransfer | None:
-    """A WhaleTransfer from one side of a Transfer log; None when the token has no price."""
-    if price_usd is None:
-        return None
-    return WhaleTransfer(
-        chain_id=chain_id,
-        kind="erc20_transfer",
-        transfer_key=f"{leg.log.tx_hash}:{leg.log.log_index}",
-        address=leg.address,
-        direction=leg.direction,
-        counterparty=leg.counterparty,
-        asset=leg.token.symbol,
-        token_address=leg.token.address.lower(),
-        amount=leg.amount,
-        price_usd=price_usd,
-        usd_value=leg.amount * price_usd,
-        block_number=leg.log.block_number,
-        block_ts=block_ts,
-        tx_hash=leg.log.tx_hash,
-        log_index=leg.log.log_index,
-    )
-
-
-def eth_balance_changes(
-    previous: Mapping[str, tuple[Decimal, int]],
-    current: Sequence[Holding],
-    min_usd: Decimal,
-    *,
-    block_ts: datetime | None,
-) -> list[WhaleTransfer]:
-    """ETH balance moves since each address's previous stored poll worth >= min_usd.
-
-    previous maps address -> (ETH amount, block). Only the net change between the two blocks is
-    visible: several moves in between appear as one, and which transactions made it is unknown.
-    """
-    moves = []
-    for h in current:
-        before = previous.get(h.address)
-        if before is None or h.price_usd is None or before[1] >= h.block_number:
-            continue
-        delta = h.amount - before[0]
-        if delta == 0 or abs(delta) * h.price_usd < min_usd:
-            continue
-        moves.append(
-            WhaleTransfer(
-                chain_id=h.chain_id,
-                kind="eth_balance_change",
-                transfer_key=f"eth:{before[1]}-{h.block_number}",
-                address=h.address,
-                direction="in" if delta > 0 else "out",
-                counterparty=None,
-                asset="ETH",
-                token_address=None,
-                amount=abs(delta),
-                price_usd=h.price_usd,
-                usd_value=abs(delta) * h.price_usd,
-                block_number=h.block_number,
-                block_ts=block_ts,
-                tx_hash=None,
-                log_index=None,
-            )
-        )
-    return moves
