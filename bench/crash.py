@@ -256,7 +256,41 @@ def quick_check(db: Path) -> dict[str, Any]:
     return {"opened": True, "passes": int(passes[0]), "incomplete": int(problems[0])}
 
 
+def store_checks(db: Path, jsonl: Path) -> dict[str, Any]:
+    """Rows, duplicates on natural keys and incomplete passes in the store; repeated alert ids."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+
+        def one(sql: str) -> int:
+            row = con.execute(sql).fetchone()
+            assert row is not None
+            return int(row[0])
+
+        rows = {t: one(f"select count(*) from {t}") for t in NATURAL_KEYS}
+        duplicates = {
+            t: one(f"select count(*) from (select {k} from {t} group by all having count(*) > 1)")
+            for t, k in NATURAL_KEYS.items()
+        }
+        incomplete = one(PASS_PROBLEMS)
+        kinds = con.execute("select kind, count(*) from alerts group by kind").fetchall()
+    finally:
+        con.close()
+    lines = jsonl.read_text().splitlines() if jsonl.exists() else []
+    ids = Counter(json.loads(line)["id"] for line in lines)
+    return {
+        "rows": rows,
+        "duplicates": duplicates,
+        "incomplete_passes": incomplete,
+        "alerts_by_kind": dict(kinds),
+        # The JSONL sink is at least once: a kill between writing the line and recording the
+        # delivery sends that alert again on restart (the stored alert stays one row).
+        "alert_jsonl_lines": len(lines),
+        "alert_jsonl_repeated_ids": sum(c - 1 for c in ids.values() if c > 1),
+    }
+
+
 def final_checks(db: Path, venue: Venue, jsonl: Path) -> dict[str, Any]:
+    checks = store_checks(db, jsonl)
     con = duckdb.connect(str(db), read_only=True)
     n = len(venue.accounts)
 
@@ -265,15 +299,9 @@ def final_checks(db: Path, venue: Venue, jsonl: Path) -> dict[str, Any]:
         assert row is not None
         return row[0]
 
-    rows = {t: one(f"select count(*) from {t}") for t in NATURAL_KEYS}
-    duplicates = {
-        t: one(f"select count(*) from (select {k} from {t} group by all having count(*) > 1)")
-        for t, k in NATURAL_KEYS.items()
-    }
-    duplicates["fills_by_tid"] = one(
+    checks["duplicates"]["fills_by_tid"] = one(
         "select count(*) from (select address, tid from fills group by all having count(*) > 1)"
     )
-    incomplete = one(PASS_PROBLEMS)
     full_passes = one("select count(*) from snapshot_runs where addresses = $n", {"n": n})
     gaps: dict[str, int] = {"fills": 0, "funding": 0, "ledger": 0}
     for address in venue.accounts:
@@ -298,27 +326,17 @@ def final_checks(db: Path, venue: Venue, jsonl: Path) -> dict[str, Any]:
             ).fetchall()
         ]
         gaps["ledger"] += stored_ledger != [e["time"] for e in venue.ledger[address]]
-    alert_kinds = dict(con.execute("select kind, count(*) from alerts group by kind").fetchall())
     con.close()
-    lines = jsonl.read_text().splitlines() if jsonl.exists() else []
-    ids = Counter(json.loads(line)["id"] for line in lines)
     return {
-        "rows": rows,
-        "duplicates": duplicates,
-        "stored_passes": rows["snapshot_runs"],
+        **checks,
+        "stored_passes": checks["rows"]["snapshot_runs"],
         "passes_over_every_account": full_passes,
-        "incomplete_passes": incomplete,
         "accounts_with_gaps": gaps,
         "generated": {
             "fills": sum(len(v) for v in venue.fills.values()),
             "funding": sum(len(v) for v in venue.funding.values()),
             "ledger": sum(len(v) for v in venue.ledger.values()),
         },
-        "alerts_by_kind": alert_kinds,
-        # The JSONL sink is at least once: a kill between writing the line and recording the
-        # delivery sends that alert again on restart (the stored alert stays one row).
-        "alert_jsonl_lines": len(lines),
-        "alert_jsonl_repeated_ids": sum(c - 1 for c in ids.values() if c > 1),
     }
 
 

@@ -36,18 +36,15 @@ import signal
 import sys
 import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import duckdb
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from crash import NATURAL_KEYS, PASS_PROBLEMS  # noqa: E402
+from crash import store_checks  # noqa: E402
 from snapshot import COINS, machine, make_state  # noqa: E402
 
 from tests.fakes import loaders  # noqa: E402
@@ -212,37 +209,6 @@ async def backfill(env: dict[str, str], watchlist: Path) -> dict[str, Any]:
         "addresses_ok": report["addresses_ok"],
         "new_fills": report["new_fills"],
         "weight": report["weight"],
-    }
-
-
-def store_checks(db: Path, jsonl: Path) -> dict[str, Any]:
-    """Rows, duplicates on natural keys and incomplete passes in the store; repeated alert ids."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-
-        def one(sql: str) -> int:
-            row = con.execute(sql).fetchone()
-            assert row is not None
-            return int(row[0])
-
-        rows = {t: one(f"select count(*) from {t}") for t in NATURAL_KEYS}
-        duplicates = {
-            t: one(f"select count(*) from (select {k} from {t} group by all having count(*) > 1)")
-            for t, k in NATURAL_KEYS.items()
-        }
-        incomplete = one(PASS_PROBLEMS)
-        kinds = con.execute("select kind, count(*) from alerts group by kind").fetchall()
-    finally:
-        con.close()
-    lines = jsonl.read_text().splitlines() if jsonl.exists() else []
-    ids = Counter(json.loads(line)["id"] for line in lines)
-    return {
-        "rows": rows,
-        "duplicates": duplicates,
-        "incomplete_passes": incomplete,
-        "alerts_by_kind": dict(kinds),
-        "alert_jsonl_lines": len(lines),
-        "alert_jsonl_repeated_ids": sum(c - 1 for c in ids.values() if c > 1),
     }
 
 

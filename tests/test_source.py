@@ -135,14 +135,19 @@ async def test_limiter_never_exceeds_budget_in_any_window():
     assert limiter.waited_s > 0
 
 
-async def test_retries_go_ahead_of_the_queue():
+def virtual_limiter(budget: int) -> tuple[WeightLimiter, list[float]]:
+    """A limiter on virtual time: waiting moves the clock (now[0]) and yields to other tasks."""
     now = [0.0]
 
     async def sleep(seconds: float) -> None:
         now[0] += seconds
         await asyncio.sleep(0)
 
-    limiter = WeightLimiter(40, window_s=60.0, clock=lambda: now[0], sleep=sleep)
+    return WeightLimiter(budget, window_s=60.0, clock=lambda: now[0], sleep=sleep), now
+
+
+async def test_retries_go_ahead_of_the_queue():
+    limiter, _ = virtual_limiter(40)
     order: list[str] = []
 
     async def request(name: str, priority: bool = False) -> None:
@@ -183,13 +188,7 @@ async def test_slow_answers_never_overrun_the_budget_as_the_venue_counts_it(hl_f
 
 
 async def test_an_answer_in_flight_holds_its_largest_surcharge_until_it_costs_less():
-    now = [0.0]
-
-    async def sleep(seconds: float) -> None:
-        now[0] += seconds
-        await asyncio.sleep(0)
-
-    limiter = WeightLimiter(150, window_s=60.0, clock=lambda: now[0], sleep=sleep)
+    limiter, now = virtual_limiter(150)
     admitted: list[str] = []
     answered = asyncio.Event()
 
