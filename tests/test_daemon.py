@@ -127,3 +127,67 @@ async def test_sigint_during_a_slow_pass_stops_promptly_without_a_partial_batch(
     con = duckdb.connect(str(db), read_only=True)  # created by the pass's first read
     assert con.execute("select count(*) from account_snapshots").fetchone() == (0,)
     assert con.execute("select count(*) from snapshot_runs").fetchone() == (0,)
+
+
+async def test_history_due_by_age_takes_turns_within_its_weight_per_pass(hl_fake, tmp_path):
+    # 12 accounts, 60 weight of history each on first sight, 130 allowed per pass: two a pass,
+    # never-read first, while every pass still snapshots all 12.
+    accounts = [f"0x{0xB0D6E7 + i:040x}" for i in range(12)]
+    for i, address in enumerate(accounts):
+        hl_fake.put_model_account(
+            address,
+            "50000",
+            positions=[{"coin": "ETH", "size": str(1 + i), "entry_px": "2500", "leverage": 5}],
+        )
+    db = tmp_path / "t.duckdb"
+    env = tracker_env(  # the main dex only: 12 x 4 weight of state a pass, well in the budget
+        hl_fake.url, db, TRACKER_HISTORY_WEIGHT_PER_PASS="130", TRACKER_HL_DEXES="main"
+    )
+    daemon = await start_daemon(env, write_watchlist(tmp_path / "w.toml", *accounts))
+    try:
+        passes = await read_passes(daemon, 7, timeout=60)
+        daemon.send_signal(signal.SIGUSR1)  # the task dump, for a daemon that seems stuck
+        await asyncio.sleep(0.5)
+    finally:
+        code, _, err = await stop(daemon)
+    assert code == 0 and "Traceback" not in err
+    assert "tracker: " in err and "run_daemon" in err  # every task, and where it waits
+    assert all(p["addresses_ok"] == 12 and p["positions"] == 12 for p in passes)
+    assert [p["history_read"] for p in passes[:6]] == [2] * 6
+    assert [p["history_postponed"] for p in passes[:6]] == [10, 8, 6, 4, 2, 0]
+    con = duckdb.connect(str(db), read_only=True)
+    read = con.execute("select count(distinct address) from history_cursors").fetchone()
+    assert read == (12,)  # every account's history came round
+
+
+def test_budget_history_keeps_the_urgent_then_the_longest_unread():
+    from datetime import UTC, datetime
+
+    from tracker.passes import PassState, budget_history
+
+    t = datetime(2026, 1, 31, tzinfo=UTC)
+    state = PassState(
+        fetched={
+            ("old", "fills"): t.replace(hour=1),
+            ("older", "fills"): t,
+            ("moved", "fills"): t.replace(hour=2),
+        }
+    )
+    plan = {
+        "old": ["fills", "ledger"],
+        "older": ["fills", "ledger"],
+        "moved": ["fills", "ledger"],
+        "new": ["fills", "ledger", "funding"],
+        "fresh": [],
+    }
+    kept, postponed = budget_history(plan, {"moved"}, state, max_weight=140)
+    # moved (urgent, 40) + new (never read, 60) + older (40) = 140; old waits.
+    assert kept == {
+        "moved": ["fills", "ledger"],
+        "fresh": [],
+        "new": ["fills", "ledger", "funding"],
+        "older": ["fills", "ledger"],
+        "old": [],
+    }
+    assert postponed == 1
+    assert budget_history(plan, set(), state, None) == (plan, 0)

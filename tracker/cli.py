@@ -367,11 +367,28 @@ def run(
     raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
 
 
+def _dump_tasks() -> None:
+    """SIGUSR1: every asyncio task and the chain of awaits it waits in, on stderr."""
+    out = [f"tracker: {len(asyncio.all_tasks())} tasks"]
+    for task in asyncio.all_tasks():
+        out.append(f"task {task.get_name()}:")
+        coro: Any = task.get_coro()
+        while coro is not None:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is not None:
+                code = frame.f_code
+                out.append(f"  {code.co_filename}:{frame.f_lineno} {code.co_name}")
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    sys.stderr.write("\n".join(out) + "\n")
+    sys.stderr.flush()
+
+
 async def _run(settings: Settings, watched: Watched, interval: float, live: bool) -> Any:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
 
     def on_pass(report: PassReport) -> None:
         line = {"event": "pass", **report.as_json()}

@@ -47,6 +47,9 @@ class HistoryPolicy:
     funding_max_age_s: float = 3600.0
     force: bool = False
     enabled: bool = True  # False: state only (benchmarks, `--no-history`)
+    # The most weight a pass spends on history due only by age (None: no limit). History of an
+    # account whose positions changed, or never read, is always read.
+    max_weight: int | None = None
 
 
 @dataclass(slots=True)
@@ -56,6 +59,10 @@ class PassState:
     starts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # fills, funding, ledger
     fetched: dict[tuple[str, str], datetime] = field(default_factory=dict)
     positions: dict[str, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
+
+    def was_read(self, address: str) -> bool:
+        """True when some history stream of address was read before."""
+        return any((address, s) in self.fetched for s in HISTORY_STREAMS)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +79,7 @@ class PassReport:
     new_funding: int
     new_ledger: int
     history_read: int
+    history_postponed: int
     gaps: tuple[str, ...]
     weight: int
     duration_s: float
@@ -106,6 +114,7 @@ class PassReport:
             "new_funding": self.new_funding,
             "new_ledger": self.new_ledger,
             "history_read": self.history_read,
+            "history_postponed": self.history_postponed,
             "history_gaps": list(self.gaps),
             "weight": self.weight,
             "weight_by_type": self.weight_by_type,
@@ -148,7 +157,7 @@ def due_streams(
     if not policy.enabled:
         return []
     address = report.address
-    changed = _signed(report) != state.positions.get(address, {})
+    moved = changed(report, state)
     streams = []
     for stream, max_age in (
         ("fills", policy.history_max_age_s),
@@ -157,9 +166,52 @@ def due_streams(
     ):
         fetched = state.fetched.get((address, stream))
         stale = fetched is None or now - fetched >= timedelta(seconds=max_age)
-        if policy.force or stale or (changed and stream != "funding"):
+        if policy.force or stale or (moved and stream != "funding"):
             streams.append(stream)
     return streams
+
+
+def changed(report: AccountReport, state: PassState) -> bool:
+    """True when the account's positions differ from its last stored ones."""
+    return _signed(report) != state.positions.get(report.address, {})
+
+
+HISTORY_STREAMS = ("fills", "ledger", "funding")
+STREAM_WEIGHT = 20  # one history request (§2.1); pages and item surcharges come on top
+
+
+def budget_history(
+    plan: dict[str, list[str]],
+    urgent: set[str],
+    state: PassState,
+    max_weight: int | None,
+) -> tuple[dict[str, list[str]], int]:
+    """Keep the urgent addresses' due streams, then the rest, longest unread (never read
+    first), within max_weight (STREAM_WEIGHT a stream); the others wait for a later pass.
+    Returns (plan, postponed).
+
+    Without it, a daemon watching 1,000 accounts under 1,200 weight a minute spends one pass in
+    every few on everybody's history (some 40,000 weight, over half an hour) and takes no
+    snapshot meanwhile; with it, snapshots keep their pace and history comes round in turn.
+    """
+    if max_weight is None:
+        return plan, 0
+    kept = {a: s for a, s in plan.items() if a in urgent or not s}
+    spent = sum(STREAM_WEIGHT * len(s) for s in kept.values())
+    never = datetime.min.replace(tzinfo=UTC)
+
+    def last_read(item: tuple[str, list[str]]) -> datetime:  # its history, any stream
+        return max(state.fetched.get((item[0], s), never) for s in HISTORY_STREAMS)
+
+    postponed = 0
+    for address, streams in sorted((i for i in plan.items() if i[0] not in kept), key=last_read):
+        cost = STREAM_WEIGHT * len(streams)
+        if spent + cost <= max_weight:
+            kept[address], spent = streams, spent + cost
+        else:
+            kept[address] = []
+            postponed += 1
+    return kept, postponed
 
 
 @dataclass(slots=True)
@@ -246,6 +298,10 @@ async def snapshot_pass(
     result: PollResult = await poller.poll(addresses, ts)
     ok = [r for r in result.reports if not r.errors]
     plan = {r.address: due_streams(r, state, policy, ts) for r in ok}
+    # Positions that moved since the last read make fills urgent (a liquidation, a trade). An
+    # address seen for the first time waits its turn like the rest: its snapshot comes first.
+    urgent = {r.address for r in ok if changed(r, state) and state.was_read(r.address)}
+    plan, postponed = budget_history(plan, urgent, state, policy.max_weight)
     plan.update({a: ["fills"] for a in followed if policy.enabled})  # liquidators: every pass
     got = await read_history(poller, plan, state, ts, progress)
     failed = {r.address: r.errors[0] for r in result.failed}
@@ -279,6 +335,7 @@ async def snapshot_pass(
         new_funding=inserted["funding"],
         new_ledger=inserted["ledger"],
         history_read=sum(1 for s in plan.values() if s),
+        history_postponed=postponed,
         gaps=tuple(got.gaps),
         weight=weight,
         weight_by_type=_grown(poller.client.weight_by_type, by_type0),

@@ -48,12 +48,16 @@ async def hyperliquid_poller(settings: Settings) -> AsyncIterator[HyperliquidPol
         )
 
 
-def history_policy(settings: Settings, *, force: bool = False) -> HistoryPolicy:
-    """The history policy the settings ask for."""
+def history_policy(
+    settings: Settings, *, force: bool = False, budgeted: bool = False
+) -> HistoryPolicy:
+    """The history policy the settings ask for; budgeted (the daemon) caps history by age."""
+    lifted = settings.hl_weight_per_min <= 0 or settings.history_weight_per_pass <= 0
     return HistoryPolicy(
         history_max_age_s=settings.history_max_age_s,
         funding_max_age_s=settings.funding_max_age_s,
         force=force,
+        max_weight=settings.history_weight_per_pass if budgeted and not lifted else None,
     )
 
 
@@ -153,7 +157,7 @@ async def pass_runner(
         for s in build_sinks(settings, poller.client.session)
         if console_alerts or s.name != "console"
     ]
-    policy = history_policy(settings, force=force_history)
+    policy = history_policy(settings, force=force_history, budgeted=command == "run")
 
     hl_set, eth_set = set(watched.addresses), set(watched.eth_addresses)
 

@@ -49,7 +49,7 @@ class WeightLimiter:
         self._recorded: list[tuple[float, int]] = []  # heap of (answer time, weight)
         self._in_window = 0  # recorded weight inside the window
         self._held = 0  # weight of requests admitted and not yet answered
-        self._released = asyncio.Event()  # a hold ended: room may have appeared
+        self._waiters: set[asyncio.Future[None]] = set()  # woken when a hold ends
         self._lock = asyncio.Lock()
         self.total_weight = 0
         self.max_in_window = 0
@@ -101,19 +101,28 @@ class WeightLimiter:
             await self._pause(wait)
 
     async def _pause(self, wait: float | None) -> None:
-        """Sleep until the oldest recorded spend leaves the window or a hold ends."""
-        self._released.clear()
+        """Sleep until the oldest recorded spend leaves the window or a hold ends.
+
+        Each pause registers its own future before its first await, so a hold that ends at any
+        moment after the caller found no room wakes it: a shared Event cleared by one waiter
+        could swallow the wake-up another was counting on, and a waiter with nothing recorded
+        to expire (wait None) would then sleep for ever.
+        """
         started = self._clock()
-        waits: set[asyncio.Future[object]] = {asyncio.ensure_future(self._released.wait())}
-        if wait is not None:
-            waits.add(asyncio.ensure_future(self._sleep(max(wait, 0.001))))
+        released: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.add(released)
+        timer = None if wait is None else asyncio.ensure_future(self._sleep(max(wait, 0.001)))
         try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                {released} if timer is None else {released, timer},
+                return_when=asyncio.FIRST_COMPLETED,
+            )
         finally:
-            for task in waits:
-                task.cancel()
+            self._waiters.discard(released)
+            if timer is not None and not timer.done():
+                timer.cancel()
                 with suppress(asyncio.CancelledError):
-                    await task
+                    await timer
         self.waited_s += max(self._clock() - started, 0.0)
 
     def _record(self, held: int, weight: int) -> None:
@@ -127,7 +136,10 @@ class WeightLimiter:
             heapq.heappush(self._recorded, (now, weight))
             self._in_window += weight
         self.max_in_window = max(self.max_in_window, self._in_window + self._held)
-        self._released.set()
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._waiters.clear()
 
     def used_in_window(self) -> int:
         """Weight spent in the current window, requests still in flight included."""
