@@ -129,9 +129,9 @@ async def test_sigint_during_a_slow_pass_stops_promptly_without_a_partial_batch(
     assert con.execute("select count(*) from snapshot_runs").fetchone() == (0,)
 
 
-async def test_history_due_by_age_takes_turns_within_its_weight_per_pass(hl_fake, tmp_path):
-    # 12 accounts, 60 weight of history each on first sight, 130 allowed per pass: two a pass,
-    # never-read first, while every pass still snapshots all 12.
+async def test_history_due_by_age_waits_its_turn_within_its_weight_per_minute(hl_fake, tmp_path):
+    # 12 accounts, 60 weight of history each on first sight, 130 a minute: two in the first
+    # pass, none in the passes of the same minute, while every pass snapshots all 12.
     accounts = [f"0x{0xB0D6E7 + i:040x}" for i in range(12)]
     for i, address in enumerate(accounts):
         hl_fake.put_model_account(
@@ -141,7 +141,7 @@ async def test_history_due_by_age_takes_turns_within_its_weight_per_pass(hl_fake
         )
     db = tmp_path / "t.duckdb"
     env = tracker_env(  # the main dex only: 12 x 4 weight of state a pass, well in the budget
-        hl_fake.url, db, TRACKER_HISTORY_WEIGHT_PER_PASS="130", TRACKER_HL_DEXES="main"
+        hl_fake.url, db, TRACKER_HISTORY_WEIGHT_PER_MIN="130", TRACKER_HL_DEXES="main"
     )
     daemon = await start_daemon(env, write_watchlist(tmp_path / "w.toml", *accounts))
     try:
@@ -153,11 +153,11 @@ async def test_history_due_by_age_takes_turns_within_its_weight_per_pass(hl_fake
     assert code == 0 and "Traceback" not in err
     assert "tracker: " in err and "run_daemon" in err  # every task, and where it waits
     assert all(p["addresses_ok"] == 12 and p["positions"] == 12 for p in passes)
-    assert [p["history_read"] for p in passes[:6]] == [2] * 6
-    assert [p["history_postponed"] for p in passes[:6]] == [10, 8, 6, 4, 2, 0]
+    assert [p["history_read"] for p in passes] == [2] + [0] * 6  # seven passes in a minute
+    assert [p["history_postponed"] for p in passes] == [10] * 7
     con = duckdb.connect(str(db), read_only=True)
     read = con.execute("select count(distinct address) from history_cursors").fetchone()
-    assert read == (12,)  # every account's history came round
+    assert read == (2,)
 
 
 def test_budget_history_keeps_the_urgent_then_the_longest_unread():
@@ -180,8 +180,8 @@ def test_budget_history_keeps_the_urgent_then_the_longest_unread():
         "new": ["fills", "ledger", "funding"],
         "fresh": [],
     }
-    kept, postponed = budget_history(plan, {"moved"}, state, max_weight=140)
-    # moved (urgent, 40) + new (never read, 60) + older (40) = 140; old waits.
+    kept, postponed, planned = budget_history(plan, {"moved"}, state, max_weight=100)
+    # moved is urgent (not counted); new (never read, 60) + older (40) = 100; old waits.
     assert kept == {
         "moved": ["fills", "ledger"],
         "fresh": [],
@@ -189,5 +189,18 @@ def test_budget_history_keeps_the_urgent_then_the_longest_unread():
         "older": ["fills", "ledger"],
         "old": [],
     }
-    assert postponed == 1
-    assert budget_history(plan, set(), state, None) == (plan, 0)
+    assert (postponed, planned) == (1, 100)
+    assert budget_history(plan, set(), state, None) == (plan, 0, 0)
+
+
+def test_the_history_allowance_is_per_minute_across_passes():
+    from tracker.passes import HistoryAllowance
+
+    now = [0.0]
+    allowance = HistoryAllowance(600, clock=lambda: now[0])
+    allowance.spend(500)
+    now[0] = 30.0
+    assert allowance.available() == 100
+    allowance.spend(100)
+    now[0] = 60.5  # the first spend has left the minute
+    assert allowance.available() == 500

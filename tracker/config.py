@@ -69,7 +69,7 @@ class Settings:
     http_retries: int = 5
     markets_ttl_s: float = 30.0
     history_max_age_s: float = 300.0
-    history_weight_per_pass: int = 600  # tracker run: history only due by age, at most this
+    history_weight_per_min: int = 600  # tracker run: history due only by age, at most this
     funding_max_age_s: float = 3600.0
     eth_rpc_url: str | None = None
     eth_chain_id: int | None = None  # when set, the RPC must serve this chain
@@ -127,10 +127,10 @@ class Settings:
             funding_max_age_s=_float(
                 get("TRACKER_FUNDING_MAX_AGE"), 3600.0, "TRACKER_FUNDING_MAX_AGE"
             ),
-            history_weight_per_pass=_int(
-                get("TRACKER_HISTORY_WEIGHT_PER_PASS"),
+            history_weight_per_min=_int(
+                get("TRACKER_HISTORY_WEIGHT_PER_MIN"),
                 600,
-                "TRACKER_HISTORY_WEIGHT_PER_PASS",
+                "TRACKER_HISTORY_WEIGHT_PER_MIN",
                 minimum=0,
             ),
             eth_rpc_url=_opt_url(get("TRACKER_ETH_RPC_URL"), "TRACKER_ETH_RPC_URL"),

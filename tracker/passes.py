@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -39,6 +40,27 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
 
 
+class HistoryAllowance:
+    """Weight that deferrable history may spend in any minute, across the passes of a daemon."""
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_minute = per_minute
+        self._clock = clock
+        self._spent: deque[tuple[float, int]] = deque()
+
+    def available(self) -> int:
+        """Weight left in the last minute."""
+        horizon = self._clock() - 60.0
+        while self._spent and self._spent[0][0] <= horizon:
+            self._spent.popleft()
+        return max(self.per_minute - sum(w for _, w in self._spent), 0)
+
+    def spend(self, weight: int) -> None:
+        """Count weight planned now."""
+        if weight > 0:
+            self._spent.append((self._clock(), weight))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryPolicy:
     """When a history stream is due again (seconds)."""
@@ -47,9 +69,9 @@ class HistoryPolicy:
     funding_max_age_s: float = 3600.0
     force: bool = False
     enabled: bool = True  # False: state only (benchmarks, `--no-history`)
-    # The most weight a pass spends on history due only by age (None: no limit). History of an
-    # account whose positions changed, or never read, is always read.
-    max_weight: int | None = None
+    # What history due only by age (or on first sight) may spend a minute, shared by the passes
+    # of one daemon (None: no limit). Fills of an account whose positions moved are always read.
+    allowance: HistoryAllowance | None = None
 
 
 @dataclass(slots=True)
@@ -185,19 +207,19 @@ def budget_history(
     urgent: set[str],
     state: PassState,
     max_weight: int | None,
-) -> tuple[dict[str, list[str]], int]:
+) -> tuple[dict[str, list[str]], int, int]:
     """Keep the urgent addresses' due streams, then the rest, longest unread (never read
     first), within max_weight (STREAM_WEIGHT a stream); the others wait for a later pass.
-    Returns (plan, postponed).
+    Returns (plan, postponed addresses, weight planned for the non-urgent ones).
 
     Without it, a daemon watching 1,000 accounts under 1,200 weight a minute spends one pass in
     every few on everybody's history (some 40,000 weight, over half an hour) and takes no
     snapshot meanwhile; with it, snapshots keep their pace and history comes round in turn.
     """
     if max_weight is None:
-        return plan, 0
+        return plan, 0, 0
     kept = {a: s for a, s in plan.items() if a in urgent or not s}
-    spent = sum(STREAM_WEIGHT * len(s) for s in kept.values())
+    spent = 0
     never = datetime.min.replace(tzinfo=UTC)
 
     def last_read(item: tuple[str, list[str]]) -> datetime:  # its history, any stream
@@ -211,7 +233,7 @@ def budget_history(
         else:
             kept[address] = []
             postponed += 1
-    return kept, postponed
+    return kept, postponed, spent
 
 
 @dataclass(slots=True)
@@ -301,7 +323,11 @@ async def snapshot_pass(
     # Positions that moved since the last read make fills urgent (a liquidation, a trade). An
     # address seen for the first time waits its turn like the rest: its snapshot comes first.
     urgent = {r.address for r in ok if changed(r, state) and state.was_read(r.address)}
-    plan, postponed = budget_history(plan, urgent, state, policy.max_weight)
+    allowance = policy.allowance
+    budget = allowance.available() if allowance is not None else None
+    plan, postponed, planned = budget_history(plan, urgent, state, budget)
+    if allowance is not None:
+        allowance.spend(planned)
     plan.update({a: ["fills"] for a in followed if policy.enabled})  # liquidators: every pass
     got = await read_history(poller, plan, state, ts, progress)
     failed = {r.address: r.errors[0] for r in result.failed}

@@ -13,7 +13,7 @@ import aiohttp
 
 from tracker.config import Settings
 from tracker.errors import VenueError
-from tracker.passes import HistoryPolicy, PassReport, Progress, snapshot_pass
+from tracker.passes import HistoryAllowance, HistoryPolicy, PassReport, Progress, snapshot_pass
 from tracker.poll import HyperliquidPoller
 from tracker.sources import hyperliquid as hl
 from tracker.sources.http import RetryPolicy
@@ -52,12 +52,14 @@ def history_policy(
     settings: Settings, *, force: bool = False, budgeted: bool = False
 ) -> HistoryPolicy:
     """The history policy the settings ask for; budgeted (the daemon) caps history by age."""
-    lifted = settings.hl_weight_per_min <= 0 or settings.history_weight_per_pass <= 0
+    lifted = settings.hl_weight_per_min <= 0 or settings.history_weight_per_min <= 0
     return HistoryPolicy(
         history_max_age_s=settings.history_max_age_s,
         funding_max_age_s=settings.funding_max_age_s,
         force=force,
-        max_weight=settings.history_weight_per_pass if budgeted and not lifted else None,
+        allowance=(
+            HistoryAllowance(settings.history_weight_per_min) if budgeted and not lifted else None
+        ),
     )
 
 
