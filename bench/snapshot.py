@@ -118,7 +118,8 @@ def peak_rss_mb() -> float:
 
 async def phase_ours(url: str, addresses: list[str], db: Path) -> dict[str, Any]:
     from tracker.config import Settings
-    from tracker.passes import HistoryPolicy, snapshot_pass
+    from tracker.history_plan import HistoryPolicy
+    from tracker.passes import snapshot_pass
     from tracker.service import hyperliquid_poller
 
     settings = replace(

@@ -13,7 +13,8 @@ import aiohttp
 
 from tracker.config import Settings
 from tracker.errors import VenueError
-from tracker.passes import HistoryAllowance, HistoryPolicy, PassReport, Progress, snapshot_pass
+from tracker.history_plan import HistoryAllowance, HistoryPolicy
+from tracker.passes import PassReport, Progress, snapshot_pass
 from tracker.poll import HyperliquidPoller
 from tracker.sources import hyperliquid as hl
 from tracker.sources.http import RetryPolicy
