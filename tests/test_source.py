@@ -216,6 +216,26 @@ async def test_an_answer_in_flight_holds_its_largest_surcharge_until_it_costs_le
     assert limiter.max_in_window == 120
 
 
+async def test_urgent_tasks_go_ahead_of_the_queue():
+    from tracker.sources.limiter import URGENT
+
+    limiter, _ = virtual_limiter(40)
+    order: list[str] = []
+
+    async def request(name: str, urgent: bool = False) -> None:
+        if urgent:  # what live mode does in the task refreshing an account seen trading
+            URGENT.set(True)
+        await limiter.acquire(20)
+        order.append(name)
+
+    await limiter.acquire(40)
+    queued = [asyncio.create_task(request(f"q{i}")) for i in range(4)]
+    await asyncio.sleep(0)
+    trade = asyncio.create_task(request("trade", urgent=True))
+    await asyncio.gather(*queued, trade)
+    assert order.index("trade") <= 1 and not URGENT.get()  # the flag stayed in its task
+
+
 def test_retry_after_parsing():
     assert retry_after_s("3") == 3.0
     assert retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0

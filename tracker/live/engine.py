@@ -44,6 +44,7 @@ from tracker.records import (
 )
 from tracker.service import PassRunner
 from tracker.sources.hyperliquid_ws import HyperliquidStream
+from tracker.sources.limiter import URGENT
 from tracker.store import open_store
 
 log = logging.getLogger(__name__)
@@ -299,14 +300,16 @@ class LiveEngine:
             ]
             urgent = [a for a in batch if a in self._traded_at]
             if urgent:
-                task = asyncio.get_running_loop().create_task(self._refresh(urgent))
+                task = asyncio.get_running_loop().create_task(self._refresh(urgent, urgent=True))
                 running.add(task)
                 task.add_done_callback(running.discard)
             rest = [a for a in batch if a not in self._traded_at]
             if rest and (sweep is None or sweep.done()):
                 sweep = asyncio.get_running_loop().create_task(self._refresh(rest))
 
-    async def _refresh(self, addresses: Sequence[str]) -> None:
+    async def _refresh(self, addresses: Sequence[str], *, urgent: bool = False) -> None:
+        if urgent:  # this task's requests skip the limiter's queue (tracker.sources.limiter)
+            URGENT.set(True)
         started = time.monotonic()
         self._inflight.update(addresses)
         try:

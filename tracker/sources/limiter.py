@@ -16,7 +16,13 @@ import heapq
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
+
+# Set in a task whose requests must not queue behind the others (live mode's refresh of an
+# account just seen trading): they skip the first-come queue, as retries do, and wait only for
+# room in the budget.
+URGENT: ContextVar[bool] = ContextVar("tracker_urgent_requests", default=False)
 
 
 @dataclass(slots=True)
@@ -72,7 +78,7 @@ class WeightLimiter:
         of n, failing every attempt.
         """
         if self.per_minute > 0:
-            if priority:
+            if priority or URGENT.get():
                 await self._wait_and_hold(weight)
             else:
                 async with self._lock:  # FIFO: one waiter at a time keeps big requests fed
