@@ -30,7 +30,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -38,8 +37,10 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 import duckdb  # noqa: E402
+from snapshot import work_dir  # noqa: E402
 
 from tests.fakes.hyperliquid import FakeHyperliquid  # noqa: E402
 
@@ -461,12 +462,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--json", action="store_true", help="print only the JSON summary")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        if args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            work = args.keep
-        else:
-            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crash-")))
+    with work_dir(args.keep, "crash-") as work:
         summary = asyncio.run(crash(args, work))
     if not args.json:
         print(f"{summary['kills']} SIGKILLs, ok={summary['ok']}", file=sys.stderr)

@@ -34,7 +34,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +44,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from crash import store_checks  # noqa: E402
-from snapshot import COINS, machine, make_state  # noqa: E402
+from snapshot import COINS, machine, make_state, work_dir  # noqa: E402
 
 from tests.fakes import loaders  # noqa: E402
 from tests.fakes.hyperliquid import FakeHyperliquid  # noqa: E402
@@ -346,12 +345,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--json", action="store_true", help="print only the JSON summary")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        if args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
-            work = args.keep
-        else:
-            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="soak-")))
+    with work_dir(args.keep, "soak-") as work:
         summary = asyncio.run(soak(args, work))
     if not args.json:
         print(

@@ -46,18 +46,26 @@ def tracker_env(api_url: str, db: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-async def run_cli(*args: str, env: Mapping[str, str], timeout: float = 60) -> CliResult:
-    """Run `python -m tracker ARGS` as a real process (the fake keeps serving meanwhile)."""
-    proc = await asyncio.create_subprocess_exec(
+async def start_cli(
+    *args: str, env: Mapping[str, str], quiet: bool = False
+) -> asyncio.subprocess.Process:
+    """Start `python -m tracker ARGS` as a real process: output piped, or dropped when quiet."""
+    output = asyncio.subprocess.DEVNULL if quiet else asyncio.subprocess.PIPE
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "tracker",
         *args,
         env=dict(env),
         cwd=str(REPO),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=output,
+        stderr=output,
     )
+
+
+async def run_cli(*args: str, env: Mapping[str, str], timeout: float = 60) -> CliResult:
+    """Run `python -m tracker ARGS` as a real process (the fake keeps serving meanwhile)."""
+    proc = await start_cli(*args, env=env)
     out, err = await asyncio.wait_for(proc.communicate(), timeout)
     assert proc.returncode is not None
     return CliResult(proc.returncode, out.decode(), err.decode())

@@ -21,7 +21,6 @@ import asyncio
 import hashlib
 import os
 import shutil
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.conftest import REPO, CliResult, tracker_env
+from tests.conftest import REPO, CliResult, start_cli, tracker_env
 from tracker.store import open_store
 
 CLOSED = "http://127.0.0.1:9"  # nothing listens: a case that gets this far fails at once
@@ -62,16 +61,7 @@ venues = ["hyperliquid", "ethereum"]
 async def run_tracker(*args: str, env: Mapping[str, str], timeout: float) -> CliResult:
     """`python -m tracker ARGS` like conftest.run_cli, but the process is killed on timeout
     (run_cli leaves it running, and a `tracker run` that missed its bad input never stops)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tracker",
-        *args,
-        env=dict(env),
-        cwd=str(REPO),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    proc = await start_cli(*args, env=env)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:

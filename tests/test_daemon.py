@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from pathlib import Path
 
 import duckdb
 
-from tests.conftest import REPO, run_cli, tracker_env
+from tests.conftest import run_cli, start_cli, tracker_env
 from tests.fakes import seed
 from tests.test_snapshot import write_watchlist
 
@@ -19,21 +18,9 @@ WATCHED = (seed.CROSS_SHORT_SOL, seed.ISOLATED_SHORT_HYPE, seed.SDK_FILLS_USER, 
 
 
 async def start_daemon(env: dict[str, str], watchlist: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tracker",
-        "run",
-        "--watchlist",
-        str(watchlist),
-        "--interval",
-        "1",
-        "--no-live",  # these tests are about passes over every address; live mode: test_live
-        env=env,
-        cwd=str(REPO),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    # These tests are about passes over every address; live mode: test_live.
+    args = ("run", "--watchlist", str(watchlist), "--interval", "1", "--no-live")
+    return await start_cli(*args, env=env)
 
 
 async def read_passes(proc: asyncio.subprocess.Process, n: int, timeout: float = 30) -> list[dict]:

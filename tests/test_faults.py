@@ -6,13 +6,12 @@ import asyncio
 import json
 import random
 import signal
-import sys
 from typing import Any
 
 import duckdb
 import pytest
 
-from tests.conftest import REPO, run_cli, tracker_env
+from tests.conftest import run_cli, start_cli, tracker_env
 from tests.history_data import make_fills
 from tests.test_snapshot import write_watchlist
 
@@ -92,19 +91,8 @@ async def test_sigkill_during_writes_never_corrupts_or_duplicates(hl_fake, tmp_p
     env = tracker_env(hl_fake.url, db, TRACKER_HL_WEIGHT_PER_MIN="0")
     rng = random.Random(7)
     for _ in range(10):
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tracker",
-            "run",
-            "-w",
-            str(watchlist),
-            "--interval",
-            "0.2",
-            env=env,
-            cwd=str(REPO),
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+        proc = await start_cli(
+            "run", "-w", str(watchlist), "--interval", "0.2", env=env, quiet=True
         )
         await asyncio.sleep(rng.uniform(0.8, 2.5))  # somewhere in a pass, often mid-write
         proc.send_signal(signal.SIGKILL)

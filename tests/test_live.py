@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import duckdb
 
-from tests.conftest import REPO, run_cli, tracker_env
+from tests.conftest import REPO, run_cli, start_cli, tracker_env
 from tests.test_liquidations import ETH_SIZE, WHALE, crash_fills, model_whale
 from tests.test_snapshot import write_watchlist
 
@@ -18,20 +18,7 @@ TRADER = "0x0000000000000000000000000000000000007ade"
 
 
 async def start(env: dict[str, str], watchlist, interval: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tracker",
-        "run",
-        "-w",
-        str(watchlist),
-        "--interval",
-        interval,
-        env=env,
-        cwd=str(REPO),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_cli("run", "-w", str(watchlist), "--interval", interval, env=env)
 
 
 async def wait_for(predicate, timeout: float = 30.0, step: float = 0.2):
