@@ -1,11 +1,14 @@
-"""Dependencies: requirements.lock pins every runtime dependency, and pip-audit finds no known
-vulnerability in those pins.
+"""Dependencies: the locks pin every dependency with hashes, this environment is exactly the dev
+lock, and pip-audit finds no known vulnerability in the pins.
 
-The lock is the transitive closure of pyproject's runtime dependencies as installed in the
-environment that ran this, one exact `name==version` per line (no dev tools). Regenerate it
-after a dependency change:
-
-    .venv/bin/python -m tests.test_dependencies > requirements.lock
+Two locks, written by `bash .ci/lock` (uv pip compile with hashes) from pyproject.toml:
+- requirements.lock: the runtime closure plus the build backend, installed by the README's first
+  command (`pip install --no-deps --require-hashes -r requirements.lock`);
+- requirements-dev.lock: the same pins plus the dev tools, the SDK used as the benchmark baseline
+  and the DuckDB CLI, installed by the test command and `.ci/run`.
+`--no-deps` makes pip install exactly the lock and resolve nothing, so a release on the registry
+the day a machine is set up changes nothing. Refresh after a dependency change: `bash .ci/lock`
+(`--upgrade` or `--upgrade-package NAME` to move pins).
 
 The audit asks PyPI (pip-audit's default vulnerability service: the JSON API per release) and
 fails on any known vulnerability, and on any pin it could not audit: pip-audit itself reports
@@ -17,10 +20,11 @@ test is skipped, saying so.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
-from importlib.metadata import PackageNotFoundError, distribution
+from importlib.metadata import PackageNotFoundError, distribution, distributions
 from pathlib import Path
 
 import pytest
@@ -29,66 +33,108 @@ from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[1]
 LOCK = REPO / "requirements.lock"
-HEADER = (
-    "# Runtime dependencies of tracker, pinned as tested (transitive, no dev tools).\n"
-    "# Regenerate: .venv/bin/python -m tests.test_dependencies > requirements.lock\n"
-    "# Audited by tests/test_dependencies.py (pip-audit -r requirements.lock).\n"
-)
+DEV_LOCK = REPO / "requirements-dev.lock"
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)")
+_HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
+# Seeded by `python3 -m venv` itself, not by any install step of ours.
+_VENV_SEED = {"setuptools"}
 
 
-def runtime_requirements() -> list[Requirement]:
-    """The [project] dependencies of pyproject.toml."""
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    return [Requirement(r) for r in project["dependencies"]]
+def read_lock(path: Path) -> dict[str, tuple[str, frozenset[str]]]:
+    """Canonical name -> (version, sha256 hashes) of a hashed lock file."""
+    pins: dict[str, tuple[str, frozenset[str]]] = {}
+    name = ""
+    for line in path.read_text().splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if pin := _PIN.match(stripped):
+            name = canonicalize_name(pin[1])
+            assert name not in pins, f"{path.name}: {name} pinned twice"
+            pins[name] = (pin[2], frozenset())
+        else:
+            assert name and stripped.startswith("--hash="), f"{path.name}: not a pin: {line!r}"
+        hashes = frozenset(_HASH.findall(stripped))
+        pins[name] = (pins[name][0], pins[name][1] | hashes)
+    return pins
 
 
-def installed_closure() -> dict[str, str]:
-    """Canonical name -> installed version of every runtime dependency, transitively."""
-    pinned: dict[str, str] = {}
-    todo = runtime_requirements()
+def project() -> dict[str, object]:
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]  # type: ignore[no-any-return]
+
+
+def requirements(extra: str | None = None) -> list[Requirement]:
+    """pyproject's runtime dependencies, or those of one optional extra."""
+    meta = project()
+    raw = meta["dependencies"] if extra is None else meta["optional-dependencies"][extra]  # type: ignore[index]
+    return [Requirement(r) for r in raw]  # type: ignore[union-attr]
+
+
+def installed_closure(roots: list[Requirement]) -> set[str]:
+    """Canonical names of every installed distribution the roots need, transitively."""
+    seen: set[str] = set()
+    todo = list(roots)
     while todo:
         req = todo.pop()
         if req.marker is not None and not req.marker.evaluate({"extra": ""}):
             continue
         name = canonicalize_name(req.name)
-        if name in pinned:
+        if name in seen:
             continue
-        dist = distribution(req.name)
-        pinned[name] = dist.version
-        todo.extend(Requirement(r) for r in dist.requires or ())
-    return dict(sorted(pinned.items()))
+        seen.add(name)
+        todo.extend(Requirement(r) for r in distribution(req.name).requires or ())
+    return seen
 
 
-def lock_text() -> str:
-    return HEADER + "".join(f"{name}=={version}\n" for name, version in installed_closure().items())
+def test_every_pin_is_exact_and_hashed() -> None:
+    for path in (LOCK, DEV_LOCK):
+        pins = read_lock(path)
+        assert len(pins) > 20, f"{path.name} looks empty"
+        unhashed = [name for name, (_, hashes) in pins.items() if not hashes]
+        assert not unhashed, f"{path.name}: pins without a hash: {unhashed}"
 
 
-def read_lock() -> dict[str, str]:
-    pins: dict[str, str] = {}
-    for line in LOCK.read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, sep, version = line.partition("==")
-            assert sep and version, f"not an exact pin: {line!r}"
-            pins[canonicalize_name(name)] = version
-    return pins
+def test_the_runtime_lock_is_the_dev_lock_restricted() -> None:
+    runtime, dev = read_lock(LOCK), read_lock(DEV_LOCK)
+    differ = {name: pin for name, pin in runtime.items() if dev.get(name) != pin}
+    assert not differ, f"pinned otherwise (or hashed otherwise) in requirements-dev.lock: {differ}"
+    assert "pytest" not in runtime and "pip-audit" not in runtime  # runtime only
+    assert {"hatchling", "editables"} <= set(runtime), "the editable build needs its backend"
 
 
-def test_the_lock_pins_every_runtime_dependency_within_pyproject() -> None:
-    pins = read_lock()
-    for req in runtime_requirements():
-        name = canonicalize_name(req.name)
-        assert name in pins, f"{req.name} is a dependency but not in requirements.lock"
-        assert req.specifier.contains(pins[name], prereleases=True), (
-            f"requirements.lock pins {name}=={pins[name]}, outside pyproject's {req}"
-        )
-    assert "pytest" not in pins and "pip-audit" not in pins  # runtime only
+def test_the_locks_pin_every_dependency_within_pyproject() -> None:
+    runtime, dev = read_lock(LOCK), read_lock(DEV_LOCK)
+    everything = requirements() + requirements("dev")
+    checks = ((runtime, requirements(), LOCK.name), (dev, everything, DEV_LOCK.name))
+    for lock, reqs, name_of_lock in checks:
+        for req in reqs:
+            name = canonicalize_name(req.name)
+            assert name in lock, f"{req.name} is a dependency but not in {name_of_lock}"
+            assert req.specifier.contains(lock[name][0], prereleases=True), (
+                f"{name_of_lock} pins {name}=={lock[name][0]}, outside pyproject's {req}"
+            )
+    # The runtime closure, as this environment's metadata resolves it, is all in the runtime lock.
+    missing = installed_closure(requirements()) - set(runtime)
+    assert not missing, f"runtime dependencies missing from requirements.lock: {sorted(missing)}"
+
+
+def test_this_environment_is_exactly_the_dev_lock() -> None:
+    """What the test command installed is the lock, version for version, and nothing else."""
+    dev = read_lock(DEV_LOCK)
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in distributions()}
+    wrong = {n: (v, installed.get(n)) for n, (v, _) in dev.items() if installed.get(n) != v}
+    assert not wrong, (
+        f"installed versions differ from requirements-dev.lock (lock, installed): {wrong}"
+    )
+    extra = set(installed) - set(dev) - _VENV_SEED - {"tracker"}
+    assert not extra, f"installed but not locked: {sorted(extra)}"
 
 
 def test_no_known_vulnerability_in_the_locked_dependencies(tmp_path: Path) -> None:
     try:
         distribution("pip-audit")
     except PackageNotFoundError:
-        pytest.fail("pip-audit is not installed: pip install -e '.[dev]'")
+        pytest.fail("pip-audit is not installed: run the README's test command")
     report = tmp_path / "audit.json"
     done = subprocess.run(
         [
@@ -96,8 +142,8 @@ def test_no_known_vulnerability_in_the_locked_dependencies(tmp_path: Path) -> No
             "-m",
             "pip_audit",
             "--requirement",
-            str(LOCK),
-            "--no-deps",  # the lock is already the full closure
+            str(DEV_LOCK),
+            "--no-deps",  # the lock is already the full closure (and carries hashes)
             "--disable-pip",  # audit the pins; do not install them into a scratch venv
             "--progress-spinner",
             "off",
@@ -128,7 +174,3 @@ def test_no_known_vulnerability_in_the_locked_dependencies(tmp_path: Path) -> No
         )
     assert not skipped, f"not audited: {skipped}"
     assert done.returncode == 0, done.stderr[-2000:]
-
-
-if __name__ == "__main__":
-    sys.stdout.write(lock_text())
