@@ -7,7 +7,7 @@ Modules:
     market       one perp dex: meta, asset ctxs, marks, cached answers
     faults       scripted faults: statuses, garbage, stalls, resets, delays, drift
     wire         request weights, venue-style errors, paginated time series
-    cassettes    reads response bodies out of vcrpy cassettes without PyYAML
+    cassettes    reads response bodies out of vcrpy cassettes (PyYAML safe loader)
     ws           the WebSocket endpoint `GET /ws`: subscriptions, mark paths, trades, drops
     fixtures     pytest fixture `hl_fake`
 """
