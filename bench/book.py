@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import random
 import resource
 import statistics
@@ -37,11 +35,12 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
 from tracker import risk  # noqa: E402
-from tracker.assess import assess_account  # noqa: E402
+from tracker.assess import assess_account, position_tiers  # noqa: E402
 from tracker.live.book import LiveBook  # noqa: E402
-from tracker.live.remark import remark_account, tiers_for  # noqa: E402
+from tracker.live.remark import remark_account  # noqa: E402
 from tracker.records import (  # noqa: E402
     MarginTable,
     MarginTier,
@@ -138,7 +137,7 @@ def make_account(
     legs = [make_position(rng, c, marks[c]) for c in coins]
     cross_mm = sum(
         (
-            risk.maintenance_margin(tiers_for(p, meta), p.position_value_usd)
+            risk.maintenance_margin(position_tiers(p, meta), p.position_value_usd)
             for p in legs
             if p.margin_mode == "cross"
         ),
@@ -290,19 +289,10 @@ def agreement(
 
 
 def machine() -> dict[str, Any]:
-    model = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
     import numpy
+    from snapshot import machine as host
 
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": numpy.__version__,
-    }
+    return {**host(), "numpy": numpy.__version__}
 
 
 def main() -> None:

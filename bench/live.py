@@ -10,7 +10,7 @@ running would have); then, with the default budget (1200 weight/min):
 - naive: `tracker run --no-live --interval 1` under the same budget and the same price path.
 Figures for live come from the daemon's own status file (mark received -> every position
 re-marked; trade received -> that account refreshed and stored; the limiter's max weight in any
-60 s); CPU and RSS are sampled from /proc. For naive polling a mark change reaches a position only
+60 s); CPU and RSS are sampled with psutil. For naive polling a mark change reaches a position only
 when that account is next polled, so its figures are the measured time to poll every account once
 (p99 ~ the whole cycle) from the measured refresh rate. Run by hand; never part of the tests.
 """
@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from snapshot import COINS, machine, make_state  # noqa: E402
+from snapshot import COINS, machine, make_state, process_sample  # noqa: E402
 
 from tests.fakes import loaders  # noqa: E402
 from tests.fakes.hyperliquid import FakeHyperliquid  # noqa: E402
@@ -64,12 +64,11 @@ def watchlist(path: Path, addresses: list[str]) -> Path:
 
 
 def proc_sample(pid: int) -> tuple[float, float]:
-    """(cpu seconds, rss MB) of a process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    rss = int(fields[21]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    return cpu, rss
+    """(cpu seconds, rss MB) of the tracker process under test."""
+    sample = process_sample(pid)
+    if sample is None:
+        raise SystemExit(f"process {pid} is gone")
+    return sample["cpu_s"], sample["rss_mb"]
 
 
 async def drive(

@@ -34,6 +34,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 FIXTURES = REPO.parent / "shared" / "fixtures" / "hyperliquid"
@@ -306,20 +308,37 @@ def work_dir(keep: Path | None, prefix: str) -> Iterator[Path]:
 
 
 def machine() -> dict[str, Any]:
+    """The machine a figure was measured on (psutil; the CPU model, which it lacks, from Linux)."""
     model = "unknown"
-    try:
+    with contextlib.suppress(OSError):  # psutil has no CPU model name; Linux says it here
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    except OSError:
-        pass
     return {
         "cpu": model,
-        "cores": os.cpu_count(),
+        "cores": psutil.cpu_count(),
+        "physical_cores": psutil.cpu_count(logical=False),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def process_sample(pid: int) -> dict[str, float] | None:
+    """RSS (MB), threads, open file descriptors and CPU seconds of a live process, or None."""
+    try:
+        proc = psutil.Process(pid)
+        with proc.oneshot():
+            cpu = proc.cpu_times()
+            return {
+                "rss_mb": proc.memory_info().rss / 2**20,
+                "threads": proc.num_threads(),
+                "fds": proc.num_fds(),
+                "cpu_s": cpu.user + cpu.system,
+            }
+    except psutil.Error:  # gone (or a zombie) between two samples
+        return None
 
 
 def bench(n: int, workdir: Path) -> dict[str, Any]:
