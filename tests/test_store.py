@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,11 +17,11 @@ import pytest
 from tracker import resources
 from tracker.assess import assess_account
 from tracker.errors import StoreBusy
-from tracker.records import AccountReport
+from tracker.records import AccountReport, Market
 from tracker.sources.hyperliquid import parse_clearinghouse_state
-from tracker.store import open_store
+from tracker.store import Store, open_store
 from tracker.store.db import migrate
-from tracker.store.writes import write_pass
+from tracker.store.writes import PassSummary, write_pass
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hyperliquid"
 T0 = datetime(2026, 1, 31, 12, tzinfo=UTC)
@@ -73,12 +74,66 @@ def test_latest_positions_follow_the_latest_account_snapshot(db_path):
         assert store.con.execute("select count(*) from positions").fetchone() == (2,)
 
 
-def test_failed_batch_leaves_nothing(db_path):
+def test_failed_transaction_leaves_nothing(db_path):
+    run = (
+        "insert into snapshot_runs (ts, command, addresses, addresses_ok, positions, finished_at) "
+        "values (now(), 'x', 1, 1, 1, now())"
+    )
     with open_store(db_path) as store:
-        with pytest.raises(duckdb.Error), store.transaction():
-            store.con.execute("insert into snapshot_runs values (now(), 'x', 1, 1, 1, now(), [])")
+        with pytest.raises(duckdb.ConstraintException, match="NOT NULL"), store.transaction():
+            store.con.execute(run)
+            inside = store.con.execute("select count(*) from snapshot_runs").fetchone()
             store.con.execute("insert into positions (ts) values (now())")  # violates NOT NULL
+        assert inside == (1,)  # the first insert took effect, then went with the rollback
         assert store.con.execute("select count(*) from snapshot_runs").fetchone() == (0,)
+
+
+def _counts(store: Store) -> tuple[int, ...]:
+    tables = ("account_snapshots", "positions", "markets", "snapshot_runs")
+    row = store.con.execute(
+        "select " + ", ".join(f"(select count(*) from {t})" for t in tables)
+    ).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_a_pass_whose_write_fails_midway_leaves_nothing(db_path):
+    # write_pass inserts accounts and positions, then markets: a mark DuckDB cannot hold in
+    # DECIMAL(38, 18) fails the batch after the first tables were written.
+    report = _report(T0)
+    summary = PassSummary(
+        ts=T0,
+        command="snapshot",
+        addresses=1,
+        addresses_ok=1,
+        positions=2,
+        finished_at=T0,
+        errors=(),
+    )
+    market = Market(
+        venue="hyperliquid",
+        dex="",
+        coin="SOL",
+        ts=T0,
+        mark_px=Decimal("1e30"),
+        oracle_px=None,
+        mid_px=None,
+        funding_rate=None,
+        open_interest=None,
+        max_leverage=20,
+        margin_table_id=None,
+        day_notional_volume_usd=None,
+        prev_day_px=None,
+    )
+    with open_store(db_path) as store:
+        with pytest.raises(duckdb.ConversionException, match="mark_px"):  # its own error
+            write_pass(store, [report], [market], summary)
+        assert _counts(store) == (0, 0, 0, 0)
+        # The same pass with a mark that fits is stored whole, on the same connection.
+        fine = replace(market, mark_px=Decimal("150.5"))
+        inserted = write_pass(store, [report], [fine], summary)
+        assert [inserted[t] for t in ("account_snapshots", "positions", "markets")] == [1, 2, 1]
+        assert _counts(store) == (1, 2, 1, 1)
 
 
 def test_store_locked_by_another_process_waits_then_reports_busy(db_path):

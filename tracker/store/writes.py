@@ -7,6 +7,7 @@ cast in SQL, so nothing is rounded through floats.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,6 +15,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Any
 
+import duckdb
 import numpy as np
 
 from tracker import resources
@@ -202,8 +204,13 @@ def insert_batch(store: Store, table: str, columns: Sequence[Column], rows: Sequ
     store.con.register("batch", frame(columns, rows))
     try:
         counted = store.con.execute(resources.sql("writes", table)).fetchone()
-    finally:
-        store.con.unregister("batch")
+    except duckdb.Error:
+        # The failed statement aborted the transaction, which refuses even the unregister; the
+        # caller's rollback drops the view. Raise the statement's own error, not that refusal.
+        with contextlib.suppress(duckdb.TransactionException):
+            store.con.unregister("batch")
+        raise
+    store.con.unregister("batch")
     return int(counted[0]) if counted else 0
 
 
