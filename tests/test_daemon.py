@@ -6,15 +6,22 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
 from tests.conftest import run_cli, start_cli, tracker_env
 from tests.fakes import seed
+from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.test_snapshot import write_watchlist
 
 WATCHED = (seed.CROSS_SHORT_SOL, seed.ISOLATED_SHORT_HYPE, seed.SDK_FILLS_USER, seed.HIP3_FLX)
+
+
+def states(fake: FakeHyperliquid, request_type: str) -> list[str | None]:
+    """Users whose request_type the fake has answered so far."""
+    return [r.user for r in fake.requests if r.type == request_type]
 
 
 async def start_daemon(env: dict[str, str], watchlist: Path) -> asyncio.subprocess.Process:
@@ -32,6 +39,27 @@ async def read_passes(proc: asyncio.subprocess.Process, n: int, timeout: float =
             assert line, "daemon exited early"
             passes.append(json.loads(line))
     return passes
+
+
+async def until(check: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Wait for a condition on the fake venue (it has no event to wait on), checked every 20 ms."""
+    async with asyncio.timeout(timeout):
+        while not check():  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+
+async def read_stderr_until(
+    proc: asyncio.subprocess.Process, text: str, timeout: float = 20
+) -> str:
+    """The daemon's stderr up to and including the first line holding text."""
+    assert proc.stderr is not None
+    lines: list[str] = []
+    async with asyncio.timeout(timeout):
+        while not lines or text not in lines[-1]:
+            line = await proc.stderr.readline()
+            assert line, f"daemon exited before writing {text!r}: {''.join(lines)[-2000:]}"
+            lines.append(line.decode())
+    return "".join(lines)
 
 
 async def stop(proc: asyncio.subprocess.Process) -> tuple[int, float, str]:
@@ -106,7 +134,10 @@ async def test_sigint_during_a_slow_pass_stops_promptly_without_a_partial_batch(
     hl_fake.faults.delay(3.0, types={"clearinghouseState"})
     watchlist = write_watchlist(tmp_path / "w.toml", *WATCHED)
     daemon = await start_daemon(env, watchlist)
-    await asyncio.sleep(2.0)  # the first pass is waiting on the slow venue
+    # The first pass is waiting on the slow venue: each account's spot state has been answered,
+    # and its perp state, asked at the same time, is held for 3 s.
+    await until(lambda: len(states(hl_fake, "spotClearinghouseState")) == len(WATCHED))
+    assert states(hl_fake, "clearinghouseState") == []
     daemon.send_signal(signal.SIGINT)
     async with asyncio.timeout(10):
         _, err = await daemon.communicate()
@@ -134,9 +165,10 @@ async def test_history_due_by_age_waits_its_turn_within_its_weight_per_minute(hl
     try:
         passes = await read_passes(daemon, 7, timeout=60)
         daemon.send_signal(signal.SIGUSR1)  # the task dump, for a daemon that seems stuck
-        await asyncio.sleep(0.5)
+        dump = await read_stderr_until(daemon, "run_daemon")
     finally:
         code, _, err = await stop(daemon)
+    err = dump + err
     assert code == 0 and "Traceback" not in err
     assert "tracker: " in err and "run_daemon" in err  # every task, and where it waits
     assert all(p["addresses_ok"] == 12 and p["positions"] == 12 for p in passes)

@@ -453,15 +453,14 @@ async def test_stall_outlasts_a_client_timeout(
 ) -> None:
     hl_fake.faults.fail_next(1, kind="stall")
     hl_fake.faults.stall_seconds = 5.0
-    started = time.monotonic()
-    with pytest.raises(asyncio.TimeoutError):
+    with pytest.raises(asyncio.TimeoutError):  # 0.2 s into the 5 s stall, not after it
         async with http.post(
             f"{hl_fake.url}/info",
             json={"type": "allMids"},
             timeout=aiohttp.ClientTimeout(total=0.2),
         ):
             pass
-    assert time.monotonic() - started < 2
+    assert hl_fake.requests == []  # when the client gave up, the stalled request had no answer
     assert (await status_of(http, hl_fake, {"type": "allMids"}))[0] == 200
 
 

@@ -204,8 +204,10 @@ async def test_trades_name_buyer_and_seller(fake: FakeHyperliquid, open_stream) 
     )
     assert (trade.buyer, trade.seller) == (BUYER, SELLER)
     assert (trade.tid, trade.time_ms, trade.hash) == (sent["tid"], sent["time"], sent["hash"])
-    await asyncio.sleep(0.1)
-    assert [t.coin for t in rec.of(Trade)] == ["ETH"]
+    # One connection delivers in order: once a later ETH trade is here, a BTC one would be too.
+    marker = fake.ws.trade("ETH", "2451", "1", BUYER, SELLER)
+    await rec.wait_for(Trade, lambda t: t.tid == marker["tid"])
+    assert [t.coin for t in rec.of(Trade)] == ["ETH", "ETH"]
 
 
 async def test_user_fills_snapshot_then_updates(fake: FakeHyperliquid, open_stream) -> None:
@@ -225,9 +227,11 @@ async def test_user_fills_snapshot_then_updates(fake: FakeHyperliquid, open_stre
     fake.put_fills(USER, [*everything, fill(1_769_800_001_000, 2), fill(1_769_800_002_000, 3)])
     update = (await rec.wait_for(UserFills, lambda u: not u.snapshot, count=2))[1]
     assert sorted(f.tid for f in update.fills) == [2, 3]
-    await asyncio.sleep(0.1)
     # userEvents carries the same fills without naming the user: they are not emitted twice.
-    assert len(rec.of(UserFills)) == 3
+    # The venue sends them after each userFills frame, so once a later fill is here, they are.
+    fake.ws.push_fills(USER, [fill(1_769_800_003_000, 4)])
+    await rec.wait_for(UserFills, lambda u: [f.tid for f in u.fills] == [4])
+    assert [sorted(f.tid for f in u.fills) for u in rec.of(UserFills)[1:]] == [[1], [2, 3], [4]]
 
 
 async def test_liquidation_events(fake: FakeHyperliquid, open_stream) -> None:
@@ -246,8 +250,12 @@ async def test_liquidation_events(fake: FakeHyperliquid, open_stream) -> None:
     assert liq.liquidator == event["liquidator"] == seed.HLP_LIQUIDATOR
     assert liq.liquidated_notional_usd == Decimal("12500000.5")
     assert liq.liquidated_account_value_usd == Decimal("310000")
-    await asyncio.sleep(0.1)
-    assert len(rec.of(UserLiquidation)) == 1
+    fake.ws.push_liquidation(BUYER, notional_usd="2", account_value_usd="1", lid=78)  # in order
+    await rec.wait_for(UserLiquidation, lambda e: e.liquidation_id == 78)
+    assert [(e.user, e.liquidation_id) for e in rec.of(UserLiquidation)] == [
+        (BUYER, 77),
+        (BUYER, 78),
+    ]
 
 
 async def test_unsubscribe_user_stops_its_feeds(fake: FakeHyperliquid, open_stream) -> None:
@@ -256,10 +264,14 @@ async def test_unsubscribe_user_stops_its_feeds(fake: FakeHyperliquid, open_stre
     await until(lambda: fake.ws.subscribers("userFills", user=BUYER) == 1)
     assert rec.stream.unsubscribe_user(BUYER) and not rec.stream.unsubscribe_user(BUYER)
     await until(lambda: fake.ws.subscribers("userEvents", user=BUYER) == 0)
-    fake.ws.push_fills(BUYER, [fill(1_769_800_000_000, 9)])
-    await asyncio.sleep(0.1)
-    assert [u.snapshot for u in rec.of(UserFills)] == [True]
     assert rec.stream.subscriptions == []
+    fake.ws.push_fills(BUYER, [fill(1_769_800_000_000, 9)])
+    # Anything the push sent is ahead of the next frame on the connection: the ack below.
+    rec.stream.subscribe_trades("ETH")
+    await until(lambda: fake.ws.subscribers("trades", coin="ETH") == 1)
+    marker = fake.ws.trade("ETH", "2400", "1", BUYER, SELLER)
+    await rec.wait_for(Trade, lambda t: t.tid == marker["tid"])
+    assert [u.snapshot for u in rec.of(UserFills)] == [True]
 
 
 # --- connection ------------------------------------------------------------------------------
@@ -270,9 +282,9 @@ async def test_heartbeat_keeps_a_quiet_connection_alive(fake: FakeHyperliquid, o
     rec = open_stream(ping_interval_s=0.1, idle_timeout_s=0.5)
     rec.stream.subscribe_trades("BTC")  # nothing trades: only pongs come back
     await rec.wait_for(StreamStatus)
-    await asyncio.sleep(1.6)  # four idle limits
+    await until(lambda: fake.ws.pings >= 16)  # 0.1 s apart: four idle limits of the venue
     assert rec.statuses() == ["connected"]
-    assert fake.ws.connects == 1 and fake.ws.pings >= 8
+    assert fake.ws.connects == 1
 
     # Without pings the same quiet connection is closed and the stream comes back.
     lazy = open_stream(ping_interval_s=30, idle_timeout_s=30)
@@ -290,7 +302,8 @@ async def test_silence_is_treated_as_a_dead_connection(fake: FakeHyperliquid, op
     assert down[0].reason == "no message for 0.4 s"
     await rec.wait_for(StreamStatus, lambda s: s.state == "connected" and s.reconnects >= 1)
     await until(lambda: fake.ws.subscribers("allMids") == 1 and fake.ws.connections == 1)
-    await asyncio.sleep(0.7)  # let the silence end
+    delivered = fake.ws.sent  # frames actually written; none are while the venue is silent
+    await until(lambda: fake.ws.sent > delivered)  # a frame (a pong) went out: silence is over
     fake.set_mark("ETH", "2222")
     await rec.wait_for(MidsUpdate, lambda m: m.mids["ETH"] == Decimal("2222"))
 
@@ -324,9 +337,10 @@ async def test_disconnect_reconnects_resubscribes_and_drops_replayed_trades(
 
     fake.ws.trade("ETH", 2500, 1, BUYER, SELLER)
     trades = await rec.wait_for(Trade, count=4)
-    await asyncio.sleep(0.1)
+    marker = fake.ws.trade("ETH", 2501, 1, BUYER, SELLER)  # after it, every replay has come in
+    await rec.wait_for(Trade, lambda t: t.tid == marker["tid"])
     keys = [(t.coin, t.tid, t.time_ms) for t in rec.of(Trade)]
-    assert len(keys) == len(set(keys)) == 4 and trades[-1].px == Decimal(2500)
+    assert len(keys) == len(set(keys)) == 5 and trades[-1].px == Decimal(2500)
     assert rec.stream.duplicate_trades == 3
 
 
