@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import REPO, run_cli
-from tracker import watchlists
+from tracker import cli, cli_charts, cli_entity, entity, watchlists
 from tracker.cli_watchlist import app
 from tracker.errors import BadInput
 from tracker.resources import data_dir
@@ -383,6 +383,38 @@ def test_merge_dedupes_across_files_first_wins(tmp_path):
     assert (one.label, one.confidence, one.watchlist) == ("first", "A", "a")
     assert one.venues == ("hyperliquid", "ethereum") and one.tags == ("a", "b")
     assert one.sources == ("s1",)
+
+
+def test_every_command_merges_the_same_files_the_same_way(tmp_path, monkeypatch):
+    # ONE: Hyperliquid in a.toml (interval 60, no entity), Ethereum in b.toml (interval 30) under
+    # another label, with an entity and a tier; NEW: Ethereum only, in a.toml; TWO: only in b.toml.
+    a = entry(ONE, "one in a") + entry(NEW, "eth only", venues='["ethereum"]', entity='"actor"')
+    b = entry(ONE, "one in b", venues='["ethereum"]', entity='"actor"', confidence='"B"')
+    write(tmp_path, "interval = 60\n" + a, "a.toml")
+    write(tmp_path, "interval = 30\n" + b + entry(TWO, "two", entity='"actor"'), "b.toml")
+    monkeypatch.setenv("TRACKER_WATCHLISTS_DIR", str(tmp_path))
+    monkeypatch.setenv("TRACKER_ENV_FILE", str(tmp_path / "no.env"))
+    labels = {ONE: "one in a", NEW: "eth only", TWO: "two"}
+
+    for names in (None, ["a", "b"], [str(tmp_path / "a.toml"), "b"]):
+        run = cli._watched(names)  # tracker run and tracker snapshot
+        report = cli_charts._watched(names)  # tracker report
+        assert run.addresses == [e.address for e in report] == [ONE, TWO]
+        assert run.eth_addresses == [ONE, NEW]
+        assert run.labels == labels and {e.address: e.label for e in report} == {
+            ONE: labels[ONE],
+            TWO: labels[TWO],
+        }
+        assert run.intervals == {ONE: 30.0, NEW: 60.0, TWO: 30.0}
+        assert [(e.entity, e.confidence, e.interval_s) for e in report] == [
+            ("actor", "B", 30.0),
+            ("actor", None, 30.0),
+        ]
+    # tracker entity and the labels of chart and liquidations: the same entries, same labels.
+    merged = cli_entity._entries()
+    assert entity.entity_addresses(merged, "ACTOR") == list(labels.items())
+    assert entity.entities(merged) == {"actor": 3}
+    assert cli_charts.watchlist_labels() == labels
 
 
 # --- CLI through typer's runner (the sub-app itself) -----------------------------------------

@@ -261,32 +261,12 @@ WatchlistOption = Annotated[
 
 def _watched(names: list[str] | None) -> Watched:
     """Addresses of the chosen watchlists per venue, their own intervals and labels."""
-    directory = watchlists.watchlists_dir(environment())
-    if names:
-        lists = [watchlists.load(watchlists.resolve(n, directory)) for n in names]
-    else:
-        lists = watchlists.load_all(directory)
-    if not lists:
-        raise BadInput(f"no watchlists in {directory} (add one with 'tracker watchlist add')")
-    intervals: dict[str, float | None] = {}
-    labels: dict[str, str] = {}
-    venues: dict[str, set[str]] = {}
-    for wl in lists:
-        for entry in wl.entries:
-            labels.setdefault(entry.address, entry.label)
-            venues.setdefault(entry.address, set()).update(entry.venues)
-            mine, known = wl.interval_s, intervals.get(entry.address)
-            if entry.address not in intervals:
-                intervals[entry.address] = mine
-            elif mine is not None:
-                intervals[entry.address] = mine if known is None else min(known, mine)
-    if not intervals:
-        raise BadInput("the chosen watchlists hold no address")
+    entries = watchlists.chosen(names, watchlists.watchlists_dir(environment()))
     return Watched(
-        addresses=[a for a in intervals if "hyperliquid" in venues[a]],
-        intervals=intervals,
-        labels=labels,
-        eth_addresses=[a for a in intervals if "ethereum" in venues[a]],
+        addresses=[e.address for e in entries if "hyperliquid" in e.venues],
+        intervals={e.address: e.interval_s for e in entries},
+        labels={e.address: e.label for e in entries},
+        eth_addresses=[e.address for e in entries if "ethereum" in e.venues],
     )
 
 

@@ -68,7 +68,7 @@ def chart(
     from tracker import charts
 
     series, picture = charts.write_chart(
-        settings.db_path, who, out, coin=coin, since=when, label=_labels().get(who)
+        settings.db_path, who, out, coin=coin, since=when, label=watchlist_labels().get(who)
     )
     coins = ", ".join(c.coin for c in series.coins) or "no positions"
     _console().print(
@@ -194,23 +194,27 @@ def _settings(db: Path | None) -> Settings:
     return settings if db is None else replace(settings, db_path=db.expanduser())
 
 
-def _labels() -> dict[str, str]:
-    """Address -> label from the watchlists folder; none when it cannot be read (only titles)."""
+def watchlist_entries() -> list[WatchedAddress]:
+    """Every watchlist's entries, merged; none when the folder cannot be read (a warning says why).
+
+    For commands that only label or mark what they show, so a broken watchlist does not stop them.
+    """
     try:
         found = watchlists.load_all(watchlists.watchlists_dir(environment()))
     except BadInput as exc:
         log.warning("no labels from the watchlists: %s", exc)
-        return {}
-    return {entry.address: entry.label for entry in watchlists.merge(found)}
+        return []
+    return watchlists.merge(found)
+
+
+def watchlist_labels() -> dict[str, str]:
+    """Address -> label from the watchlists folder; none when it cannot be read (only titles)."""
+    return {entry.address: entry.label for entry in watchlist_entries()}
 
 
 def _watched(names: list[str] | None) -> list[WatchedAddress]:
-    directory = watchlists.watchlists_dir(environment())
-    if names:
-        lists = [watchlists.load(watchlists.resolve(n, directory)) for n in names]
-    else:
-        lists = watchlists.load_all(directory)
-    return [e for e in watchlists.merge(lists) if "hyperliquid" in e.venues]
+    chosen = watchlists.chosen(names, watchlists.watchlists_dir(environment()))
+    return [e for e in chosen if "hyperliquid" in e.venues]
 
 
 def _console() -> Console:

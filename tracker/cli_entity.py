@@ -24,14 +24,15 @@ app = typer.Typer(
 out = Console()
 
 
-def _lists() -> list[watchlists.Watchlist]:
-    return watchlists.load_all(watchlists.watchlists_dir(environment()))
+def _entries() -> list[watchlists.WatchedAddress]:
+    """Every watchlist's entries, merged as every command merges them."""
+    return watchlists.merge(watchlists.load_all(watchlists.watchlists_dir(environment())))
 
 
 @app.command("list")
 def list_entities() -> None:
     """Entities named in the watchlists, with their number of addresses."""
-    for name, count in entity.entities(_lists()).items():
+    for name, count in entity.entities(_entries()).items():
         out.print(f"{name}  ({count} address{'es' if count != 1 else ''})", highlight=False)
 
 
@@ -42,7 +43,7 @@ def show(
     db: Annotated[Path | None, typer.Option("--db", help="DuckDB file.")] = None,
 ) -> None:
     """Total notional, net exposure per asset and the nearest liquidation across venues."""
-    members = entity.entity_addresses(_lists(), name)
+    members = entity.entity_addresses(_entries(), name)
     settings = Settings.from_env()
     view = entity.entity_view(db.expanduser() if db else settings.db_path, name, members)
     if as_json:

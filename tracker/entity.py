@@ -18,7 +18,7 @@ from tracker import resources
 from tracker.errors import BadInput
 from tracker.render import jsonable
 from tracker.store import open_store
-from tracker.watchlists import Watchlist
+from tracker.watchlists import WatchedAddress
 
 ZERO = Decimal(0)
 _ALIASES = {
@@ -48,29 +48,27 @@ def underlying(coin: str) -> str:
     return _ALIASES.get(name, name)
 
 
-def entity_addresses(lists: Sequence[Watchlist], name: str) -> list[tuple[str, str]]:
-    """(address, label) of every watched address of the entity, in watchlist order."""
-    found: dict[str, str] = {}
-    for wl in lists:
-        for entry in wl.entries:
-            if entry.entity and entry.entity.lower() == name.lower():
-                found.setdefault(entry.address, entry.label)
+def entity_addresses(entries: Sequence[WatchedAddress], name: str) -> list[tuple[str, str]]:
+    """(address, label) of every watched address of the entity (any case), in watchlist order.
+
+    `entries` are merged (tracker.watchlists.merge), as every command sees them.
+    """
+    found = [(e.address, e.label) for e in entries if e.entity and e.entity.lower() == name.lower()]
     if not found:
-        known = sorted({e.entity for wl in lists for e in wl.entries if e.entity})
+        known = sorted({e.entity for e in entries if e.entity})
         raise BadInput(
             f"no entity {name!r} in the watchlists (known: {', '.join(known) or 'none'})"
         )
-    return list(found.items())
+    return found
 
 
-def entities(lists: Sequence[Watchlist]) -> dict[str, int]:
-    """Entity name -> number of addresses."""
-    counts: dict[str, set[str]] = defaultdict(set)
-    for wl in lists:
-        for entry in wl.entries:
-            if entry.entity:
-                counts[entry.entity].add(entry.address)
-    return {name: len(addresses) for name, addresses in sorted(counts.items())}
+def entities(entries: Sequence[WatchedAddress]) -> dict[str, int]:
+    """Entity name -> number of addresses, from merged entries."""
+    counts: dict[str, int] = defaultdict(int)
+    for entry in entries:
+        if entry.entity:
+            counts[entry.entity] += 1
+    return dict(sorted(counts.items()))
 
 
 def entity_view(db: Path, name: str, members: Sequence[tuple[str, str]]) -> dict[str, Any]:

@@ -59,6 +59,7 @@ class WatchedAddress:
     confidence: str | None = None  # one of CONFIDENCE_TIERS
     sources: tuple[str, ...] = ()
     watchlist: str  # name of the file it came from (its stem)
+    interval_s: float | None = None  # its watchlist's `interval` (the daemon's when None)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,22 +112,42 @@ def load_all(source: Path | Iterable[Path]) -> list[Watchlist]:
 
 
 def merge(watchlists: Iterable[Watchlist]) -> list[WatchedAddress]:
-    """One entry per address in first-seen order; the first wins, venues/tags/sources unite."""
+    """One entry per address, in first-seen order: what every command watches.
+
+    The first file naming an address gives its label and file name, and its entity and
+    confidence unless only a later file has them; venues, tags and sources of every file unite;
+    the shortest interval wins.
+    """
     merged: dict[str, WatchedAddress] = {}
     for watchlist in watchlists:
         for entry in watchlist.entries:
             first = merged.get(entry.address)
-            merged[entry.address] = (
-                entry
-                if first is None
-                else replace(
-                    first,
-                    venues=_union(first.venues, entry.venues),
-                    tags=_union(first.tags, entry.tags),
-                    sources=_union(first.sources, entry.sources),
-                )
-            )
+            merged[entry.address] = entry if first is None else _merged(first, entry)
     return list(merged.values())
+
+
+def chosen(names: Sequence[str] | None, directory: Path) -> list[WatchedAddress]:
+    """The merged entries of the named watchlists (NAME or PATH), or of every file in directory."""
+    lists = load_all([resolve(n, directory) for n in names] if names else directory)
+    if not lists:
+        raise WatchlistError(f"no watchlists in {directory} (add one with 'tracker watchlist add')")
+    entries = merge(lists)
+    if not entries:
+        raise WatchlistError("the chosen watchlists hold no address")
+    return entries
+
+
+def _merged(first: WatchedAddress, later: WatchedAddress) -> WatchedAddress:
+    intervals = [i for i in (first.interval_s, later.interval_s) if i is not None]
+    return replace(
+        first,
+        venues=_union(first.venues, later.venues),
+        tags=_union(first.tags, later.tags),
+        sources=_union(first.sources, later.sources),
+        entity=first.entity if first.entity is not None else later.entity,
+        confidence=first.confidence if first.confidence is not None else later.confidence,
+        interval_s=min(intervals, default=None),
+    )
 
 
 def add(
@@ -231,8 +252,10 @@ def _validate(doc: tomlkit.TOMLDocument, path: Path) -> Watchlist:
         )
     entries: list[WatchedAddress] = []
     seen: dict[str, int] = {}
+    interval_s = None if interval is None else float(interval)
     for number, table in enumerate(tables, start=1):
-        entry = _entry(table, _where(path, number, table.get("address")), path.stem)
+        where = _where(path, number, table.get("address"))
+        entry = replace(_entry(table, where, path.stem), interval_s=interval_s)
         if entry.address in seen:
             raise WatchlistError(
                 f"{_where(path, number, entry.address)}: duplicate address, "
@@ -244,7 +267,7 @@ def _validate(doc: tomlkit.TOMLDocument, path: Path) -> Watchlist:
         name=path.stem,
         path=path,
         description=description,
-        interval_s=None if interval is None else float(interval),
+        interval_s=interval_s,
         entries=tuple(entries),
     )
 
