@@ -25,7 +25,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from tests.conftest import run_cli, tracker_env
+from tests.conftest import CliResult, run_cli, tracker_env
 from tests.fakes import seed
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.venue import now_ms
@@ -505,3 +505,61 @@ def test_time_axis_is_utc(replay):
     assert last.utcoffset() is not None and last.utcoffset().total_seconds() == 0
     assert fig.axes[-1].xaxis.get_major_formatter().get_offset() == f"{last:%Y-%b-%d %H:%M}"
     assert series.start == series.ts[0] < datetime.now(UTC)
+
+
+# --- every reading command logs through the one set-up (tracker/logs.py) ------------------------
+
+HOOK_TOKEN = "h00kT0kenAbcdefghij0123"  # key-like: the secret part of the webhook URL below
+RPC_KEY = "rpcKEY0123456789abcdef"
+
+
+def reading_commands(out: Path) -> dict[str, tuple[str, ...]]:
+    return {
+        "chart": ("chart", WHALE, "--out", str(out / "c.png")),
+        "liqmap": ("liqmap", "ETH", "--out", str(out / "l.svg")),
+        "export": ("export", "positions", "--out", str(out / "p.csv")),
+        "report": ("report", "--out", str(out / "r")),
+        "entity": ("entity", "show", "the whale"),
+    }
+
+
+async def test_reading_commands_log_at_tracker_log_level_with_secrets_redacted(replay, tmp_path):
+    # The database sits in a folder named after the webhook's token, so the start-up line (which
+    # names the database) carries a secret that only the filter can take out; an unknown key in
+    # the watchlist makes the commands that read it warn.
+    secret_dir = tmp_path / HOOK_TOKEN
+    secret_dir.mkdir()
+    db = secret_dir / "t.duckdb"
+    db.write_bytes(replay.db.read_bytes())
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "w.toml").write_text(
+        f'[[address]]\naddress = "{WHALE}"\nlabel = "whale"\nentity = "the whale"\nnick = "x"\n'
+    )
+    env = {
+        **replay.env,
+        "TRACKER_DB": str(db),
+        "TRACKER_WATCHLISTS_DIR": str(lists),
+        "TRACKER_WEBHOOK_URL": f"https://hooks.example.com/hook/{HOOK_TOKEN}",
+        "TRACKER_ETH_RPC_URL": f"https://eth.example.com/v3/{RPC_KEY}",
+    }
+
+    async def run_all(level: str) -> dict[str, CliResult]:
+        out = tmp_path / level
+        out.mkdir()
+        commands = reading_commands(out)
+        level_env = {**env, "TRACKER_LOG_LEVEL": level}
+        done = await asyncio.gather(*(run_cli(*a, env=level_env) for a in commands.values()))
+        return dict(zip(commands, done, strict=True))
+
+    for name, result in (await run_all("DEBUG")).items():
+        assert result.code == 0, (name, result.stderr[-2000:])
+        assert f"DEBUG tracker.logs: tracker {name}: database " in result.stderr, name
+        assert "Ethereum RPC https://eth.example.com/v3/***" in result.stderr, name
+        assert f"{tmp_path}/***/t.duckdb" in result.stderr, name  # redacted by the filter
+        assert HOOK_TOKEN not in result.stderr and RPC_KEY not in result.stderr, name
+        if name in ("chart", "report", "entity"):  # these read the watchlists
+            assert "unknown key 'nick' ignored" in result.stderr, name
+    for name, result in (await run_all("ERROR")).items():
+        assert result.code == 0, (name, result.stderr[-2000:])
+        assert result.stderr == "", name  # no DEBUG, INFO or WARNING line

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import signal
 import sys
 import time
@@ -23,7 +22,16 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
-from tracker import __version__, cli_charts, cli_entity, cli_watchlist, render, views, watchlists
+from tracker import (
+    __version__,
+    cli_charts,
+    cli_entity,
+    cli_watchlist,
+    logs,
+    render,
+    views,
+    watchlists,
+)
 from tracker import query as queries
 from tracker.addresses import normalise_address
 from tracker.config import Settings, environment
@@ -32,7 +40,6 @@ from tracker.errors import BadInput, StoreError, TrackerError, VenueError
 from tracker.passes import PassReport
 from tracker.poll import HyperliquidPoller
 from tracker.records import AccountReport
-from tracker.redact import redact_text
 from tracker.render import watch_json, watch_view
 from tracker.service import Watched, ethereum_side, hyperliquid_poller, pass_runner
 from tracker.store import open_store
@@ -58,17 +65,6 @@ DbOption = Annotated[
 ]
 
 
-class _SecretFilter(logging.Filter):
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_text(record.getMessage(), self.secrets)
-        record.args = None
-        return True
-
-
 def fail(message: str, code: int) -> NoReturn:
     """Print one line to stderr and exit with code."""
     err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
@@ -76,18 +72,12 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 def settings_for(db: Path | None) -> Settings:
-    """Settings from the environment, with --db taking precedence; logging set up once."""
+    """Settings from the environment, with --db taking precedence (logging: the root callback)."""
     settings = Settings.from_env()
     if db is not None:
         from dataclasses import replace
 
         settings = replace(settings, db_path=db.expanduser())
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_SecretFilter(settings.secrets()))
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
     return settings
 
 
@@ -99,12 +89,14 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
     """Track whales on Hyperliquid and Ethereum."""
     environment()  # refuses private keys in the environment or .env for every command
+    logs.configure(ctx.invoked_subcommand)  # every command and sub-command logs through it
 
 
 @app.command()
