@@ -327,3 +327,110 @@ def test_episodes_split_on_the_gap_and_ignore_makers():
     )
     assert sorted(e.fills for e in episodes) == [1, 2]
     assert all(e.address == WHALE and e.side == "long" for e in episodes)
+
+
+# --- tracker liquidations lists both venues, each figure under a name that means it -------------
+
+BORROWER = "0x00000000000000000000000000000000000aa7e1"  # on an Ethereum watchlist
+HL_ONLY = "0x00000000000000000000000000000000000aa7e2"  # watched on Hyperliquid only
+STRANGER = "0x00000000000000000000000000000000000aa7e3"  # on no watchlist
+AAVE_KEYS = ("debt_symbol", "debt_to_cover", "debt_usd", "collateral_price_usd", "liquidator")
+WETH_USD = Decimal("2400.5")  # the oracle's price at the block
+
+
+def _aave_call(con: duckdb.DuckDBPyConnection, user: str, log_index: int, weth: str) -> None:
+    seized, price = Decimal(weth), WETH_USD
+    con.execute(
+        "insert into aave_liquidation_calls values ($chain, $pool, 123456, "
+        "'2026-01-31 22:05:00+00', $tx, $i, $user, $weth, 'WETH', $usdc, 'USDC', $debt, $seized, "
+        "$price, 1, $value, $debt, $liquidator, false)",
+        {
+            "chain": 1,
+            "pool": "0x" + "87" * 20,
+            "tx": "0x" + "ab" * 32,
+            "i": log_index,
+            "user": user,
+            "weth": "0x" + "c0" * 20,
+            "usdc": "0x" + "a0" * 20,
+            "debt": seized * price * Decimal("0.95"),
+            "seized": seized,
+            "price": price,
+            "value": seized * price,
+            "liquidator": "0x" + "11" * 20,
+        },
+    )
+
+
+async def test_liquidations_lists_aave_calls_with_their_own_columns_and_watched_borrowers(
+    tmp_path,
+):
+    from tracker.store import open_store
+
+    db = tmp_path / "t.duckdb"
+    with open_store(db) as store:
+        for user, i, weth in ((BORROWER, 7, "500"), (HL_ONLY, 8, "400"), (STRANGER, 9, "300")):
+            _aave_call(store.con, user, i, weth)
+        store.con.execute(
+            "insert into liquidations values ('hyperliquid:x:ETH:1', 'hyperliquid', $a, 'ETH', "
+            "'long', '2026-01-31 22:00:00+00', '2026-01-31 22:02:00+00', 5, 90000, 215543250, "
+            "'backstop+market', 2402.1, -1000, 216000000, 'fills,ledger', true, true, now())",
+            {"a": WHALE},
+        )
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "w.toml").write_text(
+        f'[[address]]\naddress = "{BORROWER}"\nlabel = "aave whale"\nvenues = ["ethereum"]\n\n'
+        f'[[address]]\naddress = "{HL_ONLY}"\nlabel = "perp whale"\n'
+    )
+    env = tracker_env("http://127.0.0.1:9", db, TRACKER_WATCHLISTS_DIR=str(lists))
+
+    result = await run_cli("liquidations", "--json", env=env)
+    assert result.code == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [(r["venue"], r["address"]) for r in rows] == [
+        ("hyperliquid", WHALE),
+        ("aave-v3", BORROWER),
+        ("aave-v3", HL_ONLY),
+        ("aave-v3", STRANGER),
+    ]
+    assert len({tuple(r) for r in rows}) == 1  # one set of keys for every row
+    hl, aave, _, _ = rows
+    # The borrower on an Ethereum watchlist is watched; one followed on Hyperliquid only is not.
+    assert [r["watched"] for r in rows] == [True, True, False, False]
+
+    # Hyperliquid: the keys and values people rely on, and no Aave figure.
+    assert (hl["coin"], hl["side"], hl["fills"], hl["method"]) == (
+        "ETH",
+        "long",
+        5,
+        "backstop+market",
+    )
+    assert Decimal(hl["mark_px"]) == Decimal("2402.1")
+    assert Decimal(hl["ledger_notional_usd"]) == 216_000_000
+    assert Decimal(hl["realized_loss_usd"]) == -1000 and hl["sources"] == ["fills", "ledger"]
+    assert all(hl[k] is None for k in (*AAVE_KEYS, "tx_hash", "block_number"))
+
+    # Aave: the collateral seized in the shared columns; the debt, the oracle price, the
+    # liquidator and the transaction in their own; no mark, loss or ledger figure.
+    assert (aave["coin"], aave["side"], aave["fills"], aave["method"]) == (
+        "WETH",
+        "long",
+        1,
+        "liquidationCall",
+    )
+    seized_usd = 500 * WETH_USD
+    assert Decimal(aave["size"]) == 500 and Decimal(aave["notional_usd"]) == seized_usd
+    assert aave["mark_px"] is None and aave["ledger_notional_usd"] is None
+    assert aave["realized_loss_usd"] is None and aave["sources"] == ["chain"]
+    assert aave["debt_symbol"] == "USDC" and Decimal(aave["collateral_price_usd"]) == WETH_USD
+    repaid = seized_usd * Decimal("0.95")  # USDC at $1
+    assert Decimal(aave["debt_to_cover"]) == Decimal(aave["debt_usd"]) == repaid
+    assert aave["liquidator"] == "0x" + "11" * 20 and aave["tx_hash"] == "0x" + "ab" * 32
+    assert aave["block_number"] == 123456 and aave["large"] is True
+
+    only = await run_cli(
+        "liquidations", "--json", "--address", BORROWER.upper().replace("0X", "0x"), env=env
+    )
+    assert [r["episode_id"] for r in json.loads(only.stdout)] == [aave["episode_id"]]
+    table = await run_cli("liquidations", env=env)
+    assert table.code == 0 and "Traceback" not in table.stderr, table.stderr

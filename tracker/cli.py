@@ -435,12 +435,14 @@ def liquidations(
     who = normalise_address(address) if address else None
     when = _iso8601(since) if since else None
     settings = settings_for(db)
+    entries = cli_charts.watchlist_entries()
     rows = views.liquidations(
         settings.db_path,
         min_usd=Decimal(str(min_usd)),
         since=when,
         address=who,
         large_usd=settings.large_liquidation_usd,
+        watched=[e.address for e in entries if "ethereum" in e.venues],  # Aave borrowers
     )
     if as_json:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
