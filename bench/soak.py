@@ -22,6 +22,16 @@ duplicate on any natural key, no incomplete pass; and the JSONL alert sink for a
 twice. Exits 1 if the tracker died, printed a traceback, overran the budget, did not stop on
 SIGTERM, stored a duplicate or an incomplete pass, or delivered an alert twice. Run by hand, not in
 CI.
+
+Leaks: `second_half` in the JSON gives, for RSS and the asyncio task count, the slope per hour of
+the first and of the second half of the samples, and of their floor (the least value of each
+--floor-s window, which drops the tasks and memory of a pass in flight, so what remains is what
+stays). The second half is `flat` when its floor slopes are within --flat-mb-per-h and
+--flat-tasks-per-h (reported, not a failure: an hour is short for a slow leak). With
+--tracemalloc-s S the tracker traces Python allocations (6 frames) and dumps a snapshot every S
+seconds into the work folder; the JSON then gives the traced total over time and the 15 lines
+that grew most from the first snapshot to the last (native memory, DuckDB's included, is RSS
+minus the traced total).
 """
 
 from __future__ import annotations
@@ -52,6 +62,29 @@ from tests.history_data import make_fills  # noqa: E402
 
 ETH_TOP, ETH_BOTTOM = 2900.0, 2300.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Loaded by the tracker's interpreter (PYTHONPATH) with --tracemalloc-s: traces allocations in
+# `tracker run` and dumps a snapshot every SOAK_TRACEMALLOC_S seconds.
+TRACEMALLOC_SITE = """\
+import os, sys, threading, time, tracemalloc
+
+def _dump(out, every):
+    tracemalloc.start(6)
+    started, i = time.monotonic(), 0
+    while True:
+        time.sleep(every)
+        snap = tracemalloc.take_snapshot()
+        name = f"{i:04d}-{int(time.monotonic() - started)}.snap"
+        snap.dump(os.path.join(out, name + ".tmp"))
+        os.replace(os.path.join(out, name + ".tmp"), os.path.join(out, name))
+        i += 1
+
+if os.environ.get("SOAK_TRACEMALLOC_DIR") and sys.argv[1:2] == ["run"]:
+    threading.Thread(
+        target=_dump,
+        args=(os.environ["SOAK_TRACEMALLOC_DIR"], float(os.environ["SOAK_TRACEMALLOC_S"])),
+        daemon=True,
+    ).start()
+"""
 
 
 @dataclass(slots=True)
@@ -63,11 +96,12 @@ class Series:
     def add(self, t: float, value: float) -> None:
         self.points.append((t, value))
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, floor_s: float = 300.0) -> dict[str, Any]:
         if not self.points:
             return {"samples": 0}
         values = [v for _, v in self.points]
-        half = self.points[len(self.points) // 2 :]
+        first, second = halves(self.points)
+        floor_first, floor_second = halves(floor(self.points, floor_s))
         return {
             "samples": len(values),
             "first": values[0],
@@ -75,8 +109,83 @@ class Series:
             "min": min(values),
             "max": max(values),
             "slope_per_hour": slope_per_hour(self.points),
-            "slope_per_hour_second_half": slope_per_hour(half),
+            "slope_per_hour_first_half": slope_per_hour(first),
+            "slope_per_hour_second_half": slope_per_hour(second),
+            "floor_s": floor_s,
+            "floor_slope_per_hour_first_half": slope_per_hour(floor_first),
+            "floor_slope_per_hour_second_half": slope_per_hour(floor_second),
         }
+
+
+def halves(points: list[tuple[float, float]]) -> tuple[list[tuple[float, float]], ...]:
+    """The samples before and from the middle of the sampled time."""
+    if not points:
+        return [], []
+    middle = (points[0][0] + points[-1][0]) / 2
+    return [p for p in points if p[0] < middle], [p for p in points if p[0] >= middle]
+
+
+def floor(points: list[tuple[float, float]], window_s: float) -> list[tuple[float, float]]:
+    """The least value of each window_s of samples, at the window's middle (a pass in flight
+    raises the samples it spans; what a leak leaves behind raises the floor)."""
+    if not points:
+        return []
+    start = points[0][0]
+    windows: dict[int, list[float]] = {}
+    for t, v in points:
+        windows.setdefault(int((t - start) // window_s), []).append(v)
+    return [(start + (k + 0.5) * window_s, min(vs)) for k, vs in sorted(windows.items())]
+
+
+def second_half(
+    rss: dict[str, Any], tasks: dict[str, Any], mb_per_h: float, tasks_per_h: float
+) -> dict[str, Any]:
+    """First- and second-half slopes of RSS and tasks, and whether the second half is flat."""
+    keys = (
+        "slope_per_hour_first_half",
+        "slope_per_hour_second_half",
+        "floor_slope_per_hour_first_half",
+        "floor_slope_per_hour_second_half",
+    )
+    out: dict[str, Any] = {
+        "rss_mb_per_h": {k: rss.get(k) for k in keys},
+        "tasks_per_h": {k: tasks.get(k) for k in keys},
+        "flat_if_floor_slope_within": {"rss_mb_per_h": mb_per_h, "tasks_per_h": tasks_per_h},
+    }
+    rss_slope = rss.get("floor_slope_per_hour_second_half")
+    task_slope = tasks.get("floor_slope_per_hour_second_half")
+    out["flat"] = (
+        None
+        if rss_slope is None or task_slope is None
+        else abs(rss_slope) <= mb_per_h and abs(task_slope) <= tasks_per_h
+    )
+    return out
+
+
+def tracemalloc_report(folder: Path, top: int = 15) -> dict[str, Any]:
+    """Traced Python memory over the run and the lines that grew most, from the dumps."""
+    import tracemalloc
+
+    dumps = sorted(folder.glob("*.snap"))
+    if len(dumps) < 2:
+        return {"snapshots": len(dumps)}
+    totals = []
+    for path in dumps:
+        snap = tracemalloc.Snapshot.load(str(path))
+        totals.append(
+            [
+                int(path.stem.split("-")[1]),
+                round(sum(s.size for s in snap.statistics("filename")) / 1e6, 2),
+            ]
+        )
+    first = tracemalloc.Snapshot.load(str(dumps[0]))
+    last = tracemalloc.Snapshot.load(str(dumps[-1]))
+    grown = last.compare_to(first, "lineno")[:top]
+    return {
+        "snapshots": len(dumps),
+        "traced_mb_at_s": totals,
+        "grew_most": [str(stat) for stat in grown],
+    }
 
 
 def slope_per_hour(points: list[tuple[float, float]]) -> float | None:
@@ -156,7 +265,9 @@ def write_watchlist(path: Path, addresses: list[str]) -> Path:
     return path
 
 
-def tracker_env(url: str, work: Path, weight: int | None) -> dict[str, str]:
+def tracker_env(
+    url: str, work: Path, weight: int | None, tracemalloc_s: float | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env.update(
         {
@@ -171,6 +282,13 @@ def tracker_env(url: str, work: Path, weight: int | None) -> dict[str, str]:
     )
     if weight is not None:
         env["TRACKER_HL_WEIGHT_PER_MIN"] = str(weight)
+    if tracemalloc_s:
+        site, dumps = work / "tracemalloc-site", work / "tracemalloc"
+        site.mkdir(exist_ok=True)
+        dumps.mkdir(exist_ok=True)
+        (site / "sitecustomize.py").write_text(TRACEMALLOC_SITE)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(site), env.get("PYTHONPATH")]))
+        env.update(SOAK_TRACEMALLOC_DIR=str(dumps), SOAK_TRACEMALLOC_S=str(tracemalloc_s))
     return env
 
 
@@ -218,7 +336,7 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         history = setup_fake(fake, args.accounts)
         addresses = list(history)
         watchlist = write_watchlist(work / "soak.toml", addresses)
-        env = tracker_env(fake.url, work, args.weight_per_min)
+        env = tracker_env(fake.url, work, args.weight_per_min, args.tracemalloc_s)
         backfilled = None if args.no_backfill else await backfill(env, watchlist)
         stderr_path = work / "run.stderr"
         run_args = ["run", "-w", str(watchlist), "--interval", str(args.interval)]
@@ -290,6 +408,8 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         weights.add(p["at"] - started, p.get("weight", 0))
         durations.add(p["at"] - started, p.get("duration_s", 0))
     budget = args.weight_per_min or 1200
+    rss_summary = metrics["rss_mb"].summary(args.floor_s)
+    tasks_summary = tasks.summary(args.floor_s)
     failures = [
         *(["the tracker died"] if died else []),
         *(["a traceback on stderr"] if "Traceback" in errors else []),
@@ -311,11 +431,15 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "backfill": backfilled,
         "passes": len(passes),
         "addresses_refreshed": sum(p.get("addresses", 0) for p in passes),
-        "metrics": {k: s.summary() for k, s in metrics.items()},
+        "metrics": {k: s.summary(args.floor_s) for k, s in metrics.items()},
+        "second_half": second_half(
+            rss_summary, tasks_summary, args.flat_mb_per_h, args.flat_tasks_per_h
+        ),
         "weight_per_pass": weights.summary(),
         "pass_duration_s": durations.summary(),
         "budget_used_last_min": budget_used.summary(),
-        "asyncio_tasks": tasks.summary(),
+        "asyncio_tasks": tasks_summary,
+        **({"tracemalloc": tracemalloc_report(work / "tracemalloc")} if args.tracemalloc_s else {}),
         "store": store,
         "max_weight_in_any_60s_at_the_venue": max_window,
         "stderr_lines": len(errors.splitlines()),
@@ -342,14 +466,26 @@ def main() -> None:
     )
     parser.add_argument("--tick-s", type=float, default=1.0, help="seconds between mark steps")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--floor-s", type=float, default=300.0, help="window of the floor (least value) slopes"
+    )
+    parser.add_argument("--flat-mb-per-h", type=float, default=5.0, help="flat: RSS floor slope")
+    parser.add_argument("--flat-tasks-per-h", type=float, default=2.0, help="flat: tasks floor")
+    parser.add_argument(
+        "--tracemalloc-s", type=float, help="trace the tracker's allocations, a dump every S s"
+    )
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     parser.add_argument("--json", action="store_true", help="print only the JSON summary")
     args = parser.parse_args()
     with work_dir(args.keep, "soak-") as work:
         summary = asyncio.run(soak(args, work))
     if not args.json:
+        half = summary["second_half"]
         print(
-            f"soak {args.minutes:g} min, {args.accounts} accounts: ok={summary['ok']}",
+            f"soak {args.minutes:g} min, {args.accounts} accounts: ok={summary['ok']}; "
+            f"second half flat={half['flat']} (RSS floor "
+            f"{half['rss_mb_per_h']['floor_slope_per_hour_second_half']} MB/h, tasks floor "
+            f"{half['tasks_per_h']['floor_slope_per_hour_second_half']}/h)",
             file=sys.stderr,
         )
     print(json.dumps(summary, indent=2))

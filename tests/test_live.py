@@ -36,6 +36,23 @@ async def status(env) -> dict:
     return json.loads(result.stdout)
 
 
+async def read_one(db, sql: str, params: dict) -> tuple:
+    """One row from the running daemon's database, waiting out the moments a pass holds it."""
+    async with asyncio.timeout(20):
+        while True:
+            try:
+                con = duckdb.connect(str(db), read_only=True)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc):
+                    raise
+                await asyncio.sleep(0.05)  # the pass's write lasts milliseconds
+                continue
+            try:
+                return con.execute(sql, params).fetchone()
+            finally:
+                con.close()
+
+
 async def stop(proc) -> str:
     proc.send_signal(signal.SIGTERM)
     async with asyncio.timeout(10):
@@ -88,11 +105,9 @@ async def test_live_mode_refreshes_traders_and_warns_from_marks(hl_fake, tmp_pat
         await wait_for(refreshed, timeout=10)
 
         # The crash: marks fall on the WebSocket only; the whale nears liquidation.
-        con = duckdb.connect(str(db), read_only=True)
-        liq = con.execute(
-            "select liquidation_px from latest_positions where address = $a", {"a": WHALE}
-        ).fetchone()[0]
-        con.close()
+        (liq,) = await read_one(
+            db, "select liquidation_px from latest_positions where address = $a", {"a": WHALE}
+        )
         hl_fake.set_mark("ETH", str(liq * Decimal("1.03")))
 
         async def warned():

@@ -8,6 +8,13 @@ snapshot` (so history, episodes, alerts and storage are identical) and loads the
 book. After a reconnect the users followed per user are refreshed (their fills backfilled over
 REST; the store's keys keep anything from counting twice). A status file beside the database
 tells `tracker status` about budget, stream health and staleness.
+
+Every task live mode starts (the stream reader, the refresher, each refresh pass, each re-mark
+and each near-liquidation alert task) belongs to the engine's one task group, so none can fail
+unseen or outlive the engine. A pass or alert write that fails on the store or the venue is
+logged and counted and the accounts stay due; bad input (the database path is not a database)
+and anything unexpected stop the engine and are raised from `run` as themselves, as in polling
+mode (`tracker.daemon`).
 """
 
 from __future__ import annotations
@@ -18,18 +25,19 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
 
 from tracker.alerts import rules
 from tracker.alerts import store as alert_store
 from tracker.alerts.engine import AlertContext, dispatch
-from tracker.errors import BadInput, TrackerError
+from tracker.errors import BadInput, StoreError, TrackerError
 from tracker.live.book import LiveBook
 from tracker.live.scheduler import RefreshScheduler, SchedulerConfig
 from tracker.passes import PassReport
@@ -71,6 +79,7 @@ class LiveStats:
     passes: int = 0
     failed_passes: int = 0
     alerts_from_marks: int = 0
+    failed_alert_writes: int = 0  # near-liquidation alert tasks that could not store or deliver
     stream_state: str = "starting"
     reconnects: int = 0
     last_message_at: float | None = None
@@ -119,12 +128,18 @@ class LiveEngine:
         self._near_seen: set[tuple[str, float]] = set()
         self._pending_mids: dict[str, list[MidsUpdate]] = {}
         self._apply_task: asyncio.Task[None] | None = None
+        self._group: asyncio.TaskGroup | None = None  # owns every task below, while running
+        self._children: set[asyncio.Task[None]] = set()  # its tasks not yet done
         self._inflight: set[str] = set()
         self._near_checked = float("-inf")
         self._tasks = 0  # asyncio tasks at the last housekeeping, for the status file
 
     async def run(self, stop: asyncio.Event) -> LiveStats:
-        """Refresh everything once, subscribe, then stream and refresh until stop is set."""
+        """Refresh everything once, subscribe, then stream and refresh until stop is set.
+
+        Raises, as itself, the first error no task of the engine handled (see the module
+        docstring); the engine's other tasks are cancelled first.
+        """
         dexes = await self.poller.dex_names()
         self.scheduler.cost_weight = 2 * len(dexes) + 2
         await self._warm(dexes)
@@ -132,16 +147,30 @@ class LiveEngine:
             self.stream.subscribe_mids(dex)
         self._follow_coins()
         self._follow_users()
-        async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(self._consume()),
-                group.create_task(self._refresher()),
-                group.create_task(self._housekeeping()),
-            ]
-            await stop.wait()
-            for task in tasks:
-                task.cancel()
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                self._spawn(self._consume(), "live-stream")
+                self._spawn(self._refresher(), "live-refresher")
+                self._spawn(self._housekeeping(), "live-housekeeping")
+                await stop.wait()
+                for task in list(self._children):  # passes in flight too: nothing half-written
+                    task.cancel()
+        except BaseExceptionGroup as failed:
+            raise _first_error(failed) from None
+        finally:
+            self._group = None
         return self.stats
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Start a task in the engine's group: its error stops the engine, never vanishes."""
+        if self._group is None:
+            coro.close()
+            raise RuntimeError("the live engine is not running")
+        task = self._group.create_task(coro, name=name)
+        self._children.add(task)
+        task.add_done_callback(self._children.discard)
+        return task
 
     async def _warm(self, dexes: Sequence[str]) -> None:
         """Load what the store holds into the book; never-stored accounts are due at once."""
@@ -194,7 +223,7 @@ class LiveEngine:
         pending = self._pending_mids.setdefault(event.dex, [])
         pending.append(event)
         if self._apply_task is None or self._apply_task.done():
-            self._apply_task = asyncio.get_running_loop().create_task(self._apply_mids())
+            self._apply_task = self._spawn(self._apply_mids(), "live-marks")
 
     async def _apply_mids(self) -> None:
         await asyncio.sleep(0)  # let queued messages arrive first
@@ -247,7 +276,7 @@ class LiveEngine:
             )
             for a in addresses
         ]
-        asyncio.get_running_loop().create_task(self._alert_near(reports))
+        self._spawn(self._alert_near(reports), "live-near-alerts")
 
     async def _alert_near(self, reports: list[AccountReport]) -> None:
         ts = datetime.now(UTC)
@@ -268,15 +297,31 @@ class LiveEngine:
                 alert_store.write_armed(store, armed)
                 return len(new)
 
+        def write() -> int:
+            try:
+                return store_alerts()
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise StoreError(f"writing near-liquidation alerts to {self.db}: {first}") from exc
+
         try:
-            new = await asyncio.to_thread(store_alerts)
-        except Exception as exc:  # the mark path must go on: log and retry on the next change
-            log.warning("near-liquidation alerts not stored: %s", exc)
+            new = await asyncio.to_thread(write)
+        except BadInput:
+            raise  # the store is not a database: stop, as a refresh pass does
+        except TrackerError as exc:  # the store was busy or failing: the mark path goes on
+            log.warning("near-liquidation alerts not stored (retried on the next mark): %s", exc)
+            self.stats.failed_alert_writes += 1
             self._near_seen = set()  # look again on the next mark update
             return
         self.stats.alerts_from_marks += new
         if new and self.sinks:
-            await dispatch(self.db, self.sinks, timeout_s=self.poller.client.policy.timeout_s)
+            try:
+                await dispatch(self.db, self.sinks, timeout_s=self.poller.client.policy.timeout_s)
+            except BadInput:
+                raise
+            except TrackerError as exc:  # stored, so the next dispatch delivers them
+                log.warning("near-liquidation alerts stored, delivery deferred: %s", exc)
+                self.stats.failed_alert_writes += 1
 
     # -- REST refreshes --------------------------------------------------------------------
 
@@ -285,7 +330,6 @@ class LiveEngine:
         own at once, the risk-ordered sweep one pass at a time beside them, nothing twice."""
         limiter = self.poller.client.limiter
         sweep: asyncio.Task[None] | None = None
-        running: set[asyncio.Task[None]] = set()
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=0.5)
@@ -300,12 +344,10 @@ class LiveEngine:
             ]
             urgent = [a for a in batch if a in self._traded_at]
             if urgent:
-                task = asyncio.get_running_loop().create_task(self._refresh(urgent, urgent=True))
-                running.add(task)
-                task.add_done_callback(running.discard)
+                self._spawn(self._refresh(urgent, urgent=True), "live-refresh-traded")
             rest = [a for a in batch if a not in self._traded_at]
             if rest and (sweep is None or sweep.done()):
-                sweep = asyncio.get_running_loop().create_task(self._refresh(rest))
+                sweep = self._spawn(self._refresh(rest), "live-refresh-sweep")
 
     async def _refresh(self, addresses: Sequence[str], *, urgent: bool = False) -> None:
         if urgent:  # this task's requests skip the limiter's queue (tracker.sources.limiter)
@@ -315,7 +357,7 @@ class LiveEngine:
         try:
             report = await self.run_pass(addresses)
         except BadInput:
-            raise  # the store is not a database, or the like: stop, do not retry forever
+            raise  # the store is not a database, or the like: stop the engine, do not retry
         except TrackerError as exc:  # the store was busy: these accounts stay due
             log.warning("refresh of %d accounts failed: %s", len(addresses), exc)
             self.stats.failed_passes += 1
@@ -368,8 +410,14 @@ class LiveEngine:
             await asyncio.sleep(2.0)
             self.scheduler.set_risk(self.book.account_risk())
             self._follow_users()
-            self._tasks = len(asyncio.all_tasks())  # the status is written from a thread
-            await asyncio.to_thread(self._write_status)
+            self._tasks = len(asyncio.all_tasks())
+            # Built here on the loop (it reads the limiter and the stats the loop changes), only
+            # the file is written from a thread.
+            doc = self.status()
+            try:
+                await asyncio.to_thread(write_status, status_path(self.db), doc)
+            except OSError as exc:
+                log.warning("status file not written: %s", exc)
 
     def status(self) -> dict[str, Any]:
         """Budget use, stream health and staleness, for `tracker status`."""
@@ -408,13 +456,33 @@ class LiveEngine:
             "trades_seen": self.stats.trades_seen,
             "refreshes": self.stats.refreshes,
             "alerts_from_marks": self.stats.alerts_from_marks,
+            "failed_passes": self.stats.failed_passes,
+            "failed_alert_writes": self.stats.failed_alert_writes,
         }
 
-    def _write_status(self) -> None:
-        path = status_path(self.db)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(orjson.dumps(self.status(), option=orjson.OPT_INDENT_2))
-        os.replace(tmp, path)
+
+def write_status(path: Path, doc: dict[str, Any]) -> None:
+    """Replace the status file with doc at once (readers never see half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    os.replace(tmp, path)
+
+
+def _first_error(failed: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first error of a task group (nested groups flattened); the others are logged."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(failed)
+    for other in leaves[1:]:
+        log.error("live mode: a further task failed: %r", other)
+    return leaves[0]
 
 
 def _p(values: Iterable[float], q: float) -> float | None:
