@@ -30,3 +30,8 @@ def normalise_address(text: str) -> str:
 def is_address(text: str) -> bool:
     """True when text is 0x followed by 40 hex digits (any letter case)."""
     return bool(_ADDRESS.match(text.strip()))
+
+
+def short_address(address: str) -> str:
+    """0xb317…83ae: enough to tell addresses apart by eye; --json carries the whole one."""
+    return f"{address[:6]}…{address[-4:]}" if len(address) > 12 else address

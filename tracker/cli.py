@@ -29,6 +29,7 @@ from tracker import (
     cli_watchlist,
     logs,
     render,
+    render_events,
     views,
     watchlists,
 )
@@ -443,11 +444,12 @@ def liquidations(
         address=who,
         large_usd=settings.large_liquidation_usd,
         watched=[e.address for e in entries if "ethereum" in e.venues],  # Aave borrowers
+        labels={e.address: e.label for e in entries},
     )
     if as_json:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    out.print(render.liquidations_table(rows))
+    out.print(render_events.liquidations_table(rows))
 
 
 @app.command()
@@ -463,7 +465,7 @@ def alerts(
     if as_json:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
-    out.print(render.alerts_table(rows))
+    out.print(render_events.alerts_table(rows))
 
 
 def _iso8601(text: str) -> datetime:

@@ -11,6 +11,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from tracker.fit import Fitted, compact_table, full_time, money, pct, scaled
 from tracker.records import AccountReport, AccountSnapshot, EthereumReport, Holding, Position
 
 DANGER_PCT = (Decimal(2), Decimal(5), Decimal(10))
@@ -143,81 +144,146 @@ def danger_style(distance_pct: Decimal | None) -> str:
     return "green"
 
 
-def positions_table(positions: Sequence[Position]) -> Table:
+def _full_table(title: str, columns: Sequence[tuple[str, str]]) -> Table:
+    """The wide layout: every value whole, no cell ever wrapped or cut."""
+    table = Table(title=title, title_justify="left", pad_edge=False)
+    for name, justify in columns:
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    return table
+
+
+def _compact(title: str, columns: Sequence[tuple[str, str]], wrap: str = "") -> Table:
+    """The narrow layout: only the column named `wrap` may wrap (at spaces, never cut)."""
+    table = compact_table(title)
+    for name, justify in columns:
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=name != wrap,
+            overflow="fold",
+        )
+    return table
+
+
+def _side(side: str) -> Text:
+    return Text(side, "green" if side == "long" else "red")
+
+
+def positions_table(positions: Sequence[Position]) -> Fitted:
     """Positions sorted by notional, distance to liquidation coloured by danger."""
-    table = Table(title="Positions", title_justify="left", expand=False, pad_edge=False)
-    for name, justify in (
-        ("coin", "left"),
-        ("side", "left"),
-        ("size", "right"),
-        ("entry", "right"),
-        ("mark", "right"),
-        ("notional $", "right"),
-        ("uPnL $", "right"),
-        ("ROE %", "right"),
-        ("lev", "right"),
-        ("mode", "left"),
-        ("liq px", "right"),
-        ("venue liq", "right"),
-        ("to liq %", "right"),
-    ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    full = _full_table(
+        "Positions",
+        [
+            ("coin", "left"),
+            ("side", "left"),
+            ("size", "right"),
+            ("entry", "right"),
+            ("mark", "right"),
+            ("notional $", "right"),
+            ("uPnL $", "right"),
+            ("ROE %", "right"),
+            ("lev", "right"),
+            ("mode", "left"),
+            ("liq px", "right"),
+            ("venue liq", "right"),
+            ("to liq %", "right"),
+        ],
+    )
+    compact = _compact(
+        "Positions",
+        [
+            ("position", "left"),
+            ("notional", "right"),
+            ("uPnL", "right"),
+            ("entry", "right"),
+            ("mark", "right"),
+            ("liq px", "right"),
+            ("to liq", "right"),
+        ],
+        wrap="position",
+    )
     for p in sorted(positions, key=lambda p: p.notional_usd, reverse=True):
         pnl_style = "green" if p.unrealized_pnl_usd >= 0 else "red"
-        table.add_row(
-            p.coin,
-            Text(p.side, "green" if p.side == "long" else "red"),
+        danger = danger_style(p.distance_to_liq_pct)
+        full.add_row(
+            Text(p.coin),
+            _side(p.side),
             fmt(p.size, 4),
             fmt_px(p.entry_px),
             fmt_px(p.mark_px),
             fmt(p.notional_usd, 0),
             Text(fmt(p.unrealized_pnl_usd, 0), pnl_style),
             fmt(p.roe * 100 if p.roe is not None else None, 1),
-            f"{p.leverage}x",
+            f"{p.leverage}x" if p.leverage else "-",
             p.margin_mode,
             fmt_px(p.liquidation_px),
             fmt_px(p.venue_liquidation_px),
-            Text(fmt(p.distance_to_liq_pct, 2), danger_style(p.distance_to_liq_pct)),
+            Text(fmt(p.distance_to_liq_pct, 2), danger),
         )
-    return table
+        position = Text.assemble(Text(p.coin), " ", _side(p.side))
+        if p.leverage:
+            position.append(f" {p.leverage}x")
+        compact.add_row(
+            position,
+            money(p.notional_usd),
+            Text(money(p.unrealized_pnl_usd), pnl_style),
+            fmt_px(p.entry_px),
+            fmt_px(p.mark_px),
+            fmt_px(p.liquidation_px),
+            Text(pct(p.distance_to_liq_pct), danger),
+        )
+    return Fitted(full, compact)
 
 
-def accounts_table(accounts: Sequence[AccountSnapshot]) -> Table:
+def accounts_table(accounts: Sequence[AccountSnapshot]) -> Fitted:
     """Account summary per venue and dex, with the shock to liquidation."""
-    table = Table(title="Accounts", title_justify="left", pad_edge=False)
-    for name in (
-        "venue",
-        "value $",
-        "notional $",
-        "margin $",
-        "maint $",
-        "withdrawable $",
-        "shock to liq %",
-    ):
-        table.add_column(name, justify="left" if name == "venue" else "right")
+    names = ("value", "notional", "margin", "maint", "withdrawable", "shock to liq")
+    full = _full_table(
+        "Accounts",
+        [
+            ("venue", "left"),
+            *((f"{n} {'%' if n == 'shock to liq' else '$'}", "right") for n in names),
+        ],
+    )
+    compact = _compact(
+        "Accounts",
+        [("venue", "left"), *((n if n != "withdrawable" else "free", "right") for n in names)],
+        wrap="venue",
+    )
     for a in accounts:
         shock = a.shock_to_liq_pct
-        where = f"hyperliquid {a.dex or 'main'}" if a.venue == "hyperliquid" else a.venue
-        table.add_row(
-            where,
-            fmt(a.account_value_usd, 0),
-            fmt(a.notional_usd, 0),
-            fmt(a.margin_used_usd, 0),
-            fmt(a.maintenance_margin_usd, 0),
-            fmt(a.withdrawable_usd, 0),
-            Text(fmt(shock, 2), danger_style(abs(shock) if shock is not None else None)),
+        danger = danger_style(abs(shock) if shock is not None else None)
+        dex = a.dex or "main"
+        figures = (
+            a.account_value_usd,
+            a.notional_usd,
+            a.margin_used_usd,
+            a.maintenance_margin_usd,
+            a.withdrawable_usd,
         )
-    return table
+        full.add_row(
+            f"hyperliquid {dex}" if a.venue == "hyperliquid" else a.venue,
+            *(fmt(v, 0) for v in figures),
+            Text(fmt(shock, 2), danger),
+        )
+        compact.add_row(
+            f"HL {dex}" if a.venue == "hyperliquid" else a.venue,
+            *(money(v) for v in figures),
+            Text(pct(shock), danger),
+        )
+    return Fitted(full, compact)
 
 
-def holdings_table(holdings: Sequence[Holding]) -> Table:
+def holdings_table(holdings: Sequence[Holding]) -> Fitted:
     """On-chain holdings, largest first."""
-    table = Table(title="Holdings", title_justify="left", pad_edge=False)
-    for name in ("venue", "asset", "amount", "price $", "value $"):
-        table.add_column(name, justify="left" if name in ("venue", "asset") else "right")
+    columns = [("venue", "left"), ("asset", "left"), ("amount", "right")]
+    full = _full_table("Holdings", [*columns, ("price $", "right"), ("value $", "right")])
+    compact = _compact("Holdings", [*columns, ("price", "right"), ("value", "right")])
     for h in sorted(holdings, key=lambda h: h.usd_value or 0, reverse=True):
-        table.add_row(h.venue, h.asset, fmt(h.amount, 4), fmt_px(h.price_usd), fmt(h.usd_value, 0))
-    return table
+        asset = Text(h.asset)  # a token's symbol is the deployer's text: never markup
+        full.add_row(h.venue, asset, fmt(h.amount, 4), fmt_px(h.price_usd), fmt(h.usd_value, 0))
+        compact.add_row(h.venue, asset, scaled(h.amount), fmt_px(h.price_usd), money(h.usd_value))
+    return Fitted(full, compact)
 
 
 def watch_view(
@@ -247,61 +313,6 @@ def watch_view(
     return Group(*parts)
 
 
-def liquidations_table(rows: Sequence[dict[str, Any]]) -> Table:
-    """Liquidation episodes for people."""
-    table = Table(title="Liquidations", title_justify="left", pad_edge=False)
-    for name in (
-        "start (UTC)",
-        "address",
-        "coin",
-        "side",
-        "notional $",
-        "fills",
-        "method",
-        "mark",
-        "loss $",
-        "large",
-    ):
-        table.add_column(
-            name, justify="right" if name in ("notional $", "fills", "mark", "loss $") else "left"
-        )
-    for r in rows:
-        table.add_row(
-            str(r["start"])[:19].replace("T", " "),
-            r["address"],
-            r["coin"],
-            r["side"] or "-",
-            fmt(_dec(r["notional_usd"]), 0),
-            str(r["fills"]),
-            r["method"],
-            fmt_px(_dec(r["mark_px"])),
-            fmt(_dec(r["realized_loss_usd"]), 0),
-            Text("LARGE", "bold red") if r["large"] else "",
-        )
-    return table
-
-
-def alerts_table(rows: Sequence[dict[str, Any]]) -> Table:
-    """Alerts for people."""
-    table = Table(title="Alerts", title_justify="left", pad_edge=False)
-    for name in ("time (UTC)", "kind", "severity", "message", "delivered to"):
-        table.add_column(name)
-    for r in rows:
-        style = {"critical": "bold red", "warning": "yellow"}.get(r["severity"], "")
-        table.add_row(
-            str(r["time"])[:19].replace("T", " "),
-            r["kind"],
-            Text(r["severity"], style),
-            r["message"],
-            ", ".join(r["delivered_to"]) or "-",
-        )
-    return table
-
-
-def _dec(value: Any) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
-
-
 def status_view(doc: dict[str, Any]) -> Group:
     """`tracker status` for people."""
     parts: list[Any] = [Text.assemble(("tracker status ", "bold"), doc["db"])]
@@ -311,9 +322,13 @@ def status_view(doc: dict[str, Any]) -> Group:
     parts.append(endpoints)
     daemon = doc.get("daemon")
     if not daemon:
-        parts.append(Text("no daemon status (is `tracker run` running with this --db?)", "dim"))
+        parts.append(Text(NO_STATUS_FILE, "dim"))
     else:
-        running = "running" if daemon.get("running") else "NOT running (last status below)"
+        running = (
+            "running"
+            if daemon.get("running")
+            else "NOT running (its last status below; a polling daemon writes none)"
+        )
         budget, stream = daemon["budget"], daemon["stream"]
         parts.append(
             Text(
@@ -353,7 +368,23 @@ def status_view(doc: dict[str, Any]) -> Group:
         parts.append(
             Text(
                 f"last stored pass {p['ts']} ({p['command']}): {p['addresses_ok']}/"
-                f"{p['addresses']} addresses, {p['positions']} positions"
+                f"{p['addresses']} addresses, {p['positions']} positions, weight {p['weight']}"
             )
         )
+    elif "last_pass" in doc:
+        parts.append(Text("no pass stored yet", "dim"))
+    if not daemon and doc.get("stalest_stored"):
+        stored = Table(title="Stalest stored accounts", title_justify="left", pad_edge=False)
+        stored.add_column("address", no_wrap=True)
+        stored.add_column("last snapshot (UTC)", no_wrap=True)
+        for row in doc["stalest_stored"]:
+            stored.add_row(row["address"], full_time(row["last_snapshot"]))
+        parts.append(stored)
     return Group(*parts)
+
+
+NO_STATUS_FILE = (
+    "no live status file: `tracker run` writes one every 2 s in live mode only. In polling mode "
+    "(`tracker run --no-live`), as after `tracker snapshot`, this shows what the store holds: "
+    "the last stored pass and the accounts whose latest snapshot is oldest."
+)

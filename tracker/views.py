@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -31,8 +31,12 @@ def liquidations(
     address: str | None,
     large_usd: Decimal,
     watched: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Liquidation episodes of every venue, largest first, as JSON-ready objects."""
+    """Liquidation episodes of every venue, largest first, as JSON-ready objects.
+
+    `label` is the watchlist's name for the liquidated account (None when nobody labelled it).
+    """
     rows = _rows(
         db,
         "liquidations",
@@ -46,6 +50,7 @@ def liquidations(
     )
     for row in rows:
         row["sources"] = row["sources"].split(",") if row["sources"] else []
+        row["label"] = (labels or {}).get(row["address"])
     return [jsonable(r) for r in rows]
 
 
@@ -70,9 +75,10 @@ def status(settings: Settings) -> dict[str, Any]:
             "hyperliquid_ws": redact_url(settings.hl_ws_url),
             "ethereum_rpc": redact_url(settings.eth_rpc_url) if settings.eth_rpc_url else None,
         },
-        "daemon": None,
+        "daemon": None,  # only a daemon in live mode writes the status file
     }
     path = status_path(settings.db_path)
+    doc["status_file"] = str(path)
     if path.is_file():
         try:
             daemon = orjson.loads(path.read_bytes())

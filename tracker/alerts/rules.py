@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from tracker.addresses import short_address
 from tracker.records import (
     AccountReport,
     AccountSnapshot,
@@ -24,11 +25,6 @@ from tracker.records import (
 )
 
 REARM_FACTOR = Decimal("1.5")
-
-
-def short_address(address: str) -> str:
-    """0xb317…83ae."""
-    return f"{address[:6]}…{address[-4:]}"
 
 
 def usd(value: Decimal | None) -> str:
