@@ -238,6 +238,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "liqmap": ("liqmap", "ETH"),
     "export": ("export", "positions", "--out", "{dir}/p.csv"),
     "report": ("report", "--out", "{dir}/report"),
+    "db-compat": ("db", "compat"),
 }
 # The commands that read Settings (every TRACKER_* variable is validated by these).
 SETTINGS_COMMANDS = [
@@ -455,6 +456,46 @@ def queries() -> list[Case]:
         Case(
             "query-param-not-a-number",
             ("query", "--name", "largest_positions", "--param", "limit=abc"),
+            says="--param limit: 'abc' is not a whole number",
+        ),
+        Case(
+            "query-param-out-of-bounds",
+            ("query", "--name", "largest_positions", "--param", "limit=0"),
+            says="--param limit: '0' is below 1",
+        ),
+        Case(
+            "query-param-twice",
+            ("query", "--name", "largest_positions", "--param", "limit=1", "--param", "limit=2"),
+            says="--param limit is given twice",
+        ),
+        Case(
+            "query-param-missing",
+            ("query", "--name", "pnl_over_time"),
+            says="needs --param address=",
+        ),
+        Case(
+            "query-param-not-an-address",
+            ("query", "--name", "pnl_over_time", "--param", f"address={ADDR[2:]}"),
+            says="is not an address",
+        ),
+        Case(
+            "query-param-key-as-address",
+            ("query", "--name", "pnl_over_time", "--param", f"address={KEY}"),
+            says="not shown",
+            hides=KEY_PART,
+        ),
+        Case(
+            "export-param-not-a-number",
+            (
+                "export",
+                "--name",
+                "largest_positions",
+                "--param",
+                "limit=abc",
+                "--out",
+                "{dir}/x.csv",
+            ),
+            says="--param limit: 'abc' is not a whole number",
         ),
         Case("query-syntax", ("query", "selec 1")),
         Case("query-unknown-table", ("query", "select * from nowhere"), says="nowhere"),

@@ -79,21 +79,23 @@ async def test_named_queries(filled_db):
         ).stdout
     )
     assert len(limited) == 1
-    pnl = json.loads(
-        (
-            await run_cli(
-                "query",
-                "--name",
-                "pnl_over_time",
-                "--param",
-                f"address={seed.CROSS_SHORT_SOL.upper()[2:]}",
-                "--format",
-                "json",
-                env=filled_db,
-            )
-        ).stdout
+    shouted = seed.CROSS_SHORT_SOL.upper().replace("0X", "0x")
+    pnl = await run_cli(
+        "query",
+        "--name",
+        "pnl_over_time",
+        "--param",
+        f"address={shouted}",
+        "--format",
+        "json",
+        env=filled_db,
     )
-    assert pnl == []  # upper-case without 0x does not match: parameters are bound, not mangled
+    assert pnl.code == 0, pnl.stderr
+    assert len(json.loads(pnl.stdout)) == 1  # an ADDRESS is normalised before it is bound
+    bare = await run_cli(
+        "query", "--name", "pnl_over_time", "--param", f"address={shouted[2:]}", env=filled_db
+    )
+    assert bare.code == 2 and "is not an address" in bare.stderr  # no 0x: refused, not guessed
 
 
 async def test_named_query_errors(filled_db):
@@ -105,17 +107,26 @@ async def test_named_query_errors(filled_db):
         "query", "--name", "largest_positions", "--param", "lmit=3", env=filled_db
     )
     assert wrong.code == 2 and "takes no parameter 'lmit'" in wrong.stderr
-    injection = await run_cli(
+    refused = await run_cli(
         "query",
         "--name",
         "pnl_over_time",
         "--param",
         "address=x'; drop table positions; --",
+        env=filled_db,
+    )
+    assert refused.code == 2 and "is not an address" in refused.stderr
+    injection = await run_cli(  # TEXT takes anything printable, and binds it as data
+        "query",
+        "--name",
+        "chain_cursors",
+        "--param",
+        "stream=x'; drop table positions; --",
         "--format",
         "csv",
         env=filled_db,
     )
-    assert injection.code == 0
+    assert injection.code == 0 and injection.stdout.startswith("chain_id,stream,")
     count = await run_cli(
         "query", "select count(*) from positions", "--format", "csv", env=filled_db
     )

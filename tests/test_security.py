@@ -302,16 +302,19 @@ INJECTIONS = [
 
 
 async def test_named_query_parameters_are_data_never_sql(stored, tmp_path):
-    def named(*params: str):
-        args = ["query", "--name", "pnl_over_time", "--format", "json"]
+    def named(name: str, *params: str):
+        args = ["query", "--name", name, "--format", "json"]
         for p in params:
             args += ["--param", p]
         return run_tracker(*args, env=stored, timeout=60)
 
-    control = await named(f"address={seed.CROSS_SHORT_SOL}")
+    control = await named("pnl_over_time", f"address={seed.CROSS_SHORT_SOL}")
     assert control.code == 0 and json.loads(control.stdout), control.stderr
     for injection in INJECTIONS:
-        result = await named(f"address={injection}")
+        # An ADDRESS is checked before DuckDB sees it; TEXT is bound as data and matches nothing.
+        refused = await named("pnl_over_time", f"address={injection}")
+        assert refused.code == 2 and "is not an address" in refused.stderr, refused.stderr
+        result = await named("chain_cursors", f"stream={injection}")
         assert result.code == 0, result.stderr
         assert json.loads(result.stdout) == [], injection
     limit = await run_tracker(
@@ -323,13 +326,13 @@ async def test_named_query_parameters_are_data_never_sql(stored, tmp_path):
         env=stored,
         timeout=60,
     )
-    assert limit.code == 2 and "Conversion Error" in limit.stderr, limit.stderr
+    assert limit.code == 2 and "is not a whole number" in limit.stderr, limit.stderr
     exported = await run_tracker(
         "export",
         "--name",
-        "pnl_over_time",
+        "chain_cursors",
         "--param",
-        f"address={INJECTIONS[1]}",
+        f"stream={INJECTIONS[1]}",
         "--out",
         str(tmp_path / "x.csv"),
         env=stored,

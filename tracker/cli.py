@@ -25,6 +25,7 @@ from rich.live import Live
 from tracker import (
     __version__,
     cli_charts,
+    cli_db,
     cli_entity,
     cli_watchlist,
     logs,
@@ -56,6 +57,7 @@ err = Console(stderr=True)
 
 app.add_typer(cli_watchlist.app, name="watchlist")
 app.add_typer(cli_entity.app, name="entity")
+app.add_typer(cli_db.app, name="db")
 cli_charts.register(app)
 
 DbOption = Annotated[
@@ -504,8 +506,7 @@ def query(
 ) -> None:
     """Run SQL (read-only unless --write) or a named query against the DuckDB file."""
     if list_queries:
-        for qname, description in queries.list_named().items():
-            out.print(f"[bold]{qname}[/bold]  {description}", highlight=False)
+        sys.stdout.write(queries.render_list(queries.list_named(), out))
         return
     settings = settings_for(db)
     statement, params = queries.resolve(sql, name, param or [])

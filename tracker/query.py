@@ -13,13 +13,15 @@ import duckdb
 import orjson
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tracker import resources
 from tracker.errors import QueryError
+from tracker.query_params import NamedQuery, named_query, shown
 from tracker.render import jsonable
 from tracker.store import open_store
 
-_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,39 +32,57 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
 
 
-def list_named() -> dict[str, str]:
-    """Named queries shipped in sql/queries: name -> description."""
-    return resources.named_queries()
+def list_named() -> list[NamedQuery]:
+    """Named queries shipped in sql/queries, with their typed parameters."""
+    return [named_query(name) for name in resources.query_names()]
+
+
+def split_params(params: list[str]) -> list[tuple[str, str]]:
+    """`key=value` items as (key, value) pairs; QueryError for an item of another shape."""
+    pairs = []
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not _KEY.fullmatch(key):
+            raise QueryError(f"--param must look like key=value, got {shown(item, 200)}")
+        pairs.append((key, value))
+    return pairs
 
 
 def resolve(sql: str | None, name: str | None, params: list[str]) -> tuple[str, dict[str, Any]]:
-    """The statement and bound parameters for either raw SQL or a named query with k=v params."""
+    """The statement and bound parameters for either raw SQL or a named query with k=v params.
+
+    A named query's values are converted to their declared types and checked (see
+    tracker.query_params) before any database is opened; raw SQL gets its values as text.
+    """
     if (sql is None) == (name is None):
         raise QueryError("give either SQL or --name NAME (see 'tracker query --list')")
+    pairs = split_params(params)
     if name is not None:
-        if name not in resources.named_queries():
-            raise QueryError(f"no named query {name!r} (see 'tracker query --list')")
-        statement = resources.sql("queries", name)
-    else:
-        assert sql is not None
-        statement = sql
+        named = named_query(name)
+        return named.sql, named.bind(pairs)
+    assert sql is not None
     bound: dict[str, Any] = {}
-    for item in params:
-        key, sep, value = item.partition("=")
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise QueryError(f"--param must look like key=value, got {item!r}")
+    for key, value in pairs:
+        if key in bound:
+            raise QueryError(f"--param {key} is given twice")
         bound[key] = value
-    if name is not None:
-        wanted = set(_PARAM.findall(statement))
-        unknown = set(bound) - wanted
-        if unknown:
-            raise QueryError(
-                f"query {name!r} takes no parameter {sorted(unknown)[0]!r}; "
-                f"it takes: {', '.join(sorted(wanted)) or 'none'}"
-            )
-        for missing in wanted - set(bound):
-            bound[missing] = None
-    return statement, bound
+    return sql, bound
+
+
+def render_list(named: list[NamedQuery], console: Console) -> str:
+    """The named queries, each with its description and its parameters' declarations."""
+    with console.capture() as capture:
+        for query in named:
+            line = Text.assemble((query.name, "bold"), "  ", query.description)
+            console.print(line, highlight=False, soft_wrap=True)
+            for param in query.params:
+                usage = f"    --param {param.usage()}"
+                console.print(
+                    Text(f"{usage}  {param.help}" if param.help else usage),
+                    highlight=False,
+                    soft_wrap=True,
+                )
+    return capture.get()
 
 
 def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False) -> QueryResult:

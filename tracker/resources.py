@@ -36,10 +36,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
-def named_queries() -> dict[str, str]:
-    """Every shipped named query: name -> first comment line (its description)."""
-    queries = {}
-    for path in sorted((data_dir("sql") / "queries").glob("*.sql")):
-        first = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
-        queries[path.stem] = first.removeprefix("--").strip()
-    return queries
+@cache
+def query_names() -> tuple[str, ...]:
+    """Names of the shipped named queries (sql/queries/NAME.sql), sorted."""
+    return tuple(sorted(path.stem for path in (data_dir("sql") / "queries").glob("*.sql")))

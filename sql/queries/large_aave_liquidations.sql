@@ -1,8 +1,9 @@
 -- Aave v3 liquidations whose seized collateral is worth at least min_usd, newest first.
--- params: min_usd (default 1000000), limit (default 50)
+-- param: min_usd DECIMAL 0.. = 1000000  smallest collateral value, USD
+-- param: limit INTEGER 1..10000 = 50  rows at most
 SELECT block_ts, block_number, "user", collateral_symbol, liquidated_collateral, collateral_usd,
        debt_symbol, debt_to_cover, debt_usd, liquidator, tx_hash
 FROM aave_liquidation_calls
-WHERE collateral_usd >= coalesce(CAST($min_usd AS DECIMAL(38, 18)), 1000000)
+WHERE collateral_usd >= $min_usd
 ORDER BY block_number DESC, log_index DESC
-LIMIT coalesce(CAST($limit AS INTEGER), 50)
+LIMIT $limit

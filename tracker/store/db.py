@@ -3,11 +3,17 @@
 DuckDB lets one process write a file, and a process that writes excludes readers in others. So
 writers (watch, snapshot, run) open the file for the few milliseconds of a batch and close it,
 and every opener, reader or writer, retries for a while when another process holds the lock.
+
+New files are created in DuckDB's v1.4.0 storage format (STORAGE_VERSION), which the DuckDB 1.x
+clients people use (the CLI and Node packages) read; the Python package 2.0 would otherwise write
+its own 2.0 format, which they refuse. A file already in a newer format is left as it is: the
+first writable open in a process says so once, and `tracker db compat` rewrites it on request.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +27,12 @@ from tracker import resources
 from tracker.errors import BadInput, StoreBusy, StoreError
 
 log = logging.getLogger(__name__)
+
+# The storage format new files are created in: DuckDB's long-term release, read by every 1.x
+# client from 1.4 on (the 1.5 CLI reads storage versions 64 to 68; DuckDB 2.0 writes 69).
+STORAGE_VERSION = "v1.4.0"
+_STORAGE = re.compile(r"v(\d+)\.(\d+)\.(\d+)")
+_WARNED: set[str] = set()  # files whose format was reported, once per process
 
 
 class Store:
@@ -69,7 +81,12 @@ def _connect(path: Path, read_only: bool, busy_timeout_s: float) -> duckdb.DuckD
     delay = 0.01
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            # The setting applies when the file is created; an existing file keeps its format.
+            return duckdb.connect(
+                str(path),
+                read_only=read_only,
+                config={"storage_compatibility_version": STORAGE_VERSION},
+            )
         except duckdb.IOException as exc:
             if "not a valid DuckDB database file" in str(exc):
                 raise BadInput(f"{path} is not a DuckDB database file (--db, TRACKER_DB)") from None
@@ -87,12 +104,14 @@ def _connect(path: Path, read_only: bool, busy_timeout_s: float) -> duckdb.DuckD
 
 @contextmanager
 def open_store(
-    path: Path, *, read_only: bool = False, busy_timeout_s: float = 15.0
+    path: Path, *, read_only: bool = False, busy_timeout_s: float = 15.0, report_format: bool = True
 ) -> Iterator[Store]:
     """Open (creating and migrating when writable) the store at path; close on exit.
 
     A path that cannot hold a database (a folder, a file that is not DuckDB, a path through a
-    file) is BadInput; a DuckDB file that is damaged or cannot be read is a StoreError.
+    file) is BadInput; a DuckDB file that is damaged or cannot be read is a StoreError. The first
+    writable open of a file in a format DuckDB 1.x clients cannot read logs one warning, unless
+    report_format is false.
     """
     if path.is_dir():
         raise BadInput(f"{path} is a folder, not a DuckDB database file (--db, TRACKER_DB)")
@@ -119,11 +138,44 @@ def open_store(
                 except duckdb.Error as exc:  # e.g. a DuckDB file of another tool, tables in the way
                     first = str(exc).strip().splitlines()[0]
                     raise StoreError(f"cannot migrate {path}: {first}") from None
+                if report_format:
+                    _report_format_once(store)
             yield store
         finally:
             con.close()
     finally:
         lock.release()
+
+
+def storage_version(store: Store) -> str:
+    """The storage format of the open file as DuckDB names it, e.g. 'v1.4.0+' or 'v2.0.0+'."""
+    row = store.con.execute(
+        "SELECT tags FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    tags = row[0] if row else None
+    return str(tags.get("storage_version", "")) if isinstance(tags, dict) else ""
+
+
+def readable_by_1x(version: str) -> bool:
+    """Whether DuckDB 1.x clients open a file of this storage format (unknown: assume so)."""
+    match = _STORAGE.search(version)
+    return match is None or int(match[1]) < 2
+
+
+def _report_format_once(store: Store) -> None:
+    key = str(store.path.resolve())
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    version = storage_version(store)
+    if not readable_by_1x(version):
+        log.warning(
+            "%s is in DuckDB's %s storage format, which DuckDB 1.x clients (the duckdb CLI, "
+            "Node) cannot open; 'tracker db compat' rewrites it in the %s format they read",
+            store.path,
+            version.rstrip("+"),
+            STORAGE_VERSION,
+        )
 
 
 def migrate(store: Store) -> list[int]:
