@@ -61,8 +61,14 @@ def rewrite_compatible(path: Path) -> Rewrite:
             raise
         # Swapped while the original is still open and locked: an opener waiting for the lock
         # gets the new file, and the original stays whole under its new name.
-        os.link(path, backup)
-        os.replace(fresh, path)
+        try:
+            os.link(path, backup)
+            os.replace(fresh, path)
+        except OSError as exc:
+            fresh.unlink(missing_ok=True)
+            raise StoreError(
+                f"cannot swap in the rewritten {path}: {exc.strerror or exc}"
+            ) from None
     return Rewrite(path=path, before=before, after=STORAGE_VERSION, backup=backup)
 
 
