@@ -13,7 +13,8 @@ every --tick-s seconds, so positions near liquidation warn, recover and re-arm.
 
 Every --sample-s seconds, from the first pass (or --warmup-s) on: the tracker's RSS, open file
 descriptors (/proc/PID/fd), threads and CPU seconds; the DuckDB file size; and from the daemon's
-status file (live mode) the weight used in the last minute and its count of asyncio tasks. From the
+status file (live mode) the weight used in the last minute, its count of asyncio tasks and the C
+heap in use and free but held (glibc's mallinfo2, see tracker/live/heap.py). From the
 JSON pass lines: weight and duration per pass. From the fake's own request log: the largest weight
 in any 60-second window (the budget, seen from the venue). Then SIGTERM, and one JSON summary: per
 metric first / last / min / max and a least-squares slope per hour over the whole run and over its
@@ -358,6 +359,7 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             reader = asyncio.create_task(read_passes(proc.stdout, passes))
             metrics = {k: Series() for k in ("rss_mb", "threads", "fds", "cpu_s", "db_mb")}
             budget_used, tasks = Series(), Series()
+            heap_in_use, heap_free = Series(), Series()  # glibc's account, from the status
             status_file = work / "soak.duckdb.status.json"
             next_sample = next_fill = 0.0
             died = False
@@ -386,6 +388,8 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                         status = json.loads(status_file.read_text())
                         budget_used.add(elapsed, status["budget"]["used_last_min"])
                         tasks.add(elapsed, status["tasks"])
+                        heap_in_use.add(elapsed, status["heap"]["in_use_mb"])
+                        heap_free.add(elapsed, status["heap"]["free_held_mb"])
                     next_sample = elapsed + args.sample_s
                 await asyncio.sleep(args.tick_s)
             stop_started = time.monotonic()
@@ -439,6 +443,8 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "pass_duration_s": durations.summary(),
         "budget_used_last_min": budget_used.summary(),
         "asyncio_tasks": tasks_summary,
+        "c_heap_in_use_mb": heap_in_use.summary(args.floor_s),
+        "c_heap_free_held_mb": heap_free.summary(args.floor_s),
         **({"tracemalloc": tracemalloc_report(work / "tracemalloc")} if args.tracemalloc_s else {}),
         "store": store,
         "max_weight_in_any_60s_at_the_venue": max_window,

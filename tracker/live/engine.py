@@ -7,7 +7,8 @@ over REST as the scheduler says, within the weight budget, through the same pass
 snapshot` (so history, episodes, alerts and storage are identical) and loads the result into the
 book. After a reconnect the users followed per user are refreshed (their fills backfilled over
 REST; the store's keys keep anything from counting twice). A status file beside the database
-tells `tracker status` about budget, stream health and staleness.
+tells `tracker status` about budget, stream health and staleness; every minute the C heap's
+free pages are handed back to the system (`tracker.live.heap`).
 
 Every task live mode starts (the stream reader, the refresher, each refresh pass, each re-mark
 and each near-liquidation alert task) belongs to the engine's one task group, so none can fail
@@ -38,6 +39,7 @@ from tracker.alerts import rules
 from tracker.alerts import store as alert_store
 from tracker.alerts.engine import AlertContext, dispatch
 from tracker.errors import BadInput, StoreError, TrackerError
+from tracker.live import heap
 from tracker.live.book import LiveBook
 from tracker.live.scheduler import RefreshScheduler, SchedulerConfig
 from tracker.passes import PassReport
@@ -58,6 +60,7 @@ from tracker.store import open_store
 log = logging.getLogger(__name__)
 MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
 NEAR_CHECK_INTERVAL_S = 0.5  # near-liquidation scans of the book, at most this often
+HEAP_TRIM_INTERVAL_S = 60.0  # free heap pages handed back this often (tracker.live.heap)
 MAX_NEAR_KEYS_PER_SCAN = 200  # new crossings handled per scan
 SAMPLES = 5000
 
@@ -80,6 +83,8 @@ class LiveStats:
     failed_passes: int = 0
     alerts_from_marks: int = 0
     failed_alert_writes: int = 0  # near-liquidation alert tasks that could not store or deliver
+    heap_trims: int = 0
+    heap_trim_ms_max: float = 0.0
     stream_state: str = "starting"
     reconnects: int = 0
     last_message_at: float | None = None
@@ -406,8 +411,15 @@ class LiveEngine:
         self._users = wanted
 
     async def _housekeeping(self) -> None:
+        trimmed = time.monotonic()
         while True:
             await asyncio.sleep(2.0)
+            if time.monotonic() - trimmed >= HEAP_TRIM_INTERVAL_S:
+                trimmed = time.monotonic()
+                took = await asyncio.to_thread(heap.trim)
+                if took is not None:
+                    self.stats.heap_trims += 1
+                    self.stats.heap_trim_ms_max = max(self.stats.heap_trim_ms_max, took * 1000)
             self.scheduler.set_risk(self.book.account_risk())
             self._follow_users()
             self._tasks = len(asyncio.all_tasks())
@@ -458,6 +470,11 @@ class LiveEngine:
             "alerts_from_marks": self.stats.alerts_from_marks,
             "failed_passes": self.stats.failed_passes,
             "failed_alert_writes": self.stats.failed_alert_writes,
+            "heap": {
+                **(heap.usage() or {}),
+                "trims": self.stats.heap_trims,
+                "trim_ms_max": round(self.stats.heap_trim_ms_max, 2),
+            },
         }
 
 
