@@ -18,7 +18,8 @@ from tests.chain.tracker_settings import tracker_settings
 from tracker import risk_aave, views
 from tracker.alerts.engine import AlertContext, evaluate_aave
 from tracker.errors import VenueResponseError
-from tracker.onchain import ethereum_session, poll_ethereum, scan_liquidations, write_ethereum
+from tracker.onchain import ethereum_session, poll_ethereum, write_ethereum
+from tracker.scans import scan_liquidations
 from tracker.store import open_store
 
 pytestmark = pytest.mark.aave
@@ -103,11 +104,11 @@ async def test_health_factor_and_liquidation_price_follow_the_chain_down_to_liqu
     [event] = scenario.liquidation_events(chain, aave, receipt)
     args = event["args"]
 
+    scan = await scan_liquidations(settings, settings.db_path)
+    rescan = await scan_liquidations(settings, settings.db_path)
+    chain.mine(20)
+    later = await scan_liquidations(settings, settings.db_path)
     with open_store(settings.db_path) as store:
-        scan = await scan_liquidations(settings, store)
-        rescan = await scan_liquidations(settings, store)
-        chain.mine(20)
-        later = await scan_liquidations(settings, store)
         rows = store.con.execute(
             "SELECT block_number, tx_hash, log_index, user, collateral_symbol, debt_symbol, "
             "debt_to_cover, liquidated_collateral, collateral_usd, debt_usd, liquidator, "
@@ -174,12 +175,12 @@ async def test_confirmation_buffer_holds_back_the_newest_blocks(
         chain, aave, tmp_path / "t.duckdb", eth_confirmations=5, eth_log_chunk_blocks=7
     )
 
+    early = await scan_liquidations(settings, settings.db_path)
+    chain.mine(4)  # the event is now 4 blocks deep: still inside the buffer
+    still = await scan_liquidations(settings, settings.db_path)
+    chain.mine(1)
+    seen = await scan_liquidations(settings, settings.db_path)
     with open_store(settings.db_path) as store:
-        early = await scan_liquidations(settings, store)
-        chain.mine(4)  # the event is now 4 blocks deep: still inside the buffer
-        still = await scan_liquidations(settings, store)
-        chain.mine(1)
-        seen = await scan_liquidations(settings, store)
         count = store.con.execute("SELECT count(*) FROM aave_liquidation_calls").fetchone()
         cursor = store.con.execute("SELECT last_block FROM chain_cursors").fetchone()
 
@@ -271,8 +272,7 @@ async def test_refused_log_ranges_are_halved_until_the_provider_accepts(
         settings = tracker_settings(
             chain, aave, tmp_path / "t.duckdb", eth_rpc_url=proxy.url, eth_log_chunk_blocks=100
         )
-        with open_store(settings.db_path) as store:
-            scan = await scan_liquidations(settings, store)
+        scan = await scan_liquidations(settings, settings.db_path)
 
     assert [c.tx_hash for c in scan.liquidations] == [
         "0x" + bytes(receipt["transactionHash"]).hex()
@@ -300,9 +300,9 @@ async def test_a_provider_refusing_every_range_fails_the_scan_without_moving_the
 ) -> None:
     async with rpc_proxy(chain.url, max_log_range=0) as proxy:
         settings = tracker_settings(chain, aave, tmp_path / "t.duckdb", eth_rpc_url=proxy.url)
+        with pytest.raises(VenueResponseError) as caught:
+            await scan_liquidations(settings, settings.db_path)
         with open_store(settings.db_path) as store:
-            with pytest.raises(VenueResponseError) as caught:
-                await scan_liquidations(settings, store)
             cursors = store.con.execute("SELECT count(*) FROM chain_cursors").fetchone()
 
     message = str(caught.value)

@@ -21,8 +21,7 @@ from tests.chain.rpc_proxy import rpc_proxy
 from tests.chain.tracker_settings import tracker_settings
 from tests.conftest import run_cli, tracker_env
 from tracker.config import Settings
-from tracker.onchain import scan_liquidations, scan_transfers
-from tracker.store import open_store
+from tracker.scans import scan_liquidations, scan_transfers
 
 pytestmark = pytest.mark.aave
 
@@ -123,9 +122,8 @@ async def test_a_failing_rpc_provider_leaves_the_store_as_a_clean_run(
 
 async def _scan_both(settings: Settings, whale: str) -> tuple[int, int, int]:
     """One scan of each stream: (transfers stored, liquidations stored, reorganisations seen)."""
-    with open_store(settings.db_path) as store:
-        transfers = await scan_transfers(settings, store, [whale])
-        liquidations = await scan_liquidations(settings, store)
+    transfers = await scan_transfers(settings, settings.db_path, [whale])
+    liquidations = await scan_liquidations(settings, settings.db_path)
     return transfers.stored, liquidations.stored, transfers.reorgs + liquidations.reorgs
 
 

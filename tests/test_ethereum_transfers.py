@@ -13,7 +13,8 @@ from tests.chain.aave import AaveMarket
 from tests.chain.anvil import Anvil
 from tests.chain.contracts import send
 from tests.chain.tracker_settings import tracker_settings
-from tracker.onchain import ethereum_session, poll_ethereum, scan_transfers, write_ethereum
+from tracker.onchain import ethereum_session, poll_ethereum, write_ethereum
+from tracker.scans import scan_transfers
 from tracker.store import open_store
 
 pytestmark = pytest.mark.aave
@@ -44,9 +45,9 @@ async def test_large_erc20_transfers_of_watched_addresses_are_stored_once(
     )
     chain.mine(2)
 
+    scan = await scan_transfers(settings, settings.db_path, [whale.lower()])
+    again = await scan_transfers(settings, settings.db_path, [whale])
     with open_store(settings.db_path) as store:
-        scan = await scan_transfers(settings, store, [whale.lower()])
-        again = await scan_transfers(settings, store, [whale])
         rows = store.con.execute(
             "SELECT address, kind, direction, counterparty, asset, amount, usd_value, "
             "block_number FROM whale_transfers ORDER BY block_number, direction"
@@ -63,8 +64,8 @@ async def test_large_erc20_transfers_of_watched_addresses_are_stored_once(
     assert rows[2][7] == weth_out
 
     # A newly watched address gets its own cursor and starts at the lookback.
+    both = await scan_transfers(settings, settings.db_path, [whale, stranger])
     with open_store(settings.db_path) as store:
-        both = await scan_transfers(settings, store, [whale, stranger])
         cursors = store.con.execute(
             "SELECT stream, last_block FROM chain_cursors ORDER BY stream"
         ).fetchall()

@@ -1,20 +1,19 @@
 """Block cursors of the Ethereum log scanners, and what to do when the chain moves under one.
 
-A scan reads from its stream's cursor + 1 up to head - TRACKER_ETH_CONFIRMATIONS, in chunks; each
-chunk's rows and the cursor that covers them (its last block and that block's hash) are written
-in one transaction. A reorganisation shallower than the confirmation buffer never reaches the
-store. A deeper one (a small buffer, `TRACKER_ETH_CONFIRMATIONS=0`, or a chain without fast
-finality) is seen on the next scan: the cursor block's hash is not the chain's any more, or the
-block is gone. Then the rows the stream stored after REORG_REWIND_BLOCKS before the cursor are
-dropped and those blocks rescanned, in that order, so the store ends as a scan of the new chain
-would have left it. Alerts already sent for dropped rows stay in `alerts`: they were true of
-the chain when they were sent.
+A scan reads from its stream's cursor + 1 up to head - TRACKER_ETH_CONFIRMATIONS, in chunks, with
+no store open; then the rows and the cursor that covers them (the last chunk's block and that
+block's hash) are written in one transaction. A reorganisation shallower than the confirmation
+buffer never reaches the store. A deeper one (a small buffer, `TRACKER_ETH_CONFIRMATIONS=0`, or a
+chain without fast finality) is seen on the next scan: the cursor block's hash is not the chain's
+any more, or the block is gone. Then the rows the stream stored after REORG_REWIND_BLOCKS before
+the cursor are dropped and those blocks rescanned, the drop first in the transaction that stores
+the rescan, so the store ends as a scan of the new chain would have left it. Alerts already sent
+for dropped rows stay in `alerts`: they were true of the chain when they were sent.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -39,12 +38,11 @@ class ChainCursor:
 
 @dataclass(slots=True)
 class CursorCheck:
-    """Block hashes read during one scan (shared by streams) and the reorganisations found."""
+    """The head a pass scans below, and the block hashes read meanwhile (shared by streams)."""
 
     client: EthereumClient
     head: int
     hashes: dict[int, str | None] = field(default_factory=dict)
-    reorgs: int = 0
 
     async def hash_at(self, block: int) -> str | None:
         """The chain's hash of block, None when the chain is not that long (any more)."""
@@ -69,24 +67,26 @@ def advance(store: Store, chain_id: int, stream: str, block: int, block_hash: st
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where a stream's scan starts; rewind_to is set when the chain moved under its cursor."""
+
+    start: int
+    rewind_to: int | None = None  # drop the stream's rows after this block, cursor back to it
+
+
 async def resume_from(
-    check: CursorCheck,
-    store: Store,
-    stream: str,
-    safe_head: int,
-    lookback: int,
-    forget: Callable[[int], None],
-) -> int:
+    check: CursorCheck, cursor: ChainCursor | None, stream: str, safe_head: int, lookback: int
+) -> Resume:
     """The first block to scan: after the cursor, or earlier when the chain moved under it.
 
-    forget(after) must delete the stream's rows of blocks after `after`; it runs in the same
-    transaction that moves the cursor back.
+    Reads block hashes only; the rewind is the caller's to write (`rewind`), in the transaction
+    that stores the rescan.
     """
-    cursor = read_cursor(store, check.client.chain_id, stream)
     if cursor is None:
-        return max(safe_head - lookback, 0)
+        return Resume(max(safe_head - lookback, 0))
     if cursor.block_hash is None or await check.hash_at(cursor.block) == cursor.block_hash:
-        return cursor.block + 1
+        return Resume(cursor.block + 1)
     back = max(cursor.block - REORG_REWIND_BLOCKS, 0)
     log.warning(
         "chain %d was reorganised under block %d (%s): rows after block %d dropped and rescanned",
@@ -95,11 +95,12 @@ async def resume_from(
         stream,
         back,
     )
-    with store.transaction():
-        forget(back)
-        store.con.execute(
-            resources.sql("writes", "rewind_chain_cursor"),
-            [back, datetime.now(UTC), check.client.chain_id, stream],
-        )
-    check.reorgs += 1
-    return back + 1
+    return Resume(back + 1, rewind_to=back)
+
+
+def rewind(store: Store, chain_id: int, stream: str, back: int) -> None:
+    """Move the stream's cursor back to block `back`, inside the transaction that drops its rows
+    after that block."""
+    store.con.execute(
+        resources.sql("writes", "rewind_chain_cursor"), [back, datetime.now(UTC), chain_id, stream]
+    )

@@ -9,6 +9,7 @@ already begun, in which case that transaction completes. A restart resumes histo
 stored, so there are no gaps (within the venue's 10,000-fill window) and no duplicates.
 A failed pass is logged and the next one retries, except for bad input (a DuckDB path that is
 not a database), which no later pass could get past: it ends the daemon (exit 2).
+`LoopLag` (`tracker run --loop-lag`) measures how long the event loop keeps its tasks waiting.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,3 +104,54 @@ async def run_daemon(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=wait)
     return stats
+
+
+LAG_PERIOD_S = 0.05
+LAG_SAMPLES = 6000  # the p99 covers the last five minutes at one wake-up per 50 ms
+
+
+@dataclass(slots=True)
+class LoopLag:
+    """How late the event loop wakes a task that sleeps period_s (`tracker run --loop-lag`).
+
+    Anything that holds the loop thread (a synchronous store open, a long computation) delays
+    every ready callback, the WebSocket reader and the mark path included; the lateness of this
+    probe's wake-ups measures that wait.
+    """
+
+    period_s: float = LAG_PERIOD_S
+    samples: deque[float] = field(default_factory=lambda: deque(maxlen=LAG_SAMPLES))
+    max_ms: float = 0.0
+    wakeups: int = 0
+
+    async def run(self) -> None:
+        """Sleep period_s and record the lateness of each wake-up, until cancelled."""
+        loop = asyncio.get_running_loop()
+        while True:
+            asked = loop.time() + self.period_s
+            await asyncio.sleep(self.period_s)
+            late_ms = max(loop.time() - asked, 0.0) * 1000
+            self.samples.append(late_ms)
+            self.max_ms = max(self.max_ms, late_ms)
+            self.wakeups += 1
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[LoopLag]:
+        """Measure while the block runs."""
+        task = asyncio.get_running_loop().create_task(self.run(), name="loop-lag")
+        try:
+            yield self
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def summary(self) -> dict[str, float | int | None]:
+        """The worst lateness since start and the p99 of the recent ones, in ms."""
+        recent = sorted(self.samples)
+        p99 = recent[min(len(recent) - 1, int(0.99 * len(recent)))] if recent else None
+        return {
+            "loop_lag_ms_max": round(self.max_ms, 1),
+            "loop_lag_ms_p99": None if p99 is None else round(p99, 1),
+            "loop_lag_wakeups": self.wakeups,
+        }

@@ -1,13 +1,12 @@
-"""The Ethereum library calls the CLI makes: poll holdings and Aave accounts, scan logs, store.
+"""The Ethereum library calls the CLI makes: one session per command, poll holdings and Aave
+accounts, store them.
 
-One `EthereumSession` (one AsyncWeb3, pool configuration and token decimals cached) lives for a
-command; every function takes an optional session and opens its own when given none.
-
-Log scans (Aave liquidations market-wide, ERC-20 transfers of watched addresses) read from the
-stream's cursor + 1 up to head − TRACKER_ETH_CONFIRMATIONS, never past it, in chunks. Each chunk's
-rows and the cursor that covers them are written in one transaction, so the cursor never passes
-what is stored; rows are keyed naturally, so a rescan inserts nothing. A stream without a cursor
-starts TRACKER_ETH_LOOKBACK_BLOCKS behind the safe head. Reorganisations: tracker.cursors.
+One `EthereumSession` (one AsyncWeb3, the chain checked, Multicall3 looked for, token contracts
+and the Aave configuration read once) lives for a command: `EthereumLink` opens it on first use
+and closes it when the command ends, and warnings about what the chain lacks are logged once.
+Every function takes an optional session and opens its own when given none. Nothing here holds
+the store across an await: reads from the RPC come first, writes take a `Store` and are run off
+the event loop by the caller. Log scans: tracker.scans.
 
 ETH moves of watched addresses are seen as balance changes between two stored polls: plain sends
 would show as Transfer-less transactions and internal transfers (contract calls) only in traces,
@@ -26,16 +25,13 @@ from datetime import datetime
 from decimal import Decimal
 
 from eth_typing import ChecksumAddress
-from web3.types import FilterParams
 
 from tracker import resources
 from tracker.addresses import normalise_address
 from tracker.config import Settings
-from tracker.cursors import CursorCheck, advance, resume_from
 from tracker.errors import VenueError
 from tracker.records import (
     AaveAccount,
-    AaveLiquidationCall,
     AccountSnapshot,
     EthereumReport,
     Holding,
@@ -90,21 +86,55 @@ TRANSFER_COLUMNS = (
 
 
 class EthereumSession:
-    """An EthereumClient plus what is worth keeping between polls of one command."""
+    """An EthereumClient plus what one command reads once: token contracts, the Aave market."""
 
     def __init__(self, client: eth.EthereumClient, settings: Settings) -> None:
         self.client = client
         self.settings = settings
-        self._pool: tuple[float, aave.PoolConfig] | None = None
+        self._pool: tuple[float, aave.PoolConfig | str] | None = None  # str: why no market
         self._tokens: tuple[eth.Token, ...] | None = None
+        self._reading = asyncio.Lock()  # passes side by side read the configuration once
+        self._warned: set[str] = set()
+        # One Ethereum pass at a time per command: two would read and store the same blocks.
+        self.turn = asyncio.Lock()
+
+    def warn_once(self, message: str, *args: object) -> None:
+        """Log a warning the first time this session meets it."""
+        text = message % args
+        if text not in self._warned:
+            self._warned.add(text)
+            log.warning("%s", text)
 
     async def pool_config(self, block: int | None = None) -> aave.PoolConfig:
-        """The Aave pool's contracts and reserves, re-read every POOL_CONFIG_TTL_S."""
-        if self._pool is None or time.monotonic() - self._pool[0] > POOL_CONFIG_TTL_S:
-            provider = self.settings.aave_pool_addresses_provider
-            config = await aave.fetch_pool_config(self.client, provider, block)
-            self._pool = (time.monotonic(), config)
-        return self._pool[1]
+        """The Aave pool's contracts and reserves, read once and again every POOL_CONFIG_TTL_S.
+
+        Raises NoAaveMarket when the configured provider does not answer (remembered like a
+        configuration), or the VenueError of a failed read (tried again on the next call).
+        """
+        async with self._reading:
+            if self._pool is None or time.monotonic() - self._pool[0] > POOL_CONFIG_TTL_S:
+                provider = self.settings.aave_pool_addresses_provider
+                try:
+                    found: aave.PoolConfig | str = await aave.fetch_pool_config(
+                        self.client, provider, block
+                    )
+                except aave.NoAaveMarket as exc:
+                    found = exc.reason
+                self._pool = (time.monotonic(), found)
+        config = self._pool[1]
+        if isinstance(config, str):
+            raise aave.NoAaveMarket(config, venue=eth.VENUE, request="getPool")
+        return config
+
+    async def market(self, block: int | None = None) -> aave.PoolConfig | None:
+        """The Aave market, or None (warned about once) when the chain has none."""
+        try:
+            return await self.pool_config(block)
+        except aave.NoAaveMarket as exc:
+            self.warn_once(
+                "Aave v3 market unavailable, Aave accounts and liquidations skipped: %s", exc
+            )
+            return None
 
     async def tokens(self, block: int) -> tuple[eth.Token, ...]:
         """The configured ERC-20s that exist on this chain, with their decimals.
@@ -112,25 +142,27 @@ class EthereumSession:
         A token with no contract here (the mainnet defaults on a local node or another chain)
         is left out once, with a warning, rather than failing every address's holdings.
         """
-        if self._tokens is None:
-            specs = self.settings.eth_tokens
-            exists = await eth.gather_all(*(self.client.has_code(s[1], block) for s in specs))
-            present = [s for s, ok in zip(specs, exists, strict=True) if ok]
-            if len(present) < len(specs):
-                missing = ", ".join(s[0] for s, ok in zip(specs, exists, strict=True) if not ok)
-                log.warning(
-                    "no contract on chain %d for %s: not valued", self.client.chain_id, missing
-                )
-            self._tokens = await eth.resolve_tokens(self.client, present, block)
+        async with self._reading:
+            if self._tokens is None:
+                specs = self.settings.eth_tokens
+                exists = await eth.gather_all(*(self.client.has_code(s[1], block) for s in specs))
+                present = [s for s, ok in zip(specs, exists, strict=True) if ok]
+                if len(present) < len(specs):
+                    missing = ", ".join(s[0] for s, ok in zip(specs, exists, strict=True) if not ok)
+                    log.warning(
+                        "no contract on chain %d for %s: not valued", self.client.chain_id, missing
+                    )
+                self._tokens = await eth.resolve_tokens(self.client, present, block)
         return self._tokens
 
     async def oracle(self, block: int) -> ChecksumAddress | None:
         """The Aave oracle, or None when the configured market cannot be resolved."""
         try:
-            return (await self.pool_config(block)).oracle
+            market = await self.market(block)
         except VenueError as exc:
             log.warning("Aave oracle unavailable, Chainlink prices only: %s", exc)
             return None
+        return market.oracle if market is not None else None
 
 
 @asynccontextmanager
@@ -144,9 +176,10 @@ async def ethereum_session(settings: Settings) -> AsyncIterator[EthereumSession]
 
 
 @asynccontextmanager
-async def _use(
+async def using(
     settings: Settings, session: EthereumSession | None
 ) -> AsyncIterator[EthereumSession]:
+    """The session given, or one opened for this call only."""
     if session is not None:
         yield session
         return
@@ -193,11 +226,11 @@ async def poll_ethereum(
 ) -> EthereumResult:
     """Holdings and Aave v3 account of every address at the latest block; errors per address."""
     wanted = list(dict.fromkeys(normalise_address(a) for a in addresses))
-    async with _use(settings, session) as s:
+    async with using(settings, session) as s:
         block = await s.client.head()
         tokens = await s.tokens(block)
         try:
-            cfg: aave.PoolConfig | str = await s.pool_config(block)
+            cfg: aave.PoolConfig | str = await s.market(block) or "no Aave market"
         except VenueError as exc:  # holdings go on, priced by Chainlink where it can
             log.warning("Aave v3 market unavailable: %s", exc)
             cfg = str(exc)
@@ -279,17 +312,22 @@ def write_ethereum(store: Store, result: EthereumResult) -> tuple[WhaleTransfer,
 
     Returns the ETH balance changes at or above result.transfer_min_usd (also stored).
     """
-    positions = [p for a in result.accounts for p in a.positions]
     with store.transaction():
-        previous = _previous_eth(store, result)
-        eth_rows = [h for h in result.holdings if h.asset == "ETH"]
-        moves = transfers.eth_balance_changes(
-            previous, eth_rows, result.transfer_min_usd, block_ts=result.block_ts
-        )
-        insert_batch(store, "holdings", HOLDING_COLUMNS, result.holdings)
-        insert_batch(store, "account_snapshots", ACCOUNT_COLUMNS, result.accounts)
-        insert_batch(store, "positions", POSITION_COLUMNS, positions)
-        insert_batch(store, "whale_transfers", TRANSFER_COLUMNS, moves)
+        return insert_ethereum(store, result)
+
+
+def insert_ethereum(store: Store, result: EthereumResult) -> tuple[WhaleTransfer, ...]:
+    """write_ethereum inside the caller's transaction."""
+    positions = [p for a in result.accounts for p in a.positions]
+    previous = _previous_eth(store, result)
+    eth_rows = [h for h in result.holdings if h.asset == "ETH"]
+    moves = transfers.eth_balance_changes(
+        previous, eth_rows, result.transfer_min_usd, block_ts=result.block_ts
+    )
+    insert_batch(store, "holdings", HOLDING_COLUMNS, result.holdings)
+    insert_batch(store, "account_snapshots", ACCOUNT_COLUMNS, result.accounts)
+    insert_batch(store, "positions", POSITION_COLUMNS, positions)
+    insert_batch(store, "whale_transfers", TRANSFER_COLUMNS, moves)
     return tuple(moves)
 
 
@@ -305,177 +343,3 @@ def _previous_eth(store: Store, result: EthereumResult) -> dict[str, tuple[Decim
         for row in rows
         if row[1] == eth.VENUE and row[2] == result.chain_id
     }
-
-
-# -- log scans --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ScanResult:
-    """What one scan read (blocks from_block..to_block, None when nothing was due) and stored."""
-
-    chain_id: int
-    safe_head: int  # head - confirmations: nothing newer was read
-    from_block: int | None
-    to_block: int | None
-    stored: int  # rows inserted
-    liquidations: tuple[AaveLiquidationCall, ...] = ()
-    transfers: tuple[WhaleTransfer, ...] = ()
-    reorgs: int = 0  # streams whose cursor block was reorganised away, rewound and rescanned
-
-
-async def scan_liquidations(
-    settings: Settings, store: Store, *, session: EthereumSession | None = None
-) -> ScanResult:
-    """Store every Aave v3 LiquidationCall between the cursor and head − confirmations."""
-    async with _use(settings, session) as s:
-        client = s.client
-        cfg = await s.pool_config()
-        stream = f"aave-v3:{cfg.pool.lower()}:liquidations"
-        check = CursorCheck(client, await client.head())
-        safe = check.head - settings.eth_confirmations
-
-        def forget(after: int) -> None:
-            store.con.execute(
-                resources.sql("writes", "forget_liquidation_calls"),
-                {"chain_id": client.chain_id, "pool": cfg.pool, "after": after},
-            )
-
-        start = await resume_from(check, store, stream, safe, settings.eth_lookback_blocks, forget)
-        if start > safe:
-            return ScanResult(
-                chain_id=client.chain_id,
-                safe_head=safe,
-                from_block=None,
-                to_block=None,
-                stored=0,
-                reorgs=check.reorgs,
-            )
-        flt: FilterParams = {
-            "address": cfg.pool,
-            "topics": ["0x" + aave.LIQUIDATION_CALL_TOPIC.hex()],
-        }
-        found: list[AaveLiquidationCall] = []
-        stored = 0
-        chunks = client.log_chunks([flt], start, safe, settings.eth_log_chunk_blocks)
-        async for _first, last, last_hash, logs in chunks:
-            events = [e for e in map(aave.decode_liquidation_log, logs) if e is not None]
-            rows = await _value_liquidations(client, cfg, events, safe)
-            with store.transaction():
-                stored += insert_batch(store, "aave_liquidation_calls", LIQUIDATION_COLUMNS, rows)
-                advance(store, client.chain_id, stream, last, last_hash)
-            found.extend(rows)
-    return ScanResult(
-        chain_id=client.chain_id,
-        safe_head=safe,
-        from_block=start,
-        to_block=safe,
-        stored=stored,
-        liquidations=tuple(found),
-        reorgs=check.reorgs,
-    )
-
-
-async def _value_liquidations(
-    client: eth.EthereumClient, cfg: aave.PoolConfig, events: Sequence[aave.LiquidationLog], at: int
-) -> list[AaveLiquidationCall]:
-    if not events:
-        return []
-    assets = sorted({a for e in events for a in (e.collateral_asset, e.debt_asset)})
-    meta = await aave.fetch_assets(client, cfg, assets, at)
-    blocks = [e.block_number for e in events]
-    priced = await aave.fetch_block_prices(client, cfg.oracle, assets, blocks)
-    return [
-        aave.parse_liquidation(
-            e, cfg.pool, meta, priced[e.block_number][1], priced[e.block_number][0], client.chain_id
-        )
-        for e in events
-    ]
-
-
-async def scan_transfers(
-    settings: Settings,
-    store: Store,
-    addresses: Sequence[str],
-    *,
-    session: EthereumSession | None = None,
-) -> ScanResult:
-    """Store ERC-20 transfers of watched addresses worth >= TRACKER_TRANSFER_MIN_USD.
-
-    Each address has its own cursor (a newly watched one starts at the lookback); addresses
-    with the same cursor are scanned together.
-    """
-    wanted = list(dict.fromkeys(normalise_address(a) for a in addresses))
-    async with _use(settings, session) as s:
-        client = s.client
-        check = CursorCheck(client, await client.head())
-        head = check.head
-        safe = head - settings.eth_confirmations
-        tokens = await s.tokens(head)
-        oracle = await s.oracle(head)
-        groups: dict[int, list[str]] = {}
-        for a in wanted:
-
-            def forget(after: int, address: str = a) -> None:
-                store.con.execute(
-                    resources.sql("writes", "forget_transfers"),
-                    {"chain_id": client.chain_id, "address": address, "after": after},
-                )
-
-            start = await resume_from(
-                check, store, _transfer_stream(a), safe, settings.eth_lookback_blocks, forget
-            )
-            groups.setdefault(start, []).append(a)
-        due = {start: group for start, group in groups.items() if start <= safe}
-        found: list[WhaleTransfer] = []
-        stored = 0
-        for start, group in sorted(due.items()):
-            filters = transfers.transfer_filters(tokens, group)
-            chunks = client.log_chunks(filters, start, safe, settings.eth_log_chunk_blocks)
-            async for _first, last, last_hash, logs in chunks:
-                legs = transfers.decode_transfers(logs, tokens, set(group))
-                rows = await _value_transfers(s, legs, tokens, oracle)
-                with store.transaction():
-                    stored += insert_batch(store, "whale_transfers", TRANSFER_COLUMNS, rows)
-                    for a in group:
-                        advance(store, client.chain_id, _transfer_stream(a), last, last_hash)
-                found.extend(rows)
-    return ScanResult(
-        chain_id=client.chain_id,
-        safe_head=safe,
-        from_block=min(due) if due else None,
-        to_block=safe if due else None,
-        stored=stored,
-        transfers=tuple(found),
-        reorgs=check.reorgs,
-    )
-
-
-def _transfer_stream(address: str) -> str:
-    return f"erc20-transfers:{address}"
-
-
-async def _value_transfers(
-    s: EthereumSession,
-    legs: Sequence[transfers.TransferLeg],
-    tokens: Sequence[eth.Token],
-    oracle: ChecksumAddress | None,
-) -> list[WhaleTransfer]:
-    """USD value of each leg at its block; those under the minimum (or unpriced) are dropped."""
-    chain_id = s.client.chain_id
-    sources = eth.price_calls(tokens, oracle, chain_id)
-    calls = [eth.block_timestamp_call(), *(call for _, call in sources)]
-
-    async def at(block: int) -> tuple[int, tuple[datetime, dict[str, Decimal | None]]]:
-        epoch, *values = await s.client.read(calls, block)
-        prices = eth.parse_prices([t.symbol for t in tokens], sources, values)
-        return block, (eth.epoch_to_datetime(int(epoch)), prices)
-
-    blocks = dict(await eth.gather_all(*(at(b) for b in {g.log.block_number for g in legs})))
-    rows = []
-    for g in legs:
-        block_ts, prices = blocks[g.log.block_number]
-        row = transfers.parse_transfer(g, prices.get(g.token.symbol), block_ts, chain_id)
-        if row is not None and row.usd_value >= s.settings.transfer_min_usd:
-            rows.append(row)
-    return rows

@@ -357,6 +357,13 @@ def status_view(doc: dict[str, Any]) -> Group:
                 f"{daemon['staleness_p50_s']} s"
             )
         )
+        if "loop_lag_ms_max" in daemon:  # `tracker run --loop-lag`
+            parts.append(
+                Text(
+                    f"event loop lag: max {daemon['loop_lag_ms_max']} ms, p99 "
+                    f"{daemon['loop_lag_ms_p99']} ms ({daemon['loop_lag_wakeups']} wake-ups)"
+                )
+            )
         stalest = Table(title="Stalest accounts", title_justify="left", pad_edge=False)
         stalest.add_column("address")
         stalest.add_column("staleness s", justify="right")

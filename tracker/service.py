@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -20,12 +19,11 @@ from tracker.sources import hyperliquid as hl
 from tracker.sources.http import RetryPolicy
 from tracker.sources.hyperliquid import HyperliquidClient
 from tracker.sources.limiter import WeightLimiter
-from tracker.store import open_store
 
 if TYPE_CHECKING:
     from tracker.alerts.engine import AlertContext
     from tracker.alerts.sinks import Sink
-    from tracker.onchain import EthereumResult
+    from tracker.ethereum_side import EthereumLink
 
 log = logging.getLogger(__name__)
 
@@ -137,13 +135,16 @@ async def pass_runner(
     progress: Progress | None = None,
     console_alerts: bool = True,
     follow_liquidators: bool | None = None,
+    ethereum: EthereumLink,
 ) -> Runner:
     """A function running one pass over some of the watched addresses, alerts included.
 
     Done once per command: HLP's liquidator vaults are discovered, sinks built from settings.
+    Watched Ethereum addresses are polled through `ethereum`, the command's one session.
     """
     from tracker.alerts.engine import AlertContext
     from tracker.alerts.sinks import build_sinks
+    from tracker.ethereum_side import ethereum_pass
 
     follow = settings.follow_liquidators if follow_liquidators is None else follow_liquidators
     liquidators = await discover_liquidators(poller.client) if follow else frozenset()
@@ -180,82 +181,7 @@ async def pass_runner(
         eth = [a for a in addresses if a in eth_set]
         if not eth:
             return report
-        return replace(report, ethereum=await _ethereum_pass(settings, eth, report, context, sinks))
+        summary = await ethereum_pass(ethereum, eth, report, context, sinks)
+        return replace(report, ethereum=summary)
 
     return Runner(run, context, sinks)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EthereumSide:
-    """What the Ethereum side of a command learnt, or why it was skipped."""
-
-    result: EthereumResult | None
-    skipped: str | None = None  # one line for people when there is no result
-    errors: tuple[str, ...] = ()
-
-
-async def ethereum_side(
-    settings: Settings, addresses: Sequence[str], ts: datetime, *, scan: bool = False
-) -> EthereumSide:
-    """Poll holdings and Aave accounts (and, with scan, LiquidationCall and transfer logs) and
-    store them; never raises for the venue: failures come back as lines."""
-    from tracker.onchain import (
-        ethereum_session,
-        poll_ethereum,
-        scan_liquidations,
-        scan_transfers,
-        write_ethereum,
-    )
-    from tracker.sources.ethereum import EthereumNotConfigured
-
-    if not settings.eth_rpc_url:
-        return EthereumSide(result=None, skipped="Ethereum skipped: TRACKER_ETH_RPC_URL is not set")
-    try:
-        async with ethereum_session(settings) as session:
-            result = await poll_ethereum(settings, addresses, ts, session=session)
-            with open_store(settings.db_path) as store:
-                write_ethereum(store, result)
-                if scan:
-                    await scan_liquidations(settings, store, session=session)
-                    await scan_transfers(settings, store, addresses, session=session)
-    except EthereumNotConfigured as exc:
-        return EthereumSide(result=None, skipped=str(exc))
-    except VenueError as exc:
-        log.warning("Ethereum side failed: %s", exc)
-        return EthereumSide(result=None, errors=(str(exc),))
-    errors = tuple(f"{r.address}: {e}" for r in result.failed for e in r.errors)
-    return EthereumSide(result=result, errors=errors)
-
-
-async def _ethereum_pass(
-    settings: Settings,
-    addresses: list[str],
-    report: PassReport,
-    context: AlertContext,
-    sinks: Sequence[Sink],
-) -> dict[str, Any]:
-    """The Ethereum side of a pass: holdings, Aave accounts, log scans, large-liquidation alerts."""
-    from tracker.alerts.engine import dispatch, evaluate_aave
-
-    side = await ethereum_side(settings, addresses, report.ts, scan=True)
-    summary: dict[str, Any] = {
-        "addresses": len(addresses),
-        "skipped": side.skipped,
-        "errors": list(side.errors),
-    }
-    if side.result is None:
-        return summary
-    summary.update(
-        holdings=len(side.result.holdings),
-        aave_accounts=len(side.result.accounts),
-        block=side.result.block_number,
-    )
-    with open_store(settings.db_path) as store:
-        new = evaluate_aave(store, context, report.ts - RECENT_LIQUIDATIONS)
-    summary["new_alerts"] = len(new)
-    if sinks:
-        await dispatch(settings.db_path, sinks, timeout_s=settings.http_timeout_s * 2)
-    return summary
-
-
-RECENT_LIQUIDATIONS = timedelta(days=1)  # older LiquidationCalls found by a first scan: no alert

@@ -4,6 +4,8 @@ Episodes are rebuilt from every stored liquidation fill and ledger entry of the 
 so they are derived data: a crash between the pass and this step is mended by the next pass. New
 alerts are the rows the insert actually added; delivery then sends every alert a sink has not yet
 received (new ones, and earlier failures for an hour), and records the outcome per sink.
+`evaluate` and `evaluate_aave` are blocking (callers run them off the loop); `dispatch` opens the
+store only in worker threads, never on the event loop.
 """
 
 from __future__ import annotations
@@ -121,8 +123,7 @@ async def _dispatch(db: Path, sinks: Sequence[Sink], *, timeout_s: float) -> lis
     if not sinks:
         return []
     by_name = {s.name: s for s in sinks}
-    with open_store(db) as store:
-        todo = alert_store.pending(store, list(by_name))
+    todo = await asyncio.to_thread(_pending, db, list(by_name))
     if not todo:
         return []
     per_sink = [([a for a, s in todo if s == name], sink) for name, sink in by_name.items()]
@@ -130,8 +131,7 @@ async def _dispatch(db: Path, sinks: Sequence[Sink], *, timeout_s: float) -> lis
         *(deliver(alerts, [sink], timeout_s=timeout_s) for alerts, sink in per_sink if alerts)
     )
     deliveries: list[Delivery] = [d for outcome in outcomes for d in outcome]
-    with open_store(db) as store, store.transaction():
-        alert_store.record_deliveries(store, deliveries)
+    await asyncio.to_thread(_record, db, deliveries)
     failed = [d for d in deliveries if not d.ok]
     if failed:
         log.warning(
@@ -140,3 +140,17 @@ async def _dispatch(db: Path, sinks: Sequence[Sink], *, timeout_s: float) -> lis
             "; ".join(f"{d.sink}: {d.error}" for d in failed[:3]),
         )
     return deliveries
+
+
+# The store is opened in a worker thread: on the loop thread an open that waits for the file
+# (another process writing, or another pass of this one) would stall every task.
+
+
+def _pending(db: Path, sinks: list[str]) -> list[tuple[Alert, str]]:
+    with open_store(db) as store:
+        return alert_store.pending(store, sinks)
+
+
+def _record(db: Path, deliveries: Sequence[Delivery]) -> None:
+    with open_store(db) as store, store.transaction():
+        alert_store.record_deliveries(store, deliveries)

@@ -38,6 +38,7 @@ import orjson
 from tracker.alerts import rules
 from tracker.alerts import store as alert_store
 from tracker.alerts.engine import AlertContext, dispatch
+from tracker.daemon import LoopLag
 from tracker.errors import BadInput, StoreError, TrackerError
 from tracker.live import heap
 from tracker.live.book import LiveBook
@@ -112,6 +113,7 @@ class LiveEngine:
         sinks: Sequence[Any],
         on_pass: Callable[[PassReport], None] | None = None,
         config: SchedulerConfig | None = None,
+        loop_lag: LoopLag | None = None,  # `tracker run --loop-lag`: its figures in the status
     ) -> None:
         self.poller, self.stream, self.run_pass = poller, stream, run_pass
         self.addresses = list(addresses)
@@ -126,6 +128,7 @@ class LiveEngine:
         )
         self.scheduler.watch(self.addresses)
         self.stats = LiveStats()
+        self.loop_lag = loop_lag
         self._wake = asyncio.Event()
         self._traded_at: dict[str, float] = {}  # address -> when its trade was received
         self._users: set[str] = set()
@@ -475,6 +478,7 @@ class LiveEngine:
                 "trims": self.stats.heap_trims,
                 "trim_ms_max": round(self.stats.heap_trim_ms_max, 2),
             },
+            **(self.loop_lag.summary() if self.loop_lag is not None else {}),
         }
 
 

@@ -3,9 +3,10 @@
 Everything is read through Multicall3 at one pinned block (`EthereumClient.read`), so an account's
 reserves, prices and `getUserAccountData` are consistent. The PoolAddressesProvider is the only
 configured address (TRACKER_AAVE_POOL_ADDRESSES_PROVIDER); Pool, AaveOracle and the protocol data
-provider are resolved from it. ABIs and units: shared/reference/evm.md §2 (aave-v3-origin 3.6
-`IPool.sol`, `IPoolDataProvider.sol`, `ReserveConfiguration.sol`); base currency is USD with
-8 decimals, health factor 1e18, thresholds in bps.
+provider are resolved from it (`NoAaveMarket` when it does not answer). ABIs and units:
+shared/reference/evm.md §2 (aave-v3-origin 3.6 `IPool.sol`, `IPoolDataProvider.sol`,
+`ReserveConfiguration.sol`); base currency is USD with 8 decimals, health factor 1e18,
+thresholds in bps.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ _RESERVE_DATA = (
 )
 
 
+class NoAaveMarket(VenueResponseError):
+    """The configured PoolAddressesProvider does not answer: no Aave v3 market on this chain."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reserve:
     """One reserve's identity and risk parameters (ReserveConfiguration bitmap, evm.md §2.2)."""
@@ -108,7 +113,10 @@ def parse_reserve_configuration(bitmap: int) -> dict[str, int | bool]:
 async def fetch_pool_config(
     client: EthereumClient, provider: str, block: int | None = None
 ) -> PoolConfig:
-    """Resolve Pool, oracle and data provider from the addresses provider; read every reserve."""
+    """Resolve Pool, oracle and data provider from the addresses provider; read every reserve.
+
+    Raises NoAaveMarket when the provider's answers do not decode (no contract, a revert).
+    """
     at = block if block is not None else await client.head()
     provider_cs = checksum(provider)
     resolve = [
@@ -116,10 +124,11 @@ async def fetch_pool_config(
         Call(provider_cs, "getPriceOracle()", (), ("address",)),
         Call(provider_cs, "getPoolDataProvider()", (), ("address",)),
     ]
+    raw = await client.multicall(resolve, at)  # an RPC failure is not an answer: raised as is
     try:
-        pool, oracle, data_provider = (checksum(a) for a in await client.read(resolve, at))
+        pool, oracle, data_provider = (checksum(a) for a in decode_all(resolve, raw))
     except VenueResponseError as exc:
-        raise VenueResponseError(
+        raise NoAaveMarket(
             f"no Aave v3 PoolAddressesProvider answers at {provider_cs}: {exc.reason}",
             venue=ETHEREUM,
             request="getPool",

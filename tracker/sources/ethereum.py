@@ -33,7 +33,7 @@ from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
 from web3.exceptions import Web3Exception
 from web3.providers.rpc.utils import ExceptionRetryConfiguration
-from web3.types import FilterParams, LogReceipt
+from web3.types import FilterParams, LogReceipt, RPCEndpoint
 
 from tracker.config import Settings
 from tracker.errors import ConfigError, VenueResponseError, VenueUnavailable
@@ -389,6 +389,11 @@ async def open_ethereum(settings: Settings) -> AsyncIterator[EthereumClient]:
     provider = AsyncHTTPProvider(
         url,
         request_kwargs={"timeout": aiohttp.ClientTimeout(total=settings.http_timeout_s)},
+        # web3 asks the chain id again before every eth_call (its validation middleware): the
+        # provider answers those from the first, so a command reads it once.
+        cache_allowed_requests=True,
+        cacheable_requests={RPCEndpoint("eth_chainId")},
+        request_cache_validation_threshold=None,  # else web3 asks the chain id to choose one
         # web3 retries idempotent reads itself; `retries` there counts attempts.
         exception_retry_configuration=ExceptionRetryConfiguration(
             errors=(aiohttp.ClientError, TimeoutError),
