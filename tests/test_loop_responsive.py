@@ -28,8 +28,6 @@ from tests.conftest import run_cli, start_cli, tracker_env
 from tests.test_liquidations import ETH_SIZE, WHALE, model_whale
 from tracker.daemon import LoopLag
 
-pytestmark = pytest.mark.aave
-
 WETH = 10**18
 USDC = 10**6
 TRADER = "0x0000000000000000000000000000000000007ade"
@@ -93,6 +91,7 @@ def _status(db: Path) -> dict[str, Any]:
         return {}
 
 
+@pytest.mark.aave
 async def test_the_loop_stays_responsive_while_both_venues_are_tracked(
     hl_fake, chain: Anvil, aave: AaveMarket, alert_receiver, tmp_path: Path
 ) -> None:
