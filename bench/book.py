@@ -37,10 +37,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from tracker import risk  # noqa: E402
-from tracker.assess import assess_account, position_tiers  # noqa: E402
-from tracker.live.book import LiveBook  # noqa: E402
-from tracker.live.remark import remark_account  # noqa: E402
 from tracker.records import (  # noqa: E402
     MarginTable,
     MarginTier,
@@ -49,6 +45,10 @@ from tracker.records import (  # noqa: E402
     VenueAccount,
     VenuePosition,
 )
+from tracker.risk import perps as risk  # noqa: E402
+from tracker.risk.assess import assess_account, position_tiers  # noqa: E402
+from tracker.risk.live.book import LiveBook  # noqa: E402
+from tracker.risk.live.remark import remark_account  # noqa: E402
 
 D = Decimal
 # coin: (mark, margin tiers as (lower bound USD, max leverage)); mainnet tables, reference §3.1.

@@ -121,10 +121,10 @@ def peak_rss_mb() -> float:
 
 
 async def phase_ours(url: str, addresses: list[str], db: Path) -> dict[str, Any]:
+    from tracker.app.history_plan import HistoryPolicy
+    from tracker.app.runner import hyperliquid_poller
+    from tracker.app.snapshot_pass import snapshot_pass
     from tracker.config import Settings
-    from tracker.history_plan import HistoryPolicy
-    from tracker.passes import snapshot_pass
-    from tracker.service import hyperliquid_poller
 
     settings = replace(
         Settings.from_env({}), db_path=db, hl_api_url=url, hl_weight_per_min=0, hl_concurrency=32
@@ -144,10 +144,10 @@ async def phase_parse(url: str, addresses: list[str], db: Path) -> dict[str, Any
     import aiohttp
     import orjson
 
-    from tracker.assess import assess_account
-    from tracker.poll import now_utc
+    from tracker.app.poller import now_utc
     from tracker.records import AccountReport
-    from tracker.sources import hyperliquid as hl
+    from tracker.risk.assess import assess_account
+    from tracker.sources.hyperliquid import client as hl
     from tracker.store import open_store
     from tracker.store.writes import write_pass
 

@@ -15,11 +15,12 @@ from tests.chain.anvil import Anvil
 from tests.chain.contracts import send
 from tests.chain.rpc_proxy import rpc_proxy
 from tests.chain.tracker_settings import tracker_settings
-from tracker import risk_aave, views
 from tracker.alerts.engine import AlertContext, evaluate_aave
+from tracker.app.ethereum_poll import ethereum_session, poll_ethereum, write_ethereum
+from tracker.app.log_scans import scan_liquidations
 from tracker.errors import VenueResponseError
-from tracker.onchain import ethereum_session, poll_ethereum, write_ethereum
-from tracker.scans import scan_liquidations
+from tracker.output import reads as views
+from tracker.risk import aave as risk_aave
 from tracker.store import open_store
 
 pytestmark = pytest.mark.aave

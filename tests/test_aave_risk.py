@@ -7,9 +7,9 @@ from decimal import Decimal, localcontext
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tracker import risk_aave
 from tracker.records import AaveAccount, AaveReserveBalance
-from tracker.risk_aave import Leg
+from tracker.risk import aave as risk_aave
+from tracker.risk.aave import Leg
 
 TS = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 

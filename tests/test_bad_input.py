@@ -740,7 +740,7 @@ def test_every_command_is_in_the_matrix() -> None:
     """A new command gets bad-input cases too: add it to COMMANDS."""
     import typer.main
 
-    from tracker.cli import app
+    from tracker.cli.commands import app
 
     def leaves(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
         subs = getattr(command, "commands", None)

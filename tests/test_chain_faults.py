@@ -20,8 +20,8 @@ from tests.chain.contracts import send
 from tests.chain.rpc_proxy import rpc_proxy
 from tests.chain.tracker_settings import tracker_settings
 from tests.conftest import run_cli, tracker_env
+from tracker.app.log_scans import scan_liquidations, scan_transfers
 from tracker.config import Settings
-from tracker.scans import scan_liquidations, scan_transfers
 
 pytestmark = pytest.mark.aave
 
@@ -165,7 +165,7 @@ async def test_a_reorganisation_below_the_buffer_is_found_and_repaired(
     assert await _scan_both(settings, whale) == (1, 1, 0)  # stored: no buffer at all
 
     chain.revert(before)  # those blocks are gone, and the chain is shorter than the cursors
-    caplog.set_level(logging.WARNING, logger="tracker.cursors")
+    caplog.set_level(logging.WARNING, logger="tracker.app.chain_cursors")
     _, _, reorgs = await _scan_both(settings, whale)
     assert reorgs == 2  # both streams rewound and rescanned
     assert sum("was reorganised under block" in r.message for r in caplog.records) == 2

@@ -31,9 +31,9 @@ from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.venue import now_ms
 from tests.test_liquidations import liq_fill
 from tests.test_snapshot import write_watchlist
-from tracker import charts, liqmap
-from tracker.cli_charts import register
+from tracker.cli.charts import register
 from tracker.errors import BadAddress, BadInput
+from tracker.output import charts, liqmap
 from tracker.store import open_store
 
 WHALE = "0x00000000000000000000000000000000000c4a27"

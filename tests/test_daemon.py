@@ -182,7 +182,7 @@ async def test_history_due_by_age_waits_its_turn_within_its_weight_per_minute(hl
 def test_budget_history_keeps_the_urgent_then_the_longest_unread():
     from datetime import UTC, datetime
 
-    from tracker.history_plan import PassState, budget_history
+    from tracker.app.history_plan import PassState, budget_history
 
     t = datetime(2026, 1, 31, tzinfo=UTC)
     state = PassState(
@@ -213,7 +213,7 @@ def test_budget_history_keeps_the_urgent_then_the_longest_unread():
 
 
 def test_the_history_allowance_is_per_minute_across_passes():
-    from tracker.history_plan import HistoryAllowance
+    from tracker.app.history_plan import HistoryAllowance
 
     now = [0.0]
     allowance = HistoryAllowance(600, clock=lambda: now[0])

@@ -12,10 +12,10 @@ from tests.chain.aave import AaveMarket
 from tests.chain.anvil import Anvil
 from tests.chain.multicall3 import MULTICALL3_ADDRESS
 from tests.chain.tracker_settings import tracker_settings
+from tracker.app.ethereum_poll import ethereum_session, poll_ethereum, write_ethereum
 from tracker.errors import VenueUnavailable
-from tracker.onchain import ethereum_session, poll_ethereum, write_ethereum
-from tracker.render import jsonable
-from tracker.sources.ethereum import ChainMismatch, EthereumNotConfigured
+from tracker.jsonable import jsonable
+from tracker.sources.ethereum.rpc import ChainMismatch, EthereumNotConfigured
 from tracker.store import open_store
 
 pytestmark = pytest.mark.aave

@@ -10,8 +10,8 @@ from web3 import Web3
 from tracker.config import DEFAULT_ETH_TOKENS, Settings
 from tracker.errors import ConfigError, VenueResponseError
 from tracker.records import Holding
-from tracker.sources import aave, transfers
-from tracker.sources import ethereum as eth
+from tracker.sources.ethereum import aave, transfers
+from tracker.sources.ethereum import rpc as eth
 
 TS = datetime(2026, 1, 31, 12, 0, tzinfo=UTC)
 USDC = eth.checksum("0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48")

@@ -19,7 +19,7 @@ from tests.chain.rpc_proxy import RpcProxy, rpc_proxy
 from tests.conftest import start_cli, tracker_env
 from tests.test_loop_responsive import Output
 from tracker.config import DEFAULT_ETH_TOKENS
-from tracker.sources.ethereum import MULTICALL3
+from tracker.sources.ethereum.rpc import MULTICALL3
 
 USDC = 10**6
 DAI = "0x6b175474e89094c44da98b954eedeac495271d0f"  # mainnet DAI: no contract on a test chain

@@ -13,8 +13,8 @@ from tests.chain.aave import AaveMarket
 from tests.chain.anvil import Anvil
 from tests.chain.contracts import send
 from tests.chain.tracker_settings import tracker_settings
-from tracker.onchain import ethereum_session, poll_ethereum, write_ethereum
-from tracker.scans import scan_transfers
+from tracker.app.ethereum_poll import ethereum_session, poll_ethereum, write_ethereum
+from tracker.app.log_scans import scan_transfers
 from tracker.store import open_store
 
 pytestmark = pytest.mark.aave

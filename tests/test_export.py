@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import run_cli
 from tests.test_charts import WHALE, Replay, replay_database, sql
-from tracker.cli_charts import register
+from tracker.cli.charts import register
 from tracker.errors import BadInput, QueryError
 
 

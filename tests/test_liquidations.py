@@ -13,8 +13,8 @@ from tests.alert_receiver import Reply
 from tests.conftest import run_cli, tracker_env
 from tests.fakes import seed
 from tests.test_snapshot import write_watchlist
-from tracker.liquidations import build_episodes
 from tracker.records import Fill
+from tracker.risk.episodes import build_episodes
 
 WHALE = "0x00000000000000000000000000000000000e7e7e"
 T0 = 1_769_896_800_000  # 2026-01-31 22:00 UTC

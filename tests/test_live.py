@@ -179,12 +179,12 @@ async def test_a_book_warmed_from_the_store_matches_one_from_the_venue(hl_fake, 
     import aiohttp
 
     from tests.fakes import seed
-    from tracker.live.book import LiveBook
-    from tracker.live.warm import stored_accounts
-    from tracker.poll import HyperliquidPoller
-    from tracker.sources.http import RetryPolicy
-    from tracker.sources.hyperliquid import HyperliquidClient
-    from tracker.sources.limiter import WeightLimiter
+    from tracker.app.live.warm import stored_accounts
+    from tracker.app.poller import HyperliquidPoller
+    from tracker.net.http import RetryPolicy
+    from tracker.net.limiter import WeightLimiter
+    from tracker.risk.live.book import LiveBook
+    from tracker.sources.hyperliquid.client import HyperliquidClient
 
     addresses = [seed.CROSS_SHORT_SOL, seed.ISOLATED_SHORT_HYPE, seed.HIP3_FLX, TRADER]
     hl_fake.put_model_account(

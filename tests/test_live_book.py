@@ -35,11 +35,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracker import risk
-from tracker.assess import assess_account
-from tracker.assess import position_tiers as tiers_for
-from tracker.live.book import AccountKey, LiveBook
-from tracker.live.remark import remark_account
 from tracker.records import (
     AccountSnapshot,
     MarginTable,
@@ -49,7 +44,12 @@ from tracker.records import (
     VenueAccount,
     VenuePosition,
 )
-from tracker.sources.hyperliquid import parse_clearinghouse_state, parse_meta_and_asset_ctxs
+from tracker.risk import perps as risk
+from tracker.risk.assess import assess_account
+from tracker.risk.assess import position_tiers as tiers_for
+from tracker.risk.live.book import AccountKey, LiveBook
+from tracker.risk.live.remark import remark_account
+from tracker.sources.hyperliquid.client import parse_clearinghouse_state, parse_meta_and_asset_ctxs
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hyperliquid"
 RECORDED = sorted((FIXTURES / "other_repos" / "ccxt").glob("clearinghouseState_*.json"))

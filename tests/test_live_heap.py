@@ -1,4 +1,5 @@
-"""tracker.live.heap: the C heap's free pages go back to the system, and glibc's account of it."""
+"""tracker.app.live.heap: the C heap's free pages go back to the system, and glibc's account of
+it."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker.live import heap
+from tracker.app.live import heap
 
 
 def rss_mb() -> float:

@@ -21,15 +21,15 @@ from tests.test_liquidations import ETH_SIZE, WHALE, model_whale
 from tests.test_live import read_one
 from tests.test_snapshot import write_watchlist
 from tracker.alerts.engine import AlertContext
-from tracker.daemon import build_schedules, run_daemon
-from tracker.live.engine import LiveEngine
-from tracker.live.scheduler import SchedulerConfig
-from tracker.passes import PassReport, snapshot_pass
-from tracker.poll import HyperliquidPoller
-from tracker.sources.http import RetryPolicy
-from tracker.sources.hyperliquid import HyperliquidClient
-from tracker.sources.hyperliquid_ws import HyperliquidStream
-from tracker.sources.limiter import WeightLimiter
+from tracker.app.daemon import build_schedules, run_daemon
+from tracker.app.live.engine import LiveEngine
+from tracker.app.live.scheduler import SchedulerConfig
+from tracker.app.poller import HyperliquidPoller
+from tracker.app.snapshot_pass import PassReport, snapshot_pass
+from tracker.net.http import RetryPolicy
+from tracker.net.limiter import WeightLimiter
+from tracker.sources.hyperliquid.client import HyperliquidClient
+from tracker.sources.hyperliquid.stream import HyperliquidStream
 
 TRADER = "0x0000000000000000000000000000000000007ade"
 NOT_A_DATABASE = b"this is not a database\n"

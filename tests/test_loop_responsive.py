@@ -26,7 +26,7 @@ from tests.chain.aave import AaveMarket
 from tests.chain.anvil import Anvil
 from tests.conftest import run_cli, start_cli, tracker_env
 from tests.test_liquidations import ETH_SIZE, WHALE, model_whale
-from tracker.daemon import LoopLag
+from tracker.app.daemon import LoopLag
 
 WETH = 10**18
 USDC = 10**6

@@ -21,10 +21,10 @@ from tests.conftest import run_cli, tracker_env
 from tracker.alerts import rules
 from tracker.alerts.delivery import Delivery
 from tracker.alerts.store import insert_alerts, record_deliveries, replace_episodes
-from tracker.fit import money, scaled, when
-from tracker.onchain import LIQUIDATION_COLUMNS
+from tracker.app.ethereum_poll import LIQUIDATION_COLUMNS
+from tracker.output.fit import money, scaled, when
+from tracker.output.terminal_events import alerts_table, liquidations_table
 from tracker.records import AaveLiquidationCall, LiquidationEpisode
-from tracker.render_events import alerts_table, liquidations_table
 from tracker.store import open_store
 from tracker.store.writes import insert_batch
 

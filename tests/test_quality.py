@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tracker.cli import app
+from tracker.cli.commands import app
 
 REPO = Path(__file__).resolve().parents[1]
 

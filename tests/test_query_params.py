@@ -30,12 +30,12 @@ from tests.fakes.venue import now_ms
 from tests.test_liquidations import liq_fill
 from tests.test_snapshot import write_watchlist
 from tracker import resources
-from tracker.cursors import advance
+from tracker.app.chain_cursors import advance
+from tracker.app.ethereum_poll import HOLDING_COLUMNS, LIQUIDATION_COLUMNS
 from tracker.errors import QueryError
-from tracker.onchain import HOLDING_COLUMNS, LIQUIDATION_COLUMNS
-from tracker.query_params import PARAM_REFERENCE, TYPES, NamedQuery, named_query, parse
 from tracker.records import AaveLiquidationCall, Holding
 from tracker.store import open_store
+from tracker.store.named_queries import PARAM_REFERENCE, TYPES, NamedQuery, named_query, parse
 from tracker.store.writes import insert_batch
 
 WHALE = "0xb317d2bc2d3d2df5fa441b5bae0ab9d8b07283ae"  # the address of the README's examples
@@ -206,7 +206,7 @@ def digest(path: Path) -> str:
 
 def invoke(database: Database, *args: str) -> Any:
     """`tracker ARGS` in this process through typer's runner (errors stay exceptions)."""
-    from tracker.cli import app
+    from tracker.cli.commands import app
 
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level

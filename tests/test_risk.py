@@ -11,10 +11,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tracker import risk
-from tracker.assess import assess_account
 from tracker.records import MarginTable, MarginTier
-from tracker.sources.hyperliquid import parse_clearinghouse_state, parse_meta_and_asset_ctxs
+from tracker.risk import perps as risk
+from tracker.risk.assess import assess_account
+from tracker.sources.hyperliquid.client import parse_clearinghouse_state, parse_meta_and_asset_ctxs
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hyperliquid"
 NOW = datetime(2026, 1, 31, tzinfo=UTC)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tracker.live.scheduler import RefreshScheduler, SchedulerConfig
+from tracker.app.live.scheduler import RefreshScheduler, SchedulerConfig
 
 ADDRESSES = [f"0x{i:040x}" for i in range(100)]
 

@@ -38,8 +38,8 @@ from tracker.alerts.sinks import (
 from tracker.alerts.text import alert_json, alert_text
 from tracker.config import Settings
 from tracker.errors import ConfigError, TrackerError
+from tracker.net.http import RetryPolicy
 from tracker.records import Alert
-from tracker.sources.http import RetryPolicy
 
 # Backoff of at most 10 ms: a wait of 300 ms can only come from the server's Retry-After.
 FAST = RetryPolicy(retries=2, base_delay_s=0.01, max_delay_s=5.0, timeout_s=5.0)

@@ -14,11 +14,11 @@ import pytest
 from tests.conftest import run_cli, tracker_env
 from tests.fakes import seed
 from tests.history_data import make_fills
-from tracker.passes import snapshot_pass
-from tracker.poll import HyperliquidPoller
-from tracker.sources.http import RetryPolicy
-from tracker.sources.hyperliquid import HyperliquidClient
-from tracker.sources.limiter import WeightLimiter
+from tracker.app.poller import HyperliquidPoller
+from tracker.app.snapshot_pass import snapshot_pass
+from tracker.net.http import RetryPolicy
+from tracker.net.limiter import WeightLimiter
+from tracker.sources.hyperliquid.client import HyperliquidClient
 
 WHALE = "0x00000000000000000000000000000000000b0b0b"
 

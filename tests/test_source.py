@@ -9,11 +9,11 @@ import aiohttp
 import pytest
 
 from tests.fakes import seed
+from tracker.app.poller import HyperliquidPoller
 from tracker.errors import VenueResponseError, VenueUnavailable
-from tracker.poll import HyperliquidPoller
-from tracker.sources.http import RetryPolicy, retry_after_s
-from tracker.sources.hyperliquid import HyperliquidClient, parse_clearinghouse_state
-from tracker.sources.limiter import WeightLimiter
+from tracker.net.http import RetryPolicy, retry_after_s
+from tracker.net.limiter import WeightLimiter
+from tracker.sources.hyperliquid.client import HyperliquidClient, parse_clearinghouse_state
 
 TS = datetime(2026, 1, 31, tzinfo=UTC)
 
@@ -217,7 +217,7 @@ async def test_an_answer_in_flight_holds_its_largest_surcharge_until_it_costs_le
 
 
 async def test_urgent_tasks_go_ahead_of_the_queue():
-    from tracker.sources.limiter import URGENT
+    from tracker.net.limiter import URGENT
 
     limiter, _ = virtual_limiter(40)
     order: list[str] = []

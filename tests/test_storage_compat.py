@@ -27,9 +27,9 @@ import pytest
 from tests.conftest import REPO, run_cli, tracker_env
 from tests.test_query_params import WHALE, Database, populated_database
 from tracker import resources
-from tracker.query_params import named_query
 from tracker.store import open_store
 from tracker.store.db import STORAGE_VERSION, readable_by_1x, storage_version
+from tracker.store.named_queries import named_query
 
 # `duckdb-cli` installs its binary beside the interpreter (.venv/bin/duckdb).
 CLI = Path(sys.executable).parent / "duckdb"

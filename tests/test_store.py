@@ -15,10 +15,10 @@ import duckdb
 import pytest
 
 from tracker import resources
-from tracker.assess import assess_account
 from tracker.errors import StoreBusy
 from tracker.records import AccountReport, Market
-from tracker.sources.hyperliquid import parse_clearinghouse_state
+from tracker.risk.assess import assess_account
+from tracker.sources.hyperliquid.client import parse_clearinghouse_state
 from tracker.store import Store, open_store
 from tracker.store.db import migrate
 from tracker.store.writes import PassSummary, write_pass

@@ -12,9 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import REPO, run_cli
-from tracker import cli, cli_charts, cli_entity, entity, watchlists
-from tracker.cli_watchlist import app
+from tracker import watchlists
+from tracker.cli import charts as cli_charts
+from tracker.cli import commands as cli
+from tracker.cli import entity as cli_entity
+from tracker.cli.watchlist import app
 from tracker.errors import BadInput
+from tracker.output import entity
 from tracker.resources import data_dir
 from tracker.watchlists import Watchlist, WatchlistError
 

@@ -24,6 +24,7 @@ from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.wire import as_bytes
 from tests.fakes.ws import ETH_SLIDE_2026, compress
 from tracker.errors import BadAddress, VenueResponseError
+from tracker.net.limiter import WeightLimiter
 from tracker.records import (
     AssetCtxUpdate,
     MidsUpdate,
@@ -32,16 +33,15 @@ from tracker.records import (
     UserFills,
     UserLiquidation,
 )
-from tracker.sources.hyperliquid_history import parse_fills
-from tracker.sources.hyperliquid_ws import (
+from tracker.sources.hyperliquid.history import parse_fills
+from tracker.sources.hyperliquid.stream import (
     MAX_SUBSCRIPTIONS,
     HyperliquidStream,
     StreamEvent,
     StreamLimitError,
     backoff_delay,
 )
-from tracker.sources.limiter import WeightLimiter
-from tracker.sources.ws_parse import (
+from tracker.sources.hyperliquid.ws_parse import (
     parse_all_mids,
     parse_asset_ctx,
     parse_frame,

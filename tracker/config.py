@@ -49,6 +49,11 @@ def derived_ws_url(api_url: str) -> str:
     return "ws" + base.removeprefix("http") + "/ws"
 
 
+def status_path(db: Path) -> Path:
+    """Where the running daemon writes its status for `tracker status`."""
+    return db.with_name(db.name + ".status.json")
+
+
 def default_db_path(env: Mapping[str, str]) -> Path:
     """Where the DuckDB file lives when neither --db nor TRACKER_DB says: the XDG data dir."""
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")

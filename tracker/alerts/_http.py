@@ -19,8 +19,8 @@ from typing import Any
 import aiohttp
 
 from tracker.errors import SinkError
+from tracker.net.http import GaveUp, Retryable, RetryPolicy, retry_after_s, with_retries
 from tracker.redact import redact_text
-from tracker.sources.http import GaveUp, Retryable, RetryPolicy, retry_after_s, with_retries
 
 
 @dataclass(frozen=True, slots=True)

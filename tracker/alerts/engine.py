@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 from tracker.alerts import rules
 from tracker.alerts import store as alert_store
-from tracker.liquidations import build_episodes
 from tracker.records import AccountReport, Alert, Fill, LiquidationEpisode
+from tracker.risk.episodes import build_episodes
 from tracker.store import open_store
 from tracker.store.db import Store
 

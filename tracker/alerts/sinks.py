@@ -22,9 +22,9 @@ from tracker.alerts.delivery import Delivery, Sink, deliver
 from tracker.alerts.text import alert_json, alert_text
 from tracker.config import Settings
 from tracker.errors import ConfigError, SinkError
+from tracker.net.http import RetryPolicy
 from tracker.records import Alert
 from tracker.redact import redact_text
-from tracker.sources.http import RetryPolicy
 
 __all__ = [
     "ConsoleSink",

@@ -7,8 +7,8 @@ import logging
 from datetime import UTC
 from typing import Any
 
+from tracker.jsonable import jsonable
 from tracker.records import Alert
-from tracker.render import jsonable
 
 log = logging.getLogger(__name__)
 

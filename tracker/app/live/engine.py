@@ -1,0 +1,509 @@
+"""Live mode: marks and trades from the WebSocket, risk re-marked locally, REST weight on demand.
+
+One task consumes the stream: every `allMids` re-marks the whole book (no API call) and may raise
+near-liquidation alerts; every trade naming a watched account (and every fill or liquidation of
+the accounts followed per user) makes that account due at once. Another task refreshes accounts
+over REST as the scheduler says, within the weight budget, through the same pass as `tracker
+snapshot` (so history, episodes, alerts and storage are identical) and loads the result into the
+book. After a reconnect the users followed per user are refreshed (their fills backfilled over
+REST; the store's keys keep anything from counting twice). A status file beside the database
+tells `tracker status` about budget, stream health and staleness; every minute the C heap's
+free pages are handed back to the system (`tracker.app.live.heap`).
+
+Every task live mode starts (the stream reader, the refresher, each refresh pass, each re-mark
+and each near-liquidation alert task) belongs to the engine's one task group, so none can fail
+unseen or outlive the engine. A pass or alert write that fails on the store or the venue is
+logged and counted and the accounts stay due; bad input (the database path is not a database)
+and anything unexpected stop the engine and are raised from `run` as themselves, as in polling
+mode (`tracker.app.daemon`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+
+from tracker.alerts import rules
+from tracker.alerts import store as alert_store
+from tracker.alerts.engine import AlertContext, dispatch
+from tracker.app.daemon import LoopLag
+from tracker.app.live import heap
+from tracker.app.live.scheduler import RefreshScheduler, SchedulerConfig
+from tracker.app.poller import HyperliquidPoller
+from tracker.app.runner import PassRunner
+from tracker.app.snapshot_pass import PassReport
+from tracker.config import status_path
+from tracker.errors import BadInput, StoreError, TrackerError
+from tracker.net.limiter import URGENT
+from tracker.records import (
+    AccountReport,
+    MidsUpdate,
+    StreamStatus,
+    Trade,
+    UserFills,
+    UserLiquidation,
+)
+from tracker.risk.live.book import LiveBook
+from tracker.sources.hyperliquid.stream import HyperliquidStream
+from tracker.store import open_store
+
+log = logging.getLogger(__name__)
+MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
+NEAR_CHECK_INTERVAL_S = 0.5  # near-liquidation scans of the book, at most this often
+HEAP_TRIM_INTERVAL_S = 60.0  # free heap pages handed back this often (tracker.app.live.heap)
+MAX_NEAR_KEYS_PER_SCAN = 200  # new crossings handled per scan
+SAMPLES = 5000
+
+
+@dataclass(slots=True)
+class LiveStats:
+    """What live mode measured (kept bounded)."""
+
+    mark_to_risk_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    trade_to_refresh_s: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    mark_updates: int = 0
+    trades_seen: int = 0
+    refreshes: int = 0
+    passes: int = 0
+    failed_passes: int = 0
+    alerts_from_marks: int = 0
+    failed_alert_writes: int = 0  # near-liquidation alert tasks that could not store or deliver
+    heap_trims: int = 0
+    heap_trim_ms_max: float = 0.0
+    stream_state: str = "starting"
+    reconnects: int = 0
+    last_message_at: float | None = None
+
+    def percentile(self, name: str, q: float) -> float | None:
+        """A percentile of a sample series."""
+        values: list[float] = sorted(getattr(self, name))
+        if not values:
+            return None
+        return round(values[min(len(values) - 1, int(q * len(values)))], 4)
+
+
+class LiveEngine:
+    """Runs live mode until stopped; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        poller: HyperliquidPoller,
+        stream: HyperliquidStream,
+        run_pass: PassRunner,
+        addresses: Sequence[str],
+        db: Path,
+        alerting: AlertContext,
+        sinks: Sequence[Any],
+        on_pass: Callable[[PassReport], None] | None = None,
+        config: SchedulerConfig | None = None,
+        loop_lag: LoopLag | None = None,  # `tracker run --loop-lag`: its figures in the status
+    ) -> None:
+        self.poller, self.stream, self.run_pass = poller, stream, run_pass
+        self.addresses = list(addresses)
+        self.db, self.alerting, self.sinks, self.on_pass = db, alerting, list(sinks), on_pass
+        self.book = LiveBook()
+        limiter = poller.client.limiter
+        dexes = poller.configured_dexes or ("",)
+        self.scheduler = RefreshScheduler(
+            cost_weight=2 * max(len(dexes), 1) + 2,
+            budget_per_min=limiter.per_minute,
+            config=config or SchedulerConfig(),
+        )
+        self.scheduler.watch(self.addresses)
+        self.stats = LiveStats()
+        self.loop_lag = loop_lag
+        self._wake = asyncio.Event()
+        self._traded_at: dict[str, float] = {}  # address -> when its trade was received
+        self._users: set[str] = set()
+        self._coins: set[tuple[str, str]] = set()
+        self._near_seen: set[tuple[str, float]] = set()
+        self._pending_mids: dict[str, list[MidsUpdate]] = {}
+        self._apply_task: asyncio.Task[None] | None = None
+        self._group: asyncio.TaskGroup | None = None  # owns every task below, while running
+        self._children: set[asyncio.Task[None]] = set()  # its tasks not yet done
+        self._inflight: set[str] = set()
+        self._near_checked = float("-inf")
+        self._tasks = 0  # asyncio tasks at the last housekeeping, for the status file
+
+    async def run(self, stop: asyncio.Event) -> LiveStats:
+        """Refresh everything once, subscribe, then stream and refresh until stop is set.
+
+        Raises, as itself, the first error no task of the engine handled (see the module
+        docstring); the engine's other tasks are cancelled first.
+        """
+        dexes = await self.poller.dex_names()
+        self.scheduler.cost_weight = 2 * len(dexes) + 2
+        await self._warm(dexes)
+        for dex in dexes:
+            self.stream.subscribe_mids(dex)
+        self._follow_coins()
+        self._follow_users()
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                self._spawn(self._consume(), "live-stream")
+                self._spawn(self._refresher(), "live-refresher")
+                self._spawn(self._housekeeping(), "live-housekeeping")
+                await stop.wait()
+                for task in list(self._children):  # passes in flight too: nothing half-written
+                    task.cancel()
+        except BaseExceptionGroup as failed:
+            raise _first_error(failed) from None
+        finally:
+            self._group = None
+        return self.stats
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Start a task in the engine's group: its error stops the engine, never vanishes."""
+        if self._group is None:
+            coro.close()
+            raise RuntimeError("the live engine is not running")
+        task = self._group.create_task(coro, name=name)
+        self._children.add(task)
+        task.add_done_callback(self._children.discard)
+        return task
+
+    async def _warm(self, dexes: Sequence[str]) -> None:
+        """Load what the store holds into the book; never-stored accounts are due at once."""
+        from tracker.app.live.warm import stored_accounts
+
+        metas, _ = await self.poller.market_meta(dexes, datetime.now(UTC))
+        stored = await asyncio.to_thread(stored_accounts, self.db, self.addresses)
+        now_wall, now = datetime.now(UTC), time.monotonic()
+        for account, ts in stored:
+            self.book.upsert(account, metas.get(account.dex))
+            self.scheduler.refreshed([account.address], now - (now_wall - ts).total_seconds())
+        log.info(
+            "live book warmed with %d stored accounts of %d watched",
+            len(stored),
+            len(self.addresses),
+        )
+        self._wake.set()
+
+    # -- the stream ------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        async for event in self.stream:
+            self.stats.last_message_at = time.monotonic()
+            if isinstance(event, MidsUpdate):
+                self._on_mids(event)
+            elif isinstance(event, Trade):
+                self.stats.trades_seen += 1
+                for user in (event.buyer, event.seller):
+                    if user:
+                        self._due(user)
+            elif (isinstance(event, UserFills) and not event.snapshot) or isinstance(
+                event, UserLiquidation
+            ):
+                self._due(event.user)
+            elif isinstance(event, StreamStatus):
+                self.stats.stream_state, self.stats.reconnects = event.state, event.reconnects
+                if event.state == "connected" and event.reconnects:
+                    for user in self._users:  # backfill what the gap may have hidden
+                        self._due(user)
+
+    def _due(self, address: str) -> None:
+        if self.scheduler.saw_trade(address, time.monotonic()):
+            self._traded_at.setdefault(address, time.monotonic())
+            self._wake.set()
+
+    def _on_mids(self, event: MidsUpdate) -> None:
+        """Queue a mids message; when messages arrive faster than the book re-marks, only the
+        latest per dex is applied (each allMids carries every mark), and every message is timed
+        from its receipt to the re-mark that covers it."""
+        pending = self._pending_mids.setdefault(event.dex, [])
+        pending.append(event)
+        if self._apply_task is None or self._apply_task.done():
+            self._apply_task = self._spawn(self._apply_mids(), "live-marks")
+
+    async def _apply_mids(self) -> None:
+        await asyncio.sleep(0)  # let queued messages arrive first
+        batches, self._pending_mids = self._pending_mids, {}
+        touched = 0
+        for dex, events in batches.items():
+            merged: dict[str, Any] = {}
+            for event in events:
+                merged.update(event.mids)
+            touched += self.book.apply_marks(merged, dex, ts=events[-1].ts).positions
+        done = time.time()
+        for events in batches.values():
+            self.stats.mark_updates += len(events)
+            self.stats.mark_to_risk_ms.extend((done - e.ts.timestamp()) * 1000 for e in events)
+        if touched and time.monotonic() - self._near_checked >= NEAR_CHECK_INTERVAL_S:
+            self._near_checked = time.monotonic()
+            self._check_near()
+
+    def _check_near(self) -> None:
+        """Near-liquidation alerts from the mark path, for new crossings only.
+
+        Each (position or account, level) is looked at once while it stays below that level;
+        whether it alerts is the store's armed state (shared with the REST pass) to decide.
+        """
+        levels = [float(v) for v in self.alerting.near_levels_pct]
+        below = {
+            (f"{p.address}:{p.dex}:{p.coin}", p.level_pct): p.address
+            for p in self.book.below(levels)
+        }
+        below.update(
+            {
+                (f"{a.address}:{a.dex}", a.level_pct): a.address
+                for a in self.book.accounts_below(levels)
+            }
+        )
+        new = below.keys() - self._near_seen
+        # A burst (a cold start on a book full of near positions) is spread over scans, the
+        # tightest levels first, so the loop keeps serving marks and trades meanwhile.
+        tightest = sorted(new, key=lambda k: k[1])
+        addresses = sorted({below[k] for k in tightest[:MAX_NEAR_KEYS_PER_SCAN]})
+        chosen = set(addresses)
+        handled = {k for k in new if below[k] in chosen}
+        # recovered ones drop out and may alert again on a new dip; the rest wait their turn
+        self._near_seen = (set(below.keys()) - new) | handled
+        if not handled:
+            return
+        reports = [
+            AccountReport(
+                address=a, ts=datetime.now(UTC), accounts=tuple(self.book.snapshots(a)), spot=()
+            )
+            for a in addresses
+        ]
+        self._spawn(self._alert_near(reports), "live-near-alerts")
+
+    async def _alert_near(self, reports: list[AccountReport]) -> None:
+        ts = datetime.now(UTC)
+
+        def store_alerts() -> int:
+            with open_store(self.db) as store, store.transaction():
+                near = rules.near_liquidation(
+                    reports,
+                    alert_store.read_armed(store),
+                    self.alerting.near_levels_pct,
+                    self.alerting.labels,
+                    ts,
+                )
+                # only arm from the mark path; forgetting is left to the REST pass, which sees
+                # every position of an account and not just those near liquidation
+                armed = {k: v for k, v in near.state.items() if v is not None}
+                new = alert_store.insert_alerts(store, near.alerts)
+                alert_store.write_armed(store, armed)
+                return len(new)
+
+        def write() -> int:
+            try:
+                return store_alerts()
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise StoreError(f"writing near-liquidation alerts to {self.db}: {first}") from exc
+
+        try:
+            new = await asyncio.to_thread(write)
+        except BadInput:
+            raise  # the store is not a database: stop, as a refresh pass does
+        except TrackerError as exc:  # the store was busy or failing: the mark path goes on
+            log.warning("near-liquidation alerts not stored (retried on the next mark): %s", exc)
+            self.stats.failed_alert_writes += 1
+            self._near_seen = set()  # look again on the next mark update
+            return
+        self.stats.alerts_from_marks += new
+        if new and self.sinks:
+            try:
+                await dispatch(self.db, self.sinks, timeout_s=self.poller.client.policy.timeout_s)
+            except BadInput:
+                raise
+            except TrackerError as exc:  # stored, so the next dispatch delivers them
+                log.warning("near-liquidation alerts stored, delivery deferred: %s", exc)
+                self.stats.failed_alert_writes += 1
+
+    # -- REST refreshes --------------------------------------------------------------------
+
+    async def _refresher(self) -> None:
+        """Start refresh passes as the scheduler says: accounts seen trading in a pass of their
+        own at once, the risk-ordered sweep one pass at a time beside them, nothing twice."""
+        limiter = self.poller.client.limiter
+        sweep: asyncio.Task[None] | None = None
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+            self._wake.clear()
+            available = (
+                limiter.per_minute - limiter.used_in_window() if limiter.per_minute > 0 else 1e12
+            )
+            batch = [
+                a
+                for a in self.scheduler.next_batch(time.monotonic(), available)
+                if a not in self._inflight
+            ]
+            urgent = [a for a in batch if a in self._traded_at]
+            if urgent:
+                self._spawn(self._refresh(urgent, urgent=True), "live-refresh-traded")
+            rest = [a for a in batch if a not in self._traded_at]
+            if rest and (sweep is None or sweep.done()):
+                sweep = self._spawn(self._refresh(rest), "live-refresh-sweep")
+
+    async def _refresh(self, addresses: Sequence[str], *, urgent: bool = False) -> None:
+        if urgent:  # this task's requests skip the limiter's queue (tracker.net.limiter)
+            URGENT.set(True)
+        started = time.monotonic()
+        self._inflight.update(addresses)
+        try:
+            report = await self.run_pass(addresses)
+        except BadInput:
+            raise  # the store is not a database, or the like: stop the engine, do not retry
+        except TrackerError as exc:  # the store was busy: these accounts stay due
+            log.warning("refresh of %d accounts failed: %s", len(addresses), exc)
+            self.stats.failed_passes += 1
+            return
+        finally:
+            self._inflight.difference_update(addresses)
+        done = time.monotonic()
+        failed = set(report.failed)
+        ok = [a for a in addresses if a not in failed]
+        self.scheduler.refreshed(ok, started)
+        for r in report.reports:
+            for account in r.venue_accounts:
+                self.book.upsert(account, self.poller.meta_for(account.dex))
+        for address in ok:
+            traded = self._traded_at.pop(address, None)
+            if traded is not None:
+                self.stats.trade_to_refresh_s.append(done - traded)
+        self.stats.refreshes += len(ok)
+        self.stats.passes += 1
+        if self.on_pass is not None:
+            self.on_pass(report)
+        self._follow_coins()
+
+    # -- subscriptions, risk and status ----------------------------------------------------
+
+    def _follow_coins(self) -> None:
+        """Trades of every coin a watched account holds (each trade names its users)."""
+        held = self.book.held_coins()
+        for dex, coin in sorted(held - self._coins):
+            self.stream.subscribe_trades(coin)
+            self._coins.add((dex, coin))
+
+    def _follow_users(self) -> None:
+        """Per-user fills and events for the riskiest accounts (at most 10 per IP)."""
+        riskiest: list[str] = []
+        for key in self.book.risk_order():
+            if key.address not in riskiest:
+                riskiest.append(key.address)
+            if len(riskiest) == MAX_USERS:
+                break
+        wanted = set(riskiest)
+        for user in self._users - wanted:
+            self.stream.unsubscribe_user(user)
+        for user in sorted(wanted - self._users):
+            self.stream.subscribe_user(user)
+        self._users = wanted
+
+    async def _housekeeping(self) -> None:
+        trimmed = time.monotonic()
+        while True:
+            await asyncio.sleep(2.0)
+            if time.monotonic() - trimmed >= HEAP_TRIM_INTERVAL_S:
+                trimmed = time.monotonic()
+                took = await asyncio.to_thread(heap.trim)
+                if took is not None:
+                    self.stats.heap_trims += 1
+                    self.stats.heap_trim_ms_max = max(self.stats.heap_trim_ms_max, took * 1000)
+            self.scheduler.set_risk(self.book.account_risk())
+            self._follow_users()
+            self._tasks = len(asyncio.all_tasks())
+            # Built here on the loop (it reads the limiter and the stats the loop changes), only
+            # the file is written from a thread.
+            doc = self.status()
+            try:
+                await asyncio.to_thread(write_status, status_path(self.db), doc)
+            except OSError as exc:
+                log.warning("status file not written: %s", exc)
+
+    def status(self) -> dict[str, Any]:
+        """Budget use, stream health and staleness, for `tracker status`."""
+        limiter = self.poller.client.limiter
+        now = time.monotonic()
+        stalest = self.scheduler.stalest(now, 10)
+        last = self.stats.last_message_at
+        return {
+            "time": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            "pid": os.getpid(),
+            "mode": "live",
+            "budget": {
+                "per_min": limiter.per_minute,
+                "used_last_min": limiter.used_in_window(),
+                "max_in_any_min": limiter.max_in_window,
+                "total": limiter.total_weight,
+                "by_type": dict(self.poller.client.weight_by_type),
+            },
+            "stream": {
+                "state": self.stats.stream_state,
+                "reconnects": self.stats.reconnects,
+                "last_message_s_ago": None if last is None else round(now - last, 3),
+                "users_followed": sorted(self._users),
+                "coins": len(self._coins),
+            },
+            "accounts": len(self.addresses),
+            "tasks": self._tasks,
+            "stalest": [
+                {"address": a, "staleness_s": None if s == float("inf") else round(s, 1)}
+                for a, s in stalest
+            ],
+            "staleness_p50_s": _p(self.scheduler.staleness(now).values(), 0.5),
+            "mark_to_risk_p99_ms": self.stats.percentile("mark_to_risk_ms", 0.99),
+            "trade_to_refresh_p99_s": self.stats.percentile("trade_to_refresh_s", 0.99),
+            "mark_updates": self.stats.mark_updates,
+            "trades_seen": self.stats.trades_seen,
+            "refreshes": self.stats.refreshes,
+            "alerts_from_marks": self.stats.alerts_from_marks,
+            "failed_passes": self.stats.failed_passes,
+            "failed_alert_writes": self.stats.failed_alert_writes,
+            "heap": {
+                **(heap.usage() or {}),
+                "trims": self.stats.heap_trims,
+                "trim_ms_max": round(self.stats.heap_trim_ms_max, 2),
+            },
+            **(self.loop_lag.summary() if self.loop_lag is not None else {}),
+        }
+
+
+def write_status(path: Path, doc: dict[str, Any]) -> None:
+    """Replace the status file with doc at once (readers never see half a file)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+    os.replace(tmp, path)
+
+
+def _first_error(failed: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The first error of a task group (nested groups flattened); the others are logged."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(failed)
+    for other in leaves[1:]:
+        log.error("live mode: a further task failed: %r", other)
+    return leaves[0]
+
+
+def _p(values: Iterable[float], q: float) -> float | None:
+    ordered = sorted(v for v in values if v != float("inf"))
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)

@@ -1,0 +1,222 @@
+"""`tracker chart`, `liqmap`, `export`, `report`: parse -> Settings -> one library call -> render.
+
+`register(app)` adds the commands to the main typer app. Errors are `BadInput` (exit 2, one line
+from `tracker.cli.main`). The drawing modules are imported inside the commands: matplotlib takes
+about half a second to load, which no other command should pay.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tracker import watchlists
+from tracker.addresses import normalise_address
+from tracker.config import Settings, environment
+from tracker.errors import BadInput
+from tracker.output.terminal import fmt_px
+from tracker.watchlists import WatchedAddress
+
+log = logging.getLogger(__name__)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", help="DuckDB file (default: $TRACKER_DB or ~/.local/share/tracker/tracker.duckdb)."
+    ),
+]
+
+
+class ExportFormat(StrEnum):
+    """File formats of `tracker export` (DuckDB's COPY)."""
+
+    parquet = "parquet"
+    csv = "csv"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    """Add chart, liqmap, export and report to app."""
+    app.command("chart")(chart)
+    app.command("liqmap")(liqmap)
+    app.command("export")(export)
+    app.command("report")(report)
+
+
+def chart(
+    address: Annotated[str, typer.Argument(help="Account address, 0x + 40 hex digits, any case.")],
+    out: Annotated[Path, typer.Option("--out", help="Image file to write: .png or .svg.")],
+    coin: Annotated[
+        str | None, typer.Option("--coin", help="Only this coin's panel (e.g. ETH, flx:CRCL).")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="From this time (ISO 8601; UTC unless given).")
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Chart ADDRESS over time: account value, unrealized PnL, mark vs liquidation price."""
+    who = normalise_address(address)
+    when = parse_time(since, "--since") if since else None
+    settings = _settings(db)
+    from tracker.output import charts
+
+    series, picture = charts.write_chart(
+        settings.db_path, who, out, coin=coin, since=when, label=watchlist_labels().get(who)
+    )
+    coins = ", ".join(c.coin for c in series.coins) or "no positions"
+    _console().print(
+        f"wrote {picture.path} ({picture.width_px}x{picture.height_px} px, "
+        f"{picture.size_bytes / 1000:,.0f} kB): {len(series.ts)} snapshots; {coins}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def liqmap(
+    coin: Annotated[str, typer.Argument(help="Coin, as the venue names it (ETH, flx:CRCL).")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Image file (.png or .svg); without it, bars in the terminal."),
+    ] = None,
+    buckets: Annotated[
+        int, typer.Option("--buckets", min=2, max=500, help="Price buckets around the mark.")
+    ] = 40,
+    db: DbOption = None,
+) -> None:
+    """Notional of watched positions liquidated at each price level of COIN, around the mark."""
+    settings = _settings(db)
+    from tracker.output import liqmap as liqmaps
+
+    if out is None:
+        console = _console()
+        result = liqmaps.load_liqmap(settings.db_path, coin, buckets)
+        console.print(liqmaps.liqmap_table(result, console.width))
+        return
+    result, picture = liqmaps.write_liqmap(settings.db_path, coin, out, buckets)
+    _console().print(
+        f"wrote {picture.path} ({picture.width_px}x{picture.height_px} px, "
+        f"{picture.size_bytes / 1000:,.0f} kB): {result.coin}, {result.positions} positions "
+        f"in {buckets} buckets around the mark {fmt_px(result.mark_px)}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def export(
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write; its suffix must match the format.")
+    ],
+    table: Annotated[
+        str | None, typer.Argument(help="Table or view to export (positions, fills, ...).")
+    ] = None,
+    fmt: Annotated[
+        ExportFormat | None,
+        typer.Option("--format", help="parquet, csv or json (default: from the --out suffix)."),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Export a named query from sql/queries instead.")
+    ] = None,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", help="k=v parameter of the named query.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Write TABLE (or --name QUERY) to a Parquet, CSV or JSON file with DuckDB's COPY."""
+    settings = _settings(db)
+    from tracker.output import export as exports
+
+    done = exports.export(
+        settings.db_path,
+        out,
+        table=table,
+        name=name,
+        params=param or [],
+        fmt=fmt.value if fmt else None,
+        force=force,
+    )
+    _console().print(
+        f"wrote {done.rows:,} rows of {done.source} to {done.path} ({done.fmt})",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def report(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write index.html into.")],
+    watchlist: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--watchlist", "-w", help="Watchlist NAME or PATH; repeatable. Default: every file."
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Write an offline HTML report (charts, positions, liquidations) of the watchlists."""
+    watched = _watched(watchlist)
+    settings = _settings(db)
+    from tracker.output import report as reports
+
+    done = reports.write_report(settings.db_path, out, watched)
+    missing = f"; no snapshot yet: {len(done.missing)}" if done.missing else ""
+    _console().print(
+        f"wrote {done.path} ({done.size_bytes / 1000:,.0f} kB): {done.accounts} accounts, "
+        f"{done.charts} charts, {done.liqmaps} liquidation maps{missing}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """An ISO 8601 time (UTC when it has no offset), or BadInput naming the option."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadInput(
+            f"{option} must be an ISO 8601 time like 2026-01-31T00:00:00Z, got {text!r}"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _settings(db: Path | None) -> Settings:
+    settings = Settings.from_env()
+    return settings if db is None else replace(settings, db_path=db.expanduser())
+
+
+def watchlist_entries() -> list[WatchedAddress]:
+    """Every watchlist's entries, merged; none when the folder cannot be read (a warning says why).
+
+    For commands that only label or mark what they show, so a broken watchlist does not stop them.
+    """
+    try:
+        found = watchlists.load_all(watchlists.watchlists_dir(environment()))
+    except BadInput as exc:
+        log.warning("no labels from the watchlists: %s", exc)
+        return []
+    return watchlists.merge(found)
+
+
+def watchlist_labels() -> dict[str, str]:
+    """Address -> label from the watchlists folder; none when it cannot be read (only titles)."""
+    return {entry.address: entry.label for entry in watchlist_entries()}
+
+
+def _watched(names: list[str] | None) -> list[WatchedAddress]:
+    chosen = watchlists.chosen(names, watchlists.watchlists_dir(environment()))
+    return [e for e in chosen if "hyperliquid" in e.venues]
+
+
+def _console() -> Console:
+    # Made per call, not at import: rich reads the terminal width when a Console is created.
+    return Console(highlight=False)

@@ -1,0 +1,121 @@
+"""Read-side views the CLI prints: liquidation episodes and alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from tracker import resources
+from tracker.config import Settings, status_path
+from tracker.jsonable import jsonable
+from tracker.store import open_store
+
+
+def _rows(db: Path, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    with open_store(db, read_only=True) as store:
+        cursor = store.con.execute(resources.sql("reads", name), params)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def liquidations(
+    db: Path,
+    *,
+    min_usd: Decimal,
+    since: datetime | None,
+    address: str | None,
+    large_usd: Decimal,
+    watched: Sequence[str] = (),
+    labels: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Liquidation episodes of every venue, largest first, as JSON-ready objects.
+
+    `label` is the watchlist's name for the liquidated account (None when nobody labelled it).
+    """
+    rows = _rows(
+        db,
+        "liquidations",
+        {
+            "min_usd": min_usd,
+            "since": since,
+            "address": address,
+            "large_usd": large_usd,
+            "watched": list(watched),
+        },
+    )
+    for row in rows:
+        row["sources"] = row["sources"].split(",") if row["sources"] else []
+        row["label"] = (labels or {}).get(row["address"])
+    return [jsonable(r) for r in rows]
+
+
+def alerts(db: Path, *, limit: int, kind: str | None) -> list[dict[str, Any]]:
+    """Stored alerts, newest first, with the sinks each reached."""
+    rows = _rows(db, "alerts", {"limit": limit, "kind": kind})
+    for row in rows:
+        row["delivered_to"] = row["delivered_to"] or []
+        row["failed_sinks"] = row["failed_sinks"] or []
+    return [jsonable(r) for r in rows]
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """The running daemon's status file (if any) and what the store says, endpoints redacted."""
+    from tracker.redact import redact_url
+
+    doc: dict[str, Any] = {
+        "db": str(settings.db_path),
+        "endpoints": {
+            "hyperliquid_api": redact_url(settings.hl_api_url),
+            "hyperliquid_ws": redact_url(settings.hl_ws_url),
+            "ethereum_rpc": redact_url(settings.eth_rpc_url) if settings.eth_rpc_url else None,
+        },
+        "daemon": None,  # only a daemon in live mode writes the status file
+    }
+    path = status_path(settings.db_path)
+    doc["status_file"] = str(path)
+    if path.is_file():
+        try:
+            daemon = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            daemon = None
+        if isinstance(daemon, dict):
+            daemon["running"] = _alive(daemon.get("pid"))
+            doc["daemon"] = daemon
+    if settings.db_path.exists():
+        with open_store(settings.db_path, read_only=True) as store:
+            last = store.con.execute(resources.sql("reads", "status_last_run")).fetchall()
+            stalest = store.con.execute(resources.sql("reads", "status_stalest")).fetchall()
+        doc["last_pass"] = (
+            jsonable(
+                dict(
+                    zip(
+                        ("ts", "command", "addresses", "addresses_ok", "positions", "weight"),
+                        last[0],
+                        strict=True,
+                    )
+                )
+            )
+            if last
+            else None
+        )
+        doc["stalest_stored"] = [jsonable({"address": a, "last_snapshot": ts}) for a, ts in stalest]
+    return doc
+
+
+def _alive(pid: Any) -> bool:
+    import os
+
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,135 @@
+"""`tracker query`: SQL or a named query against the store, read-only unless asked, rendered."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from tracker import resources
+from tracker.errors import QueryError
+from tracker.jsonable import jsonable
+from tracker.store import open_store
+from tracker.store.named_queries import NamedQuery, named_query, shown
+
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryResult:
+    """Column names and rows of a query."""
+
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+
+
+def list_named() -> list[NamedQuery]:
+    """Named queries shipped in sql/queries, with their typed parameters."""
+    return [named_query(name) for name in resources.query_names()]
+
+
+def split_params(params: list[str]) -> list[tuple[str, str]]:
+    """`key=value` items as (key, value) pairs; QueryError for an item of another shape."""
+    pairs = []
+    for item in params:
+        key, sep, value = item.partition("=")
+        if not sep or not _KEY.fullmatch(key):
+            raise QueryError(f"--param must look like key=value, got {shown(item, 200)}")
+        pairs.append((key, value))
+    return pairs
+
+
+def resolve(sql: str | None, name: str | None, params: list[str]) -> tuple[str, dict[str, Any]]:
+    """The statement and bound parameters for either raw SQL or a named query with k=v params.
+
+    A named query's values are converted to their declared types and checked (see
+    tracker.store.named_queries) before any database is opened; raw SQL gets its values as text.
+    """
+    if (sql is None) == (name is None):
+        raise QueryError("give either SQL or --name NAME (see 'tracker query --list')")
+    pairs = split_params(params)
+    if name is not None:
+        named = named_query(name)
+        return named.sql, named.bind(pairs)
+    assert sql is not None
+    bound: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in bound:
+            raise QueryError(f"--param {key} is given twice")
+        bound[key] = value
+    return sql, bound
+
+
+def render_list(named: list[NamedQuery], console: Console) -> str:
+    """The named queries, each with its description and its parameters' declarations."""
+    with console.capture() as capture:
+        for query in named:
+            line = Text.assemble((query.name, "bold"), "  ", query.description)
+            console.print(line, highlight=False, soft_wrap=True)
+            for param in query.params:
+                usage = f"    --param {param.usage()}"
+                console.print(
+                    Text(f"{usage}  {param.help}" if param.help else usage),
+                    highlight=False,
+                    soft_wrap=True,
+                )
+    return capture.get()
+
+
+def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False) -> QueryResult:
+    """Execute one statement; parameters are bound by DuckDB, never interpolated.
+
+    Without write the file is opened read-only and DuckDB's external access is off before the
+    statement runs (the statement cannot turn it back on): no COPY TO, EXPORT DATABASE, ATTACH,
+    INSTALL or LOAD, and no reading of other files (read_csv, read_text, ...) or URLs.
+    """
+    with open_store(db, read_only=not write) as store:
+        if not write:
+            store.con.execute("SET enable_external_access = false")
+        try:
+            cursor = store.con.execute(statement, params or None)
+            columns = [d[0] for d in cursor.description] if cursor.description else []
+            rows = cursor.fetchall() if cursor.description else []
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            if not write and ("read-only" in first.lower() or "disabled" in first.lower()):
+                first += (
+                    " (tracker query is read-only: no writes, files, URLs or extensions; "
+                    "pass --write to allow them)"
+                )
+            raise QueryError(first) from None
+    return QueryResult(columns, rows)
+
+
+def render(result: QueryResult, fmt: str, console: Console) -> str:
+    """The result as a table, CSV or a JSON list of objects."""
+    if fmt == "json":
+        objects = [
+            dict(zip(result.columns, jsonable(list(row)), strict=True)) for row in result.rows
+        ]
+        return orjson.dumps(objects, option=orjson.OPT_INDENT_2).decode() + "\n"
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(result.columns)
+        for row in result.rows:
+            writer.writerow(["" if v is None else jsonable(v) for v in row])
+        return buffer.getvalue()
+    table = Table(show_lines=False, pad_edge=False)
+    for column in result.columns:
+        table.add_column(column)
+    for row in result.rows:
+        table.add_row(*("" if v is None else str(jsonable(v)) for v in row))
+    with console.capture() as capture:
+        console.print(table)
+        console.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}", style="dim")
+    return capture.get()

@@ -1,0 +1,82 @@
+"""One vectorised re-mark of a set of rows: PnL, maintenance, liquidation price, distance, shock.
+
+The same rules as the exact path (`tracker.risk.assess` + `tracker.risk.perps`), between two
+refreshes of an account held as the venue would move it: cross equity = cross account value at
+refresh + sum(size * (mark - mark_at_refresh)) over the account's cross legs; a cross leg's "other"
+maintenance = every other cross leg's maintenance at today's marks + the venue's offset to ours at
+refresh; an isolated leg's equity = rawUsd + size * mark. Formulas: risk.py docstring.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tracker.risk.live.columns import Columns, Floats, Ints, sum_by
+from tracker.risk.live.shock import shocks
+from tracker.risk.live.tiers import TierArrays
+
+Rows = slice | Ints
+
+
+def recompute(cols: Columns, tiers: TierArrays, rows: Rows, touched: Ints) -> Ints:
+    """Re-mark `rows` (every row of the `touched` slots) in place; returns the slots whose shock
+    needs the exact Decimal path.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        acct, tbl, cross = cols.i("acct")[rows], cols.i("tbl")[rows], cols.b("cross")[rows]
+        size, mark = cols.f("size")[rows], cols.f("mark")[rows]
+        notional = np.abs(size) * mark
+        move = size * (mark - cols.f("mark0")[rows])
+        entry = cols.f("entry")[rows]
+        pnl = np.where(np.isnan(entry), cols.f("upnl0")[rows] + move, size * (mark - entry))
+        mm = tiers.maintenance(tbl, notional)
+
+        slots = cols.slots
+        offset = cols.sf("offset")[:slots]
+        equity_slot = cols.sf("value0")[:slots] + sum_by(acct, np.where(cross, move, 0.0), slots)
+        mm_slot = sum_by(acct, np.where(cross, mm, 0.0), slots)
+        iso_equity = cols.f("iso_equity0")[rows] + cols.f("iso_follows")[rows] * move
+        equity = np.where(cross, equity_slot[acct], iso_equity)
+        other = np.where(cross, (mm_slot + offset)[acct] - mm, 0.0)
+        liq = liquidation_prices(tiers, tbl, size, mark, equity, other)
+
+        legs = np.flatnonzero(cross & (size != 0) & (mark > 0))
+        shock, fallback = shocks(
+            tiers, acct[legs], tbl[legs], size[legs], mark[legs], equity_slot, offset, mm_slot
+        )
+        cols.f("notional")[rows] = notional
+        cols.f("pnl")[rows] = pnl
+        cols.f("maintenance")[rows] = mm
+        cols.f("liq")[rows] = liq
+        cols.f("distance")[rows] = np.sign(size) * (mark - liq) / mark * 100.0
+
+    cols.sf("equity")[touched] = equity_slot[touched]
+    cols.sf("cross_maintenance")[touched] = mm_slot[touched]
+    cols.sf("shock")[touched] = shock[touched]
+    return touched[fallback[touched]]
+
+
+def liquidation_prices(
+    tiers: TierArrays, tbl: Ints, size: Floats, mark: Floats, equity: Floats, other: Floats
+) -> Floats:
+    """risk.liquidation_price per row (NaN where it gives None), every tier's candidate at once.
+
+    The candidate of tier k solves the docs' formula with tier k's rate; the first k whose
+    notional range holds |size| * price wins, else the tier of today's notional (rounding only).
+    """
+    qty, side = np.abs(size), np.sign(size)
+    notional = qty * mark
+
+    def candidate(mmr: Floats, deduction: Floats) -> Floats:
+        required = other + notional * mmr - deduction
+        price: Floats = mark - side * (equity - required) / qty / (1.0 - mmr * side)
+        return price
+
+    now = tiers.tier_of(tbl, notional)
+    liq = candidate(tiers.mmr[tbl, now], tiers.deduction[tbl, now])
+    for k in reversed(range(tiers.width)):
+        price = candidate(tiers.mmr[tbl, k], tiers.deduction[tbl, k])
+        at = qty * price
+        holds = (at >= tiers.lower[tbl, k]) & (at < tiers.lower[tbl, k + 1])
+        liq = np.where(holds, price, liq)
+    return np.where(liq > 0, liq, np.nan)
