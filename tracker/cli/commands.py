@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
 import sys
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -20,28 +18,15 @@ from typing import Annotated, Any, NoReturn
 import orjson
 import typer
 from rich.console import Console
-from rich.live import Live
 
-from tracker import __version__, logs, watchlists
+from tracker import __version__, logs
 from tracker.addresses import normalise_address
-from tracker.app.daemon import LoopLag, build_schedules, run_daemon
-from tracker.app.ethereum_pass import EthereumLink, ethereum_link, ethereum_side
-from tracker.app.poller import HyperliquidPoller
-from tracker.app.runner import Watched, hyperliquid_poller, pass_runner
-from tracker.app.snapshot_pass import PassReport
 from tracker.cli import charts as cli_charts
 from tracker.cli import db as cli_db
 from tracker.cli import entity as cli_entity
 from tracker.cli import watchlist as cli_watchlist
 from tracker.config import Settings, environment
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
-from tracker.output import reads as views
-from tracker.output import terminal as render
-from tracker.output import terminal_events as render_events
-from tracker.output import user_query as queries
-from tracker.output.terminal import watch_json, watch_view
-from tracker.records import AccountReport
-from tracker.store import open_store
 
 app = typer.Typer(
     name="tracker",
@@ -110,135 +95,61 @@ def watch(
     db: DbOption = None,
 ) -> None:
     """Show every open position of ADDRESS, refreshed live; every poll is stored."""
+    from tracker.app.watch import watch_live, watch_once
+
     target = normalise_address(address)
     settings = settings_for(db)
     if once:
-        code = asyncio.run(_watch_once(settings, target, as_json))
-        raise typer.Exit(code)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_watch_live(settings, target, interval, as_json))
+        raise typer.Exit(_show_once(asyncio.run(watch_once(settings, target)), settings, as_json))
+    with contextlib.suppress(KeyboardInterrupt), contextlib.ExitStack() as stack:
+        live = None if as_json else stack.enter_context(_live_screen())
+        show = _show_live(live, settings, interval)
+        asyncio.run(watch_live(settings, target, interval, show))
 
 
-async def _watch_runner(
-    poller: HyperliquidPoller, settings: Settings, address: str, ethereum: EthereumLink
-) -> Callable[[], Awaitable[PassReport]]:
-    watched = Watched(addresses=[address], intervals={address: None}, labels={})
-    run_pass = await pass_runner(
-        poller,
-        settings,
-        watched,
-        command="watch",
-        history_required=False,
-        console_alerts=False,
-        follow_liquidators=False,  # market-wide backstops are the daemon's business
-        ethereum=ethereum,
-    )
-    return lambda: run_pass([address])
+def _live_screen() -> Any:
+    from rich.live import Live
+
+    return Live(console=out, auto_refresh=False, screen=False)
 
 
-async def _watch_once(settings: Settings, address: str, as_json: bool) -> int:
-    async with hyperliquid_poller(settings) as poller, ethereum_link(settings) as ethereum:
-        result = await (await _watch_runner(poller, settings, address, ethereum))()
-        report = result.reports[0]
-        side = await ethereum_side(ethereum, [address], report.ts)
-    eth = side.result.reports[0] if side.result else None
-    if side.skipped:
-        err.print(side.skipped, markup=False, highlight=False)
+def _show_once(seen: Any, settings: Settings, as_json: bool) -> int:
+    """Print `tracker watch --once`; its exit code."""
+    from tracker.output.terminal import watch_json, watch_view
+
+    if seen.skipped:
+        err.print(seen.skipped, markup=False, highlight=False)
     if as_json:
-        doc = watch_json(report, eth)
-        doc["errors"] = list(dict.fromkeys([*doc["errors"], *side.errors]))
+        doc = watch_json(seen.report, seen.eth)
+        doc["errors"] = list(dict.fromkeys([*doc["errors"], *seen.errors]))
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")
     else:
-        out.print(watch_view(report, None, f"stored in {settings.db_path}", eth))
-    errors = [*report.errors, *side.errors]
+        out.print(watch_view(seen.report, None, f"stored in {settings.db_path}", seen.eth))
+    errors = [*seen.report.errors, *seen.errors]
     if errors:
         err.print(f"error: {errors[0]}", markup=False, highlight=False)
         return 1
     return 0
 
 
-async def _watch_live(settings: Settings, address: str, interval: float, as_json: bool) -> None:
-    """Poll over REST every --interval (and at once when the account's own fills or liquidation
-    arrive on the WebSocket); between polls re-mark the positions on every allMids message."""
-    from tracker.records import MidsUpdate, UserFills, UserLiquidation
-    from tracker.risk.live.book import LiveBook
-    from tracker.sources.hyperliquid.stream import HyperliquidStream
+def _show_live(live: Any, settings: Settings, interval: float) -> Callable[..., None]:
+    """Render each refresh of `tracker watch`: a JSON line, or the live screen redrawn."""
+    from tracker.output.terminal import watch_json, watch_view
 
-    eth_every = max(interval, ETH_WATCH_INTERVAL_S)  # about one Ethereum block
-    state: dict[str, Any] = {"eth": None, "eth_at": float("-inf"), "polls": 0, "marks": 0}
-    book = LiveBook()
-    due = asyncio.Event()
-    async with hyperliquid_poller(settings) as poller, ethereum_link(settings) as ethereum:
-        poll = await _watch_runner(poller, settings, address, ethereum)
-        with contextlib.ExitStack() as stack:
-            live = (
-                None
-                if as_json
-                else stack.enter_context(Live(console=out, auto_refresh=False, screen=False))
-            )
+    def show(report: Any, how: str, state: Any) -> None:
+        if live is None:
+            sys.stdout.write(orjson.dumps(watch_json(report, state.eth)).decode() + "\n")
+            sys.stdout.flush()
+            return
+        status = (
+            f"{how} at {datetime.now(UTC):%H:%M:%S} UTC: {state.polls} polls "
+            f"every {interval:g}s, {state.marks} mark updates; stored in "
+            f"{settings.db_path}; Ctrl-C to stop"
+        )
+        live.update(watch_view(report, None, status, state.eth), refresh=True)
 
-            def show(report: AccountReport, how: str) -> None:
-                if live is None:
-                    doc = watch_json(report, state["eth"])
-                    sys.stdout.write(orjson.dumps(doc).decode() + "\n")
-                    sys.stdout.flush()
-                    return
-                status = (
-                    f"{how} at {datetime.now(UTC):%H:%M:%S} UTC: {state['polls']} polls "
-                    f"every {interval:g}s, {state['marks']} mark updates; stored in "
-                    f"{settings.db_path}; Ctrl-C to stop"
-                )
-                live.update(watch_view(report, None, status, state["eth"]), refresh=True)
-
-            async def refresh() -> None:
-                while True:
-                    try:
-                        result = await poll()
-                    except StoreError as exc:
-                        fail(str(exc), 1)
-                    report = result.reports[0]
-                    for account in report.venue_accounts:
-                        book.upsert(account, poller.meta_for(account.dex))
-                    if time.monotonic() - state["eth_at"] >= eth_every:
-                        side = await ethereum_side(ethereum, [address], report.ts)
-                        state["eth"] = side.result.reports[0] if side.result else None
-                        state["eth_at"] = time.monotonic()
-                    state["polls"] += 1
-                    show(report, "polled")
-                    due.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(due.wait(), timeout=interval)
-
-            async def stream_marks() -> None:
-                async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
-                    for dex in await poller.dex_names():
-                        stream.subscribe_mids(dex)
-                    stream.subscribe_user(address)
-                    async for event in stream:
-                        if (
-                            isinstance(event, MidsUpdate)
-                            and book.apply_marks(event.mids, event.dex).positions
-                        ):
-                            state["marks"] += 1
-                            accounts = tuple(book.snapshots(address))
-                            show(
-                                AccountReport(
-                                    address=address, ts=event.ts, accounts=accounts, spot=()
-                                ),
-                                "re-marked",
-                            )
-                        elif isinstance(event, UserFills | UserLiquidation) and not (
-                            isinstance(event, UserFills) and event.snapshot
-                        ):
-                            due.set()  # the account traded or was liquidated: poll now
-
-            async with asyncio.TaskGroup() as group:
-                group.create_task(refresh())
-                group.create_task(stream_marks())
-
-
-ETH_WATCH_INTERVAL_S = 12.0
+    return show
 
 
 WatchlistOption = Annotated[
@@ -252,8 +163,11 @@ WatchlistOption = Annotated[
 ]
 
 
-def _watched(names: list[str] | None) -> Watched:
+def _watched(names: list[str] | None) -> Any:
     """Addresses of the chosen watchlists per venue, their own intervals and labels."""
+    from tracker import watchlists
+    from tracker.app.runner import Watched
+
     entries = watchlists.chosen(names, watchlists.watchlists_dir(environment()))
     return Watched(
         addresses=[e.address for e in entries if "hyperliquid" in e.venues],
@@ -261,12 +175,6 @@ def _watched(names: list[str] | None) -> Watched:
         labels={e.address: e.label for e in entries},
         eth_addresses=[e.address for e in entries if "ethereum" in e.venues],
     )
-
-
-def _check_store(settings: Settings) -> None:
-    """Open (create, migrate) the store before any network I/O: a bad --db fails at once."""
-    with open_store(settings.db_path):
-        pass
 
 
 def _progress(address: str, fills: int) -> None:
@@ -284,10 +192,14 @@ def snapshot(
     db: DbOption = None,
 ) -> None:
     """One pass over every watched address: state on every dex, positions, markets, history."""
+    from tracker.app import run as tracking
+
     watched = _watched(watchlist)
     settings = settings_for(db)
-    _check_store(settings)
-    report = asyncio.run(_snapshot(settings, watched, full_history))
+    tracking.check_store(settings)
+    report = asyncio.run(
+        tracking.snapshot(settings, watched, force_history=full_history, progress=_progress)
+    )
     if as_json:
         sys.stdout.write(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")
@@ -295,20 +207,6 @@ def snapshot(
         out.print(report.line(), highlight=False, soft_wrap=True)
     eth_failed = bool(report.ethereum and report.ethereum.get("errors"))
     raise typer.Exit(1 if report.failed or eth_failed else 0)
-
-
-async def _snapshot(settings: Settings, watched: Watched, force: bool) -> PassReport:
-    async with hyperliquid_poller(settings) as poller, ethereum_link(settings) as ethereum:
-        run_pass = await pass_runner(
-            poller,
-            settings,
-            watched,
-            command="snapshot",
-            force_history=force,
-            progress=_progress,
-            ethereum=ethereum,
-        )
-        return await run_pass(list(watched.intervals))
 
 
 @app.command()
@@ -347,86 +245,31 @@ def run(
     accounts and accounts seen trading are refreshed sooner); with --no-live every address is
     polled every --interval seconds.
     """
+    from tracker.app import run as tracking
+    from tracker.app.daemon import LoopLag
+
     watched = _watched(watchlist)
     settings = settings_for(db)
-    _check_store(settings)
-    stats = asyncio.run(_run(settings, watched, interval, live, LoopLag() if loop_lag else None))
-    raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
+    tracking.check_store(settings)
+    lag = LoopLag() if loop_lag else None
 
-
-def _dump_tasks() -> None:
-    """SIGUSR1: every asyncio task and the chain of awaits it waits in, on stderr."""
-    out = [f"tracker: {len(asyncio.all_tasks())} tasks"]
-    for task in asyncio.all_tasks():
-        out.append(f"task {task.get_name()}:")
-        coro: Any = task.get_coro()
-        while coro is not None:
-            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
-            if frame is not None:
-                code = frame.f_code
-                out.append(f"  {code.co_filename}:{frame.f_lineno} {code.co_name}")
-            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-    sys.stderr.write("\n".join(out) + "\n")
-    sys.stderr.flush()
-
-
-async def _run(
-    settings: Settings, watched: Watched, interval: float, live: bool, lag: LoopLag | None
-) -> Any:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
-
-    def on_pass(report: PassReport) -> None:
+    def on_pass(report: Any) -> None:
         line = {"event": "pass", **report.as_json(), **(lag.summary() if lag else {})}
         sys.stdout.write(orjson.dumps(line).decode() + "\n")
         sys.stdout.flush()
 
-    async with contextlib.AsyncExitStack() as stack:
-        if lag is not None:
-            await stack.enter_async_context(lag.running())
-        poller = await stack.enter_async_context(hyperliquid_poller(settings))
-        ethereum = await stack.enter_async_context(ethereum_link(settings))
-        runner = await pass_runner(
-            poller, settings, watched, command="run", progress=_progress, ethereum=ethereum
+    stats = asyncio.run(
+        tracking.run(
+            settings,
+            watched,
+            interval=interval,
+            live=live,
+            lag=lag,
+            on_pass=on_pass,
+            progress=_progress,
         )
-        eth_only = {
-            a: watched.intervals[a]
-            for a in watched.eth_addresses
-            if a not in set(watched.addresses)
-        }
-        if not live or not watched.addresses:
-            return await run_daemon(
-                runner, build_schedules(watched.intervals, interval), stop, on_pass=on_pass
-            )
-        from tracker.app.live.engine import LiveEngine
-        from tracker.app.live.scheduler import SchedulerConfig
-        from tracker.sources.hyperliquid.stream import HyperliquidStream
-
-        async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
-            engine = LiveEngine(
-                poller=poller,
-                stream=stream,
-                run_pass=runner,
-                addresses=watched.addresses,
-                db=settings.db_path,
-                alerting=runner.context,
-                sinks=runner.sinks,
-                on_pass=on_pass,
-                config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
-                loop_lag=lag,
-            )
-            try:
-                async with asyncio.TaskGroup() as group:
-                    group.create_task(engine.run(stop))
-                    if eth_only:  # Ethereum-only entries keep their plain schedule
-                        schedules = build_schedules(eth_only, interval)
-                        group.create_task(run_daemon(runner, schedules, stop, on_pass=on_pass))
-            except* TrackerError as failed:  # one line and its exit code, not a group traceback
-                raise failed.exceptions[0] from None
-        return engine.stats
+    )
+    raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
 
 
 @app.command()
@@ -435,6 +278,9 @@ def status(
     db: DbOption = None,
 ) -> None:
     """What the running `tracker run` reports: budget use, stream health, stalest accounts."""
+    from tracker.output import reads as views
+    from tracker.output import terminal as render
+
     settings = settings_for(db)
     doc = views.status(settings)
     if as_json:
@@ -456,6 +302,9 @@ def liquidations(
     db: DbOption = None,
 ) -> None:
     """Liquidation episodes (market slices and backstops merged), largest first."""
+    from tracker.output import reads as views
+    from tracker.output import terminal_events as render_events
+
     who = normalise_address(address) if address else None
     when = _iso8601(since) if since else None
     settings = settings_for(db)
@@ -483,6 +332,9 @@ def alerts(
     db: DbOption = None,
 ) -> None:
     """Alerts raised so far (each stored once) and the sinks they reached."""
+    from tracker.output import reads as views
+    from tracker.output import terminal_events as render_events
+
     settings = settings_for(db)
     rows = views.alerts(settings.db_path, limit=limit, kind=kind)
     if as_json:
@@ -526,6 +378,8 @@ def query(
     db: DbOption = None,
 ) -> None:
     """Run SQL (read-only unless --write) or a named query against the DuckDB file."""
+    from tracker.output import user_query as queries
+
     if list_queries:
         sys.stdout.write(queries.render_list(queries.list_named(), out))
         return

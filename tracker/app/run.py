@@ -1,0 +1,127 @@
+"""`tracker snapshot` and `tracker run`: the library calls behind the commands.
+
+`snapshot` is one pass over the watched addresses; `run` tracks until SIGINT/SIGTERM, in live mode
+(the WebSocket engine, REST on demand) or plain polling (the daemon's schedules), and hands every
+pass to the CLI's `on_pass`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from tracker.app.daemon import DaemonStats, LoopLag, build_schedules, run_daemon
+from tracker.app.ethereum_pass import ethereum_link
+from tracker.app.runner import Watched, hyperliquid_poller, pass_runner
+from tracker.app.snapshot_pass import PassReport, Progress
+from tracker.config import Settings
+from tracker.errors import TrackerError
+from tracker.store import open_store
+
+OnPass = Callable[[PassReport], None]
+
+
+def check_store(settings: Settings) -> None:
+    """Open (create, migrate) the store before any network I/O: a bad --db fails at once."""
+    with open_store(settings.db_path):
+        pass
+
+
+async def snapshot(
+    settings: Settings, watched: Watched, *, force_history: bool, progress: Progress | None
+) -> PassReport:
+    """One pass over every watched address: state on every dex, positions, markets, history."""
+    async with hyperliquid_poller(settings) as poller, ethereum_link(settings) as ethereum:
+        run_pass = await pass_runner(
+            poller,
+            settings,
+            watched,
+            command="snapshot",
+            force_history=force_history,
+            progress=progress,
+            ethereum=ethereum,
+        )
+        return await run_pass(list(watched.intervals))
+
+
+def dump_tasks() -> None:
+    """SIGUSR1: every asyncio task and the chain of awaits it waits in, on stderr."""
+    out = [f"tracker: {len(asyncio.all_tasks())} tasks"]
+    for task in asyncio.all_tasks():
+        out.append(f"task {task.get_name()}:")
+        coro: Any = task.get_coro()
+        while coro is not None:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is not None:
+                code = frame.f_code
+                out.append(f"  {code.co_filename}:{frame.f_lineno} {code.co_name}")
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    sys.stderr.write("\n".join(out) + "\n")
+    sys.stderr.flush()
+
+
+async def run(
+    settings: Settings,
+    watched: Watched,
+    *,
+    interval: float,
+    live: bool,
+    lag: LoopLag | None,
+    on_pass: OnPass,
+    progress: Progress | None,
+) -> Any:
+    """Track until SIGINT/SIGTERM; the daemon's or the live engine's stats when stopped."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, dump_tasks)
+
+    async with contextlib.AsyncExitStack() as stack:
+        if lag is not None:
+            await stack.enter_async_context(lag.running())
+        poller = await stack.enter_async_context(hyperliquid_poller(settings))
+        ethereum = await stack.enter_async_context(ethereum_link(settings))
+        runner = await pass_runner(
+            poller, settings, watched, command="run", progress=progress, ethereum=ethereum
+        )
+        eth_only = {
+            a: watched.intervals[a]
+            for a in watched.eth_addresses
+            if a not in set(watched.addresses)
+        }
+        if not live or not watched.addresses:
+            stats: DaemonStats = await run_daemon(
+                runner, build_schedules(watched.intervals, interval), stop, on_pass=on_pass
+            )
+            return stats
+        from tracker.app.live.engine import LiveEngine
+        from tracker.app.live.scheduler import SchedulerConfig
+        from tracker.sources.hyperliquid.stream import HyperliquidStream
+
+        async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
+            engine = LiveEngine(
+                poller=poller,
+                stream=stream,
+                run_pass=runner,
+                addresses=watched.addresses,
+                db=settings.db_path,
+                alerting=runner.context,
+                sinks=runner.sinks,
+                on_pass=on_pass,
+                config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
+                loop_lag=lag,
+            )
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(engine.run(stop))
+                    if eth_only:  # Ethereum-only entries keep their plain schedule
+                        schedules = build_schedules(eth_only, interval)
+                        group.create_task(run_daemon(runner, schedules, stop, on_pass=on_pass))
+            except* TrackerError as failed:  # one line and its exit code, not a group traceback
+                raise failed.exceptions[0] from None
+        return engine.stats
