@@ -12,17 +12,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from tracker import watchlists
 from tracker.addresses import normalise_address
 from tracker.config import Settings, environment
 from tracker.errors import BadInput
-from tracker.output.terminal import fmt_px
-from tracker.watchlists import WatchedAddress
+
+if TYPE_CHECKING:
+    from tracker.watchlists import WatchedAddress
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,8 @@ def liqmap(
     db: DbOption = None,
 ) -> None:
     """Notional of watched positions liquidated at each price level of COIN, around the mark."""
+    from tracker.output.terminal import fmt_px
+
     settings = _settings(db)
     from tracker.output import liqmap as liqmaps
 
@@ -199,6 +201,8 @@ def watchlist_entries() -> list[WatchedAddress]:
 
     For commands that only label or mark what they show, so a broken watchlist does not stop them.
     """
+    from tracker import watchlists
+
     try:
         found = watchlists.load_all(watchlists.watchlists_dir(environment()))
     except BadInput as exc:
@@ -213,6 +217,8 @@ def watchlist_labels() -> dict[str, str]:
 
 
 def _watched(names: list[str] | None) -> list[WatchedAddress]:
+    from tracker import watchlists
+
     chosen = watchlists.chosen(names, watchlists.watchlists_dir(environment()))
     return [e for e in chosen if "hyperliquid" in e.venues]
 

@@ -5,7 +5,6 @@ Exit codes: 0 ok, 1 partial failure (some address or the venue failed), 2 bad in
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import sys
 from collections.abc import Callable
@@ -95,6 +94,8 @@ def watch(
     db: DbOption = None,
 ) -> None:
     """Show every open position of ADDRESS, refreshed live; every poll is stored."""
+    import asyncio
+
     from tracker.app.watch import watch_live, watch_once
 
     target = normalise_address(address)
@@ -192,6 +193,8 @@ def snapshot(
     db: DbOption = None,
 ) -> None:
     """One pass over every watched address: state on every dex, positions, markets, history."""
+    import asyncio
+
     from tracker.app import run as tracking
 
     watched = _watched(watchlist)
@@ -245,6 +248,8 @@ def run(
     accounts and accounts seen trading are refreshed sooner); with --no-live every address is
     polled every --interval seconds.
     """
+    import asyncio
+
     from tracker.app import run as tracking
     from tracker.app.daemon import LoopLag
 

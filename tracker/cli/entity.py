@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tracker import watchlists
 from tracker.config import Settings, environment
-from tracker.output import entity
-from tracker.output.terminal import danger_style, fmt, fmt_px
+
+if TYPE_CHECKING:
+    from tracker.watchlists import WatchedAddress
 
 app = typer.Typer(
     name="entity",
@@ -25,14 +25,18 @@ app = typer.Typer(
 out = Console()
 
 
-def _entries() -> list[watchlists.WatchedAddress]:
+def _entries() -> list[WatchedAddress]:
     """Every watchlist's entries, merged as every command merges them."""
+    from tracker import watchlists
+
     return watchlists.merge(watchlists.load_all(watchlists.watchlists_dir(environment())))
 
 
 @app.command("list")
 def list_entities() -> None:
     """Entities named in the watchlists, with their number of addresses."""
+    from tracker.output import entity
+
     for name, count in entity.entities(_entries()).items():
         out.print(f"{name}  ({count} address{'es' if count != 1 else ''})", highlight=False)
 
@@ -44,6 +48,8 @@ def show(
     db: Annotated[Path | None, typer.Option("--db", help="DuckDB file.")] = None,
 ) -> None:
     """Total notional, net exposure per asset and the nearest liquidation across venues."""
+    from tracker.output import entity
+
     members = entity.entity_addresses(_entries(), name)
     settings = Settings.from_env()
     view = entity.entity_view(db.expanduser() if db else settings.db_path, name, members)
@@ -60,6 +66,8 @@ def _dec(value: Any) -> Any:
 
 
 def _render(view: dict[str, Any]) -> None:
+    from tracker.output.terminal import danger_style, fmt, fmt_px
+
     out.print(
         Text.assemble(
             ("entity ", "bold"),

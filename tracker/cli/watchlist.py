@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tracker import watchlists
 from tracker.config import environment
-from tracker.watchlists import Watchlist
+
+if TYPE_CHECKING:
+    from tracker.watchlists import Watchlist
 
 app = typer.Typer(
     name="watchlist",
@@ -41,6 +42,8 @@ NameArgument = Annotated[
 
 
 def _folder(directory: Path | None) -> Path:
+    from tracker import watchlists
+
     env = environment()  # read even with --dir: a private key in it is refused by every command
     return watchlists.watchlists_dir(env) if directory is None else directory.expanduser()
 
@@ -53,6 +56,8 @@ def _console() -> Console:
 @app.command("list")
 def list_(directory: DirOption = None) -> None:
     """List the watchlists in the folder: name, entries, description."""
+    from tracker import watchlists
+
     folder = _folder(directory)
     found = watchlists.load_all(folder)
     if not found:
@@ -73,6 +78,8 @@ def show(
     directory: DirOption = None,
 ) -> None:
     """Show every entry of watchlist NAME."""
+    from tracker import watchlists
+
     watchlist = watchlists.load(watchlists.resolve(name, _folder(directory)))
     if as_json:
         sys.stdout.write(
@@ -108,6 +115,8 @@ def add(
     directory: DirOption = None,
 ) -> None:
     """Add ADDRESS to watchlist NAME (the file is created if missing)."""
+    from tracker import watchlists
+
     path = watchlists.resolve(name, _folder(directory))
     watchlist = watchlists.add(
         path,
@@ -134,6 +143,8 @@ def remove(
     directory: DirOption = None,
 ) -> None:
     """Remove ADDRESS (and the comment directly above it) from watchlist NAME."""
+    from tracker import watchlists
+
     path = watchlists.resolve(name, _folder(directory))
     watchlist = watchlists.remove(path, address)
     _console().print(

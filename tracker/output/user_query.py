@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 from rich.console import Console
 from rich.table import Table
@@ -18,7 +17,6 @@ from rich.text import Text
 from tracker import resources
 from tracker.errors import QueryError
 from tracker.jsonable import jsonable
-from tracker.store import open_store
 from tracker.store.named_queries import NamedQuery, named_query, shown
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -92,6 +90,10 @@ def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False
     statement runs (the statement cannot turn it back on): no COPY TO, EXPORT DATABASE, ATTACH,
     INSTALL or LOAD, and no reading of other files (read_csv, read_text, ...) or URLs.
     """
+    import duckdb
+
+    from tracker.store import open_store
+
     with open_store(db, read_only=not write) as store:
         if not write:
             store.con.execute("SET enable_external_access = false")
