@@ -483,7 +483,7 @@ def test_figures_never_touch_a_gui_backend(replay, tmp_path):
     """Even with a GUI backend configured and no display, charts draw: pyplot is never loaded."""
     db, out = str(replay.db), str(tmp_path)
     code = (
-        "import sys; from pathlib import Path; from tracker import charts, liqmap\n"
+        "import sys; from pathlib import Path; from tracker.output import charts, liqmap\n"
         f"charts.write_chart(Path({db!r}), {WHALE!r}, Path({out!r}) / 'c.png')\n"
         f"liqmap.write_liqmap(Path({db!r}), 'ETH', Path({out!r}) / 'l.svg')\n"
         "assert 'matplotlib.pyplot' not in sys.modules\n"

@@ -1,17 +1,25 @@
-"""The exceptions the tracker raises, all under one root.
+"""The exceptions the tracker raises, all under one root (in brackets: where a subclass lives).
 
     TrackerError              anything the tracker raises on purpose
     ├── BadInput              the user's input is wrong: exit 2, one line, nothing changed
     │   ├── BadAddress        not 0x + 40 hex digits
     │   ├── ConfigError       an environment variable or .env value is invalid
+    │   │   ├── EthereumNotConfigured  (sources.ethereum.rpc) no TRACKER_ETH_RPC_URL: side skipped
+    │   │   └── ChainMismatch  (sources.ethereum.rpc) the RPC serves another chain than configured
     │   ├── QueryError        SQL that DuckDB rejects, or a named query that does not exist
-    │   └── StreamLimitError  (sources.hyperliquid_ws) over the venue's 10 users or 1000 subs
+    │   ├── WatchlistError    (watchlists) a watchlist file that cannot be read, parsed or written
+    │   └── StreamLimitError  (sources.hyperliquid.stream) over the venue's 10 users or 1000 subs
     ├── VenueError            a venue did not give what we asked (context: venue, request, address)
     │   ├── VenueUnavailable  connection refused/reset, timeouts, 5xx and 429 after every retry
     │   └── VenueResponseError  an answer we cannot use: not JSON, or JSON of an unexpected shape
+    │       └── NoAaveMarket  (sources.ethereum.aave) no Aave v3 pool at the configured address
     ├── StoreError            the DuckDB file could not be opened, migrated or written
     │   └── StoreBusy         another process holds the lock longer than we wait
     └── SinkError             an alert sink could not deliver (the reason holds no secret)
+
+Outside the tree, by design: `net.http.Retryable` and `net.http.GaveUp` are the retry policy's own
+signals (an attempt worth repeating; every attempt failed); callers turn GaveUp into the error of
+their layer (VenueUnavailable, SinkError), so neither reaches a command.
 
 A `VenueError` for one account is logged, counted and skipped; the pass goes on. A `StoreError`
 aborts the batch in flight, which leaves nothing half-written (one transaction per snapshot).

@@ -9,12 +9,9 @@ edit leaves the file as it was.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,13 +22,15 @@ from tomlkit.exceptions import ParseError, TOMLKitError
 from tomlkit.items import AoT, Table
 
 from tracker.addresses import is_address, normalise_address
+from tracker.atomic import write_atomic
 from tracker.errors import BadAddress, BadInput
 from tracker.resources import data_dir
+from tracker.venues import HYPERLIQUID, WATCHLIST_VENUES
 
 log = logging.getLogger(__name__)
 
-VENUES = frozenset({"hyperliquid", "ethereum"})
-DEFAULT_VENUES = ("hyperliquid",)
+VENUES = WATCHLIST_VENUES
+DEFAULT_VENUES = (HYPERLIQUID,)
 CONFIDENCE_TIERS = ("A", "B", "B-", "C")  # defined in the reference: peers-and-addresses.md §3
 
 _ENTRY_KEYS = frozenset({"address", "label", "venues", "tags", "entity", "confidence", "sources"})
@@ -455,20 +454,7 @@ def _commit(path: Path, text: str) -> Watchlist:
 
 def _write_atomic(path: Path, text: str) -> None:
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    done = False
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        done = True
+        write_atomic(path, text.encode("utf-8"), mode=mode)
     except OSError as exc:
         raise WatchlistError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    finally:
-        if not done and tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)

@@ -25,12 +25,13 @@ from tracker.records import AccountReport, Alert, Fill, LiquidationEpisode
 from tracker.risk.episodes import build_episodes
 from tracker.store import open_store
 from tracker.store.db import Store
+from tracker.venues import HYPERLIQUID
 
 if TYPE_CHECKING:
     from tracker.alerts.sinks import Delivery, Sink
 
 log = logging.getLogger(__name__)
-VENUE = "hyperliquid"
+VENUE = HYPERLIQUID
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -23,6 +23,7 @@ from tracker.records import (
     LiquidationEpisode,
     Position,
 )
+from tracker.venues import AAVE_V3
 
 REARM_FACTOR = Decimal("1.5")
 
@@ -271,7 +272,7 @@ def aave_liquidation_alerts(
                 id=f"large_liquidation:aave-v3:{c['chain_id']}:{c['tx_hash']}:{c['log_index']}",
                 kind="large_liquidation",
                 ts=ts,
-                venue="aave-v3",
+                venue=AAVE_V3,
                 address=user,
                 label=labels.get(user),
                 coin=str(c["collateral_symbol"]),

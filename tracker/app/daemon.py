@@ -25,6 +25,7 @@ from typing import Any
 
 from tracker.app.snapshot_pass import PassReport
 from tracker.errors import BadInput, TrackerError
+from tracker.percentiles import percentile
 
 log = logging.getLogger(__name__)
 
@@ -148,8 +149,7 @@ class LoopLag:
 
     def summary(self) -> dict[str, float | int | None]:
         """The worst lateness since start and the p99 of the recent ones, in ms."""
-        recent = sorted(self.samples)
-        p99 = recent[min(len(recent) - 1, int(0.99 * len(recent)))] if recent else None
+        p99 = percentile(self.samples, 0.99)
         return {
             "loop_lag_ms_max": round(self.max_ms, 1),
             "loop_lag_ms_p99": None if p99 is None else round(p99, 1),

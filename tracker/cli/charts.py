@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,6 +19,8 @@ from rich.console import Console
 from tracker.addresses import normalise_address
 from tracker.config import Settings, environment
 from tracker.errors import BadInput
+from tracker.times import option_time
+from tracker.venues import HYPERLIQUID
 
 if TYPE_CHECKING:
     from tracker.watchlists import WatchedAddress
@@ -63,7 +64,7 @@ def chart(
 ) -> None:
     """Chart ADDRESS over time: account value, unrealized PnL, mark vs liquidation price."""
     who = normalise_address(address)
-    when = parse_time(since, "--since") if since else None
+    when = option_time(since, "--since") if since else None
     settings = _settings(db)
     from tracker.output import charts
 
@@ -180,17 +181,6 @@ def report(
     )
 
 
-def parse_time(text: str, option: str) -> datetime:
-    """An ISO 8601 time (UTC when it has no offset), or BadInput naming the option."""
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(
-            f"{option} must be an ISO 8601 time like 2026-01-31T00:00:00Z, got {text!r}"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
 def _settings(db: Path | None) -> Settings:
     settings = Settings.from_env()
     return settings if db is None else replace(settings, db_path=db.expanduser())
@@ -220,7 +210,7 @@ def _watched(names: list[str] | None) -> list[WatchedAddress]:
     from tracker import watchlists
 
     chosen = watchlists.chosen(names, watchlists.watchlists_dir(environment()))
-    return [e for e in chosen if "hyperliquid" in e.venues]
+    return [e for e in chosen if HYPERLIQUID in e.venues]
 
 
 def _console() -> Console:

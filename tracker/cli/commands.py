@@ -26,6 +26,8 @@ from tracker.cli import entity as cli_entity
 from tracker.cli import watchlist as cli_watchlist
 from tracker.config import Settings, environment
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
+from tracker.times import option_time
+from tracker.venues import ETHEREUM, HYPERLIQUID
 
 app = typer.Typer(
     name="tracker",
@@ -171,10 +173,10 @@ def _watched(names: list[str] | None) -> Any:
 
     entries = watchlists.chosen(names, watchlists.watchlists_dir(environment()))
     return Watched(
-        addresses=[e.address for e in entries if "hyperliquid" in e.venues],
+        addresses=[e.address for e in entries if HYPERLIQUID in e.venues],
         intervals={e.address: e.interval_s for e in entries},
         labels={e.address: e.label for e in entries},
-        eth_addresses=[e.address for e in entries if "ethereum" in e.venues],
+        eth_addresses=[e.address for e in entries if ETHEREUM in e.venues],
     )
 
 
@@ -311,7 +313,7 @@ def liquidations(
     from tracker.output import terminal_events as render_events
 
     who = normalise_address(address) if address else None
-    when = _iso8601(since) if since else None
+    when = option_time(since, "--since") if since else None
     settings = settings_for(db)
     entries = cli_charts.watchlist_entries()
     rows = views.liquidations(
@@ -320,7 +322,7 @@ def liquidations(
         since=when,
         address=who,
         large_usd=settings.large_liquidation_usd,
-        watched=[e.address for e in entries if "ethereum" in e.venues],  # Aave borrowers
+        watched=[e.address for e in entries if ETHEREUM in e.venues],  # Aave borrowers
         labels={e.address: e.label for e in entries},
     )
     if as_json:
@@ -346,16 +348,6 @@ def alerts(
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     out.print(render_events.alerts_table(rows))
-
-
-def _iso8601(text: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadInput(
-            f"--since must be an ISO 8601 time like 2026-01-31T00:00:00Z, got {text!r}"
-        ) from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class Format(StrEnum):

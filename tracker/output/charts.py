@@ -9,7 +9,6 @@ size and dpi, no timestamps or software versions in the metadata, fixed SVG ids.
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import Formatter
 
 from tracker import resources
+from tracker.atomic import write_atomic
 from tracker.errors import BadInput
 from tracker.store import Store, open_store
 
@@ -215,14 +215,10 @@ def save_figure(fig: Figure, out: Path) -> Picture:
 
 def write_file(out: Path, data: bytes) -> None:
     """Write data atomically (beside out, then renamed): a reader never sees half a file."""
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, out)
+        write_atomic(out, data)
     except OSError as exc:
         raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def figure_bytes(fig: Figure, kind: str) -> bytes:

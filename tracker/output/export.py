@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from tracker.atomic import replacing
 from tracker.errors import BadInput, QueryError
 from tracker.output import user_query as query
 from tracker.store import Store, open_store
@@ -127,19 +128,16 @@ def _options(kind: str, target: Path) -> str:
 
 def _copy(store: Store, statement: str, params: dict[str, Any], target: Path, opts: str) -> int:
     """COPY (statement) to a temporary file beside target, then rename it; rows written."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    literal = "'" + str(tmp).replace("'", "''") + "'"
     body = statement.strip().rstrip(";")
-    # The path literal and the identifier were checked above; everything else is bound.
-    copy = f"COPY (\n{body}\n) TO {literal} ({opts})"
     try:
-        row = store.con.execute(copy, params or None).fetchone()
-        os.replace(tmp, target)
+        with replacing(target) as tmp:
+            literal = "'" + str(tmp).replace("'", "''") + "'"
+            # The path literal and the identifier were checked above; everything else is bound.
+            copy = f"COPY (\n{body}\n) TO {literal} ({opts})"
+            row = store.con.execute(copy, params or None).fetchone()
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise QueryError(first) from None
     except OSError as exc:
         raise BadInput(f"cannot write {target}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
     return int(row[0]) if row else 0

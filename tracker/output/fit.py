@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tracker.addresses import short_address
+from tracker.times import parse_iso
 
 _UNITS = (("B", Decimal(10) ** 9), ("M", Decimal(10) ** 6), ("K", Decimal(10) ** 3))
 _TENTH = Decimal("0.1")
@@ -85,7 +86,7 @@ def when(value: str | datetime | None, now: datetime | None = None) -> str:
     """'01-31 22:00' (UTC) within the current year, '2025-10-10' before; '-' for None."""
     if value is None:
         return "-"
-    ts = value if isinstance(value, datetime) else parse_time(value)
+    ts = value if isinstance(value, datetime) else parse_iso(value)
     ts = ts.astimezone(UTC)
     if ts.year == (now or datetime.now(UTC)).astimezone(UTC).year:
         return f"{ts:%m-%d %H:%M}"
@@ -96,11 +97,5 @@ def full_time(value: str | datetime | None) -> str:
     """'2026-01-31 22:00:00' (UTC); '-' for None."""
     if value is None:
         return "-"
-    ts = value if isinstance(value, datetime) else parse_time(value)
+    ts = value if isinstance(value, datetime) else parse_iso(value)
     return f"{ts.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 time as the JSON rows carry it ('…Z'); naive times are UTC."""
-    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)

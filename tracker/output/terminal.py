@@ -13,6 +13,7 @@ from rich.text import Text
 from tracker.jsonable import jsonable
 from tracker.output.fit import Fitted, compact_table, full_time, money, pct, scaled
 from tracker.records import AccountReport, AccountSnapshot, EthereumReport, Holding, Position
+from tracker.venues import HYPERLIQUID
 
 DANGER_PCT = (Decimal(2), Decimal(5), Decimal(10))
 
@@ -249,12 +250,12 @@ def accounts_table(accounts: Sequence[AccountSnapshot]) -> Fitted:
             a.withdrawable_usd,
         )
         full.add_row(
-            f"hyperliquid {dex}" if a.venue == "hyperliquid" else a.venue,
+            f"hyperliquid {dex}" if a.venue == HYPERLIQUID else a.venue,
             *(fmt(v, 0) for v in figures),
             Text(fmt(shock, 2), danger),
         )
         compact.add_row(
-            f"HL {dex}" if a.venue == "hyperliquid" else a.venue,
+            f"HL {dex}" if a.venue == HYPERLIQUID else a.venue,
             *(money(v) for v in figures),
             Text(pct(shock), danger),
         )

@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
@@ -38,6 +38,7 @@ from typing import Any
 from tracker import resources
 from tracker.addresses import is_address, normalise_address
 from tracker.errors import QueryError
+from tracker.times import parse_iso
 
 PARAM_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -106,10 +107,9 @@ def _coin(text: str) -> str:
 
 def _timestamp(text: str) -> datetime:
     try:
-        when = datetime.fromisoformat(text)
+        return parse_iso(text)
     except ValueError:
         raise ValueError("is not an ISO 8601 time such as 2026-01-31T12:00:00Z") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _boolean(text: str) -> bool:

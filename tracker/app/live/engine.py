@@ -44,9 +44,11 @@ from tracker.app.live.scheduler import RefreshScheduler, SchedulerConfig
 from tracker.app.poller import HyperliquidPoller
 from tracker.app.runner import PassRunner
 from tracker.app.snapshot_pass import PassReport
+from tracker.atomic import write_atomic
 from tracker.config import status_path
 from tracker.errors import BadInput, StoreError, TrackerError
 from tracker.net.limiter import URGENT
+from tracker.percentiles import percentile
 from tracker.records import (
     AccountReport,
     MidsUpdate,
@@ -88,10 +90,8 @@ class LiveStats:
 
     def percentile(self, name: str, q: float) -> float | None:
         """A percentile of a sample series."""
-        values: list[float] = sorted(getattr(self, name))
-        if not values:
-            return None
-        return round(values[min(len(values) - 1, int(q * len(values)))], 4)
+        value = percentile(getattr(self, name), q)
+        return None if value is None else round(value, 4)
 
 
 class LiveEngine:
@@ -480,9 +480,7 @@ class LiveEngine:
 
 def write_status(path: Path, doc: dict[str, Any]) -> None:
     """Replace the status file with doc at once (readers never see half a file)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
-    os.replace(tmp, path)
+    write_atomic(path, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
 
 
 def _first_error(failed: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -503,7 +501,5 @@ def _first_error(failed: BaseExceptionGroup[BaseException]) -> BaseException:
 
 
 def _p(values: Iterable[float], q: float) -> float | None:
-    ordered = sorted(v for v in values if v != float("inf"))
-    if not ordered:
-        return None
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+    value = percentile((v for v in values if v != float("inf")), q)
+    return None if value is None else round(value, 1)

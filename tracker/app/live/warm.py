@@ -16,8 +16,9 @@ from pathlib import Path
 from tracker import resources
 from tracker.records import VenueAccount, VenuePosition
 from tracker.store import open_store
+from tracker.venues import HYPERLIQUID
 
-VENUE = "hyperliquid"
+VENUE = HYPERLIQUID
 
 
 def stored_accounts(db: Path, addresses: Sequence[str]) -> list[tuple[VenueAccount, datetime]]:

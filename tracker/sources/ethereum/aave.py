@@ -38,10 +38,11 @@ from tracker.sources.ethereum.rpc import (
     price_from_raw,
     to_units,
 )
+from tracker.venues import AAVE_V3
 
 log = logging.getLogger(__name__)
 
-VENUE = "aave-v3"
+VENUE = AAVE_V3
 LIQUIDATION_CALL_TOPIC = Web3.keccak(
     text="LiquidationCall(address,address,address,uint256,uint256,address,bool)"
 )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,18 +32,19 @@ from eth_typing import ChecksumAddress
 from eth_utils.abi import function_signature_to_4byte_selector
 from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
 from web3.exceptions import Web3Exception
-from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import FilterParams, LogReceipt, RPCEndpoint
 
 from tracker.config import Settings
 from tracker.errors import ConfigError, VenueResponseError, VenueUnavailable
+from tracker.net.http import GaveUp, Retryable, RetryPolicy, retry_after_s, with_retries
 from tracker.records import Holding
 from tracker.redact import redact_text, redact_url
+from tracker.venues import ETHEREUM
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-VENUE = "ethereum"
+VENUE = ETHEREUM
 MULTICALL3 = Web3.to_checksum_address("0xcA11bde05977b3631167028862bE2a173976CA11")
 MAX_CALLS_PER_BATCH = 200  # keeps one eth_call well under common node gas caps
 BATCHES_IN_FLIGHT = 4
@@ -210,24 +211,48 @@ class RawLog:
     log_index: int
 
 
+DEFAULT_POLICY = RetryPolicy()  # frozen, so one shared default is safe
+
+
 class EthereumClient:
     """One AsyncWeb3 over HTTP, for one command: chain checks, Multicall3 batches, log chunks."""
 
-    def __init__(self, w3: AsyncWeb3[AsyncHTTPProvider], url: str, chain_id: int = 0) -> None:
+    def __init__(
+        self,
+        w3: AsyncWeb3[AsyncHTTPProvider],
+        url: str,
+        chain_id: int = 0,
+        policy: RetryPolicy = DEFAULT_POLICY,
+    ) -> None:
         self.w3 = w3
+        self.policy = policy
         self.chain_id = chain_id  # set by check() to what the node serves
         self.has_multicall3 = True
         self.rpc_label = redact_url(url)
         self._secrets = [url]
         self._slots = asyncio.Semaphore(BATCHES_IN_FLIGHT)
 
-    async def _rpc(self, request: str, pending: Awaitable[T]) -> T:
-        """Await one RPC request; network failures and RPC errors become VenueErrors."""
+    async def _rpc(self, request: str, make: Callable[[], Awaitable[T]]) -> T:
+        """Await one RPC read, retried by the one policy (tracker.net.http.with_retries) on
+        network failures, 429 and 5xx; failures and RPC errors become VenueErrors."""
+        failed: list[BaseException] = []
+
+        async def attempt(_: int) -> T:
+            try:
+                return await make()
+            except (aiohttp.ClientError, TimeoutError) as exc:  # the network or HTTP status
+                failed.append(exc)
+                headers = getattr(exc, "headers", None) or {}
+                wait = retry_after_s(headers.get("Retry-After"))
+                raise Retryable(type(exc).__name__, wait) from None
+
+        label = f"Ethereum RPC {self.rpc_label} {request}"
         try:
-            return await pending
-        except (aiohttp.ClientError, TimeoutError, OSError, Web3Exception, ValueError) as exc:
-            down = isinstance(exc, aiohttp.ClientError | TimeoutError | OSError)
-            text = redact_text(str(exc) or type(exc).__name__, self._secrets)[:300]
+            return await with_retries(attempt, self.policy, label=label)
+        except (GaveUp, OSError, Web3Exception, ValueError) as exc:
+            cause = failed[-1] if isinstance(exc, GaveUp) and failed else exc
+            down = isinstance(cause, aiohttp.ClientError | TimeoutError | OSError)
+            text = redact_text(str(cause) or type(cause).__name__, self._secrets)[:300]
             raise (VenueUnavailable if down else VenueResponseError)(
                 f"Ethereum RPC {self.rpc_label} {'unreachable' if down else 'error'}: {text}",
                 venue=VENUE,
@@ -241,7 +266,7 @@ class EthereumClient:
         warning when it is not mainnet, whose contract addresses the defaults name. Without
         Multicall3 (a bare local node) reads go one eth_call each: slower, same results.
         """
-        served = int(await self._rpc("eth_chainId", self.w3.eth.chain_id))
+        served = int(await self._rpc("eth_chainId", lambda: self.w3.eth.chain_id))
         if expected_chain_id is not None and served != expected_chain_id:
             raise ChainMismatch(
                 f"Ethereum RPC {self.rpc_label} serves chain id {served}, expected "
@@ -255,7 +280,7 @@ class EthereumClient:
                 served,
             )
         self.chain_id = served
-        code = await self._rpc("eth_getCode", self.w3.eth.get_code(MULTICALL3))
+        code = await self._rpc("eth_getCode", lambda: self.w3.eth.get_code(MULTICALL3))
         self.has_multicall3 = bool(code)
         if not code:
             log.warning(
@@ -267,22 +292,22 @@ class EthereumClient:
     async def has_code(self, address: str, block: int) -> bool:
         """True when a contract is deployed at address at that block."""
         code = await self._rpc(
-            "eth_getCode", self.w3.eth.get_code(checksum(address), block_identifier=block)
+            "eth_getCode", lambda: self.w3.eth.get_code(checksum(address), block_identifier=block)
         )
         return bool(code)
 
     async def head(self) -> int:
         """Latest block number."""
-        return int(await self._rpc("eth_blockNumber", self.w3.eth.block_number))
+        return int(await self._rpc("eth_blockNumber", lambda: self.w3.eth.block_number))
 
     async def block_time(self, block: int) -> datetime:
         """A block's timestamp (eth_getBlockByNumber; any node serves it)."""
-        header = await self._rpc("eth_getBlockByNumber", self.w3.eth.get_block(block))
+        header = await self._rpc("eth_getBlockByNumber", lambda: self.w3.eth.get_block(block))
         return epoch_to_datetime(int(header["timestamp"]))
 
     async def block_hash(self, block: int) -> str:
         """A block's hash, 0x-hex (eth_getBlockByNumber)."""
-        header = await self._rpc("eth_getBlockByNumber", self.w3.eth.get_block(block))
+        header = await self._rpc("eth_getBlockByNumber", lambda: self.w3.eth.get_block(block))
         return "0x" + bytes(header["hash"]).hex()
 
     async def multicall(self, calls: Sequence[Call], block: int) -> list[tuple[bool, bytes]]:
@@ -297,7 +322,7 @@ class EthereumClient:
             async with self._slots:
                 data = await self._rpc(
                     "eth_call",
-                    self.w3.eth.call(
+                    lambda: self.w3.eth.call(
                         {"to": MULTICALL3, "data": encode_aggregate3(batch)},
                         block_identifier=block,
                         ccip_read_enabled=False,
@@ -313,16 +338,19 @@ class EthereumClient:
         async with self._slots:
             if call.target == MULTICALL3 and call.signature == "getEthBalance(address)":
                 wei = await self._rpc(
-                    "eth_getBalance", self.w3.eth.get_balance(call.args[0], block_identifier=block)
+                    "eth_getBalance",
+                    lambda: self.w3.eth.get_balance(call.args[0], block_identifier=block),
                 )
                 return True, int(wei).to_bytes(32, "big")
             if call.target == MULTICALL3 and call.signature == "getCurrentBlockTimestamp()":
-                header = await self._rpc("eth_getBlockByNumber", self.w3.eth.get_block(block))
+                header = await self._rpc(
+                    "eth_getBlockByNumber", lambda: self.w3.eth.get_block(block)
+                )
                 return True, int(header["timestamp"]).to_bytes(32, "big")
             try:
                 data = await self._rpc(
                     "eth_call",
-                    self.w3.eth.call(
+                    lambda: self.w3.eth.call(
                         {"to": call.target, "data": encode_call(call)},
                         block_identifier=block,
                         ccip_read_enabled=False,
@@ -338,7 +366,7 @@ class EthereumClient:
 
     async def get_logs(self, params: FilterParams) -> list[RawLog]:
         """One eth_getLogs request (explicit fromBlock/toBlock expected)."""
-        entries = await self._rpc("eth_getLogs", self.w3.eth.get_logs(params))
+        entries = await self._rpc("eth_getLogs", lambda: self.w3.eth.get_logs(params))
         return [_raw_log(e) for e in entries]
 
     async def log_chunks(
@@ -394,14 +422,11 @@ async def open_ethereum(settings: Settings) -> AsyncIterator[EthereumClient]:
         cache_allowed_requests=True,
         cacheable_requests={RPCEndpoint("eth_chainId")},
         request_cache_validation_threshold=None,  # else web3 asks the chain id to choose one
-        # web3 retries idempotent reads itself; `retries` there counts attempts.
-        exception_retry_configuration=ExceptionRetryConfiguration(
-            errors=(aiohttp.ClientError, TimeoutError),
-            retries=settings.http_retries + 1,
-            backoff_factor=0.25,
-        ),
+        # Retried by EthereumClient._rpc with the policy every venue read uses, not by web3.
+        exception_retry_configuration=None,
     )
-    client = EthereumClient(AsyncWeb3(provider), url)
+    policy = RetryPolicy(retries=settings.http_retries, timeout_s=settings.http_timeout_s)
+    client = EthereumClient(AsyncWeb3(provider), url, policy=policy)
     try:
         await client.check(settings.eth_chain_id)
         yield client

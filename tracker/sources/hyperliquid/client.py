@@ -37,8 +37,9 @@ from tracker.sources.hyperliquid.wire import (
     _wrap,
     ms_to_datetime,
 )
+from tracker.venues import HYPERLIQUID
 
-VENUE = "hyperliquid"
+VENUE = HYPERLIQUID
 _WEIGHT_2 = frozenset(
     {
         "l2Book",

@@ -7,8 +7,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from tracker.errors import VenueResponseError
+from tracker.venues import HYPERLIQUID
 
-VENUE = "hyperliquid"
+VENUE = HYPERLIQUID
 
 
 class _Bad(ValueError):
