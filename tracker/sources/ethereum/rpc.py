@@ -10,7 +10,7 @@ Errors, besides the tree in tracker.errors:
     ConfigError
     ├── EthereumNotConfigured   TRACKER_ETH_RPC_URL is unset: the Ethereum side is skipped
     └── ChainMismatch           the RPC serves another chain than TRACKER_ETH_CHAIN_ID
-    VenueUnavailable            the RPC cannot be reached (after web3's retries)
+    VenueUnavailable            the RPC cannot be reached (after every retry of net.http's policy)
     VenueResponseError          an RPC error, a revert, or a call that returned nothing
 """
 
@@ -18,43 +18,106 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
-from typing import Any, TypeVar, cast
+from datetime import datetime
+from typing import Any, TypeVar
 
 import aiohttp
-from eth_abi.abi import decode, encode
-from eth_abi.exceptions import DecodingError
-from eth_typing import ChecksumAddress
-from eth_utils.abi import function_signature_to_4byte_selector
-from web3 import AsyncHTTPProvider, AsyncWeb3, Web3
+from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import Web3Exception
 from web3.types import FilterParams, LogReceipt, RPCEndpoint
 
 from tracker.config import Settings
 from tracker.errors import ConfigError, VenueResponseError, VenueUnavailable
 from tracker.net.http import GaveUp, Retryable, RetryPolicy, retry_after_s, with_retries
-from tracker.records import Holding
 from tracker.redact import redact_text, redact_url
-from tracker.venues import ETHEREUM
+from tracker.sources.ethereum.calls import (
+    MULTICALL3 as MULTICALL3,
+)
+from tracker.sources.ethereum.calls import (
+    ONE as ONE,
+)
+from tracker.sources.ethereum.calls import (
+    PRICE_DECIMALS as PRICE_DECIMALS,
+)
+from tracker.sources.ethereum.calls import (
+    VENUE as VENUE,
+)
+from tracker.sources.ethereum.calls import (
+    Call as Call,
+)
+from tracker.sources.ethereum.calls import (
+    asset_price_call as asset_price_call,
+)
+from tracker.sources.ethereum.calls import (
+    block_timestamp_call as block_timestamp_call,
+)
+from tracker.sources.ethereum.calls import (
+    chainlink_call as chainlink_call,
+)
+from tracker.sources.ethereum.calls import (
+    checksum as checksum,
+)
+from tracker.sources.ethereum.calls import (
+    decode_aggregate3 as decode_aggregate3,
+)
+from tracker.sources.ethereum.calls import (
+    decode_all as decode_all,
+)
+from tracker.sources.ethereum.calls import (
+    decode_result as decode_result,
+)
+from tracker.sources.ethereum.calls import (
+    encode_aggregate3 as encode_aggregate3,
+)
+from tracker.sources.ethereum.calls import (
+    encode_call as encode_call,
+)
+from tracker.sources.ethereum.calls import (
+    epoch_to_datetime as epoch_to_datetime,
+)
+from tracker.sources.ethereum.calls import (
+    eth_balance_call as eth_balance_call,
+)
+from tracker.sources.ethereum.calls import (
+    gather_all as gather_all,
+)
+from tracker.sources.ethereum.calls import (
+    price_from_raw as price_from_raw,
+)
+from tracker.sources.ethereum.calls import (
+    to_units as to_units,
+)
+from tracker.sources.ethereum.holdings import (
+    CHAINLINK_USD_MAINNET as CHAINLINK_USD_MAINNET,
+)
+from tracker.sources.ethereum.holdings import (
+    Token as Token,
+)
+from tracker.sources.ethereum.holdings import (
+    balance_calls as balance_calls,
+)
+from tracker.sources.ethereum.holdings import (
+    parse_holdings as parse_holdings,
+)
+from tracker.sources.ethereum.holdings import (
+    parse_prices as parse_prices,
+)
+from tracker.sources.ethereum.holdings import (
+    price_calls as price_calls,
+)
+from tracker.sources.ethereum.holdings import (
+    resolve_tokens as resolve_tokens,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-VENUE = ETHEREUM
-MULTICALL3 = Web3.to_checksum_address("0xcA11bde05977b3631167028862bE2a173976CA11")
 MAX_CALLS_PER_BATCH = 200  # keeps one eth_call well under common node gas caps
 BATCHES_IN_FLIGHT = 4
-ONE = Decimal(1)
-PRICE_DECIMALS = 8  # Aave base currency (USD) and Chainlink USD feeds
 # Chainlink USD feeds on mainnet for what the Aave oracle does not price (evm.md §3.3).
-CHAINLINK_USD_MAINNET: Mapping[str, str] = {
-    "ETH": "0x5f4eC3Df9cbd43714FE2740f5E3616155c5b8419",
-    "0xae7ab96520de3a18e5e111b5eaab095312d7fe84": "0xCfE54B5cD566aB89272946F602D76Ea879CAb4a8",
-}
 
 
 class EthereumNotConfigured(ConfigError):
@@ -63,137 +126,6 @@ class EthereumNotConfigured(ConfigError):
 
 class ChainMismatch(ConfigError):
     """The RPC serves a different chain than the one configured."""
-
-
-# -- calls: pure encoding and decoding ---------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Call:
-    """One contract read for Multicall3; `optional` turns a failure into None, not an error."""
-
-    target: ChecksumAddress
-    signature: str  # e.g. "balanceOf(address)"; arguments are plain ABI types
-    args: tuple[Any, ...] = ()
-    returns: tuple[str, ...] = ("uint256",)
-    optional: bool = False
-    subject: str | None = None  # the watched address this read is about (error context)
-
-
-def encode_call(call: Call) -> bytes:
-    """Calldata: 4-byte selector + ABI-encoded arguments."""
-    inner = call.signature[call.signature.index("(") + 1 : -1]
-    types = inner.split(",") if inner else []
-    return function_signature_to_4byte_selector(call.signature) + encode(types, list(call.args))
-
-
-def encode_aggregate3(calls: Sequence[Call]) -> bytes:
-    """Calldata of Multicall3 aggregate3((address,bool,bytes)[]), every call allowed to fail."""
-    items = [(c.target, True, encode_call(c)) for c in calls]
-    selector = function_signature_to_4byte_selector("aggregate3((address,bool,bytes)[])")
-    return selector + encode(["(address,bool,bytes)[]"], [items])
-
-
-def decode_aggregate3(data: bytes, expected: int) -> list[tuple[bool, bytes]]:
-    """(success, returnData) per call; empty data means no Multicall3 at the address."""
-    if not data:
-        raise VenueResponseError(
-            f"Multicall3 returned no data: is it deployed at {MULTICALL3}?",
-            venue=VENUE,
-            request="aggregate3",
-        )
-    try:
-        (results,) = decode(["(bool,bytes)[]"], data)
-    except DecodingError as exc:
-        raise VenueResponseError(f"undecodable aggregate3 answer: {exc}", venue=VENUE) from None
-    if len(results) != expected:
-        raise VenueResponseError(
-            f"aggregate3 answered {len(results)} results for {expected} calls", venue=VENUE
-        )
-    return [(bool(ok), bytes(ret)) for ok, ret in results]
-
-
-def decode_result(call: Call, success: bool, data: bytes) -> tuple[Any, ...] | None:
-    """Decoded return values; a revert or empty data raises unless the call is optional."""
-    problem = None
-    if not success:
-        problem = "reverted"
-    elif not data:
-        problem = "returned no data (no contract at that address?)"
-    else:
-        try:
-            return tuple(decode(list(call.returns), data))
-        except DecodingError:
-            problem = f"returned {len(data)} bytes that do not decode as {call.returns}"
-    if call.optional:
-        return None
-    raise VenueResponseError(
-        f"{call.signature} on {call.target} {problem}",
-        venue=VENUE,
-        request="eth_call",
-        address=call.subject,
-    )
-
-
-def decode_all(calls: Sequence[Call], raw: Sequence[tuple[bool, bytes]]) -> list[Any]:
-    """Decode every result; single-value returns are unwrapped, optional failures are None."""
-    out: list[Any] = []
-    for call, (ok, data) in zip(calls, raw, strict=True):
-        values = decode_result(call, ok, data)
-        out.append(values[0] if values is not None and len(values) == 1 else values)
-    return out
-
-
-def eth_balance_call(address: ChecksumAddress) -> Call:
-    """Multicall3 getEthBalance: native balance in wei, in the same block as the rest."""
-    return Call(MULTICALL3, "getEthBalance(address)", (address,), subject=address.lower())
-
-
-def block_timestamp_call() -> Call:
-    """Multicall3 getCurrentBlockTimestamp: the block's time in epoch seconds."""
-    return Call(MULTICALL3, "getCurrentBlockTimestamp()")
-
-
-def asset_price_call(oracle: ChecksumAddress, asset: str) -> Call:
-    """IPriceOracleGetter.getAssetPrice (AaveOracle): USD with 8 decimals; None if unpriced."""
-    return Call(oracle, "getAssetPrice(address)", (checksum(asset),), optional=True)
-
-
-def chainlink_call(feed: str) -> Call:
-    """Chainlink latestRoundData; the answer is USD with 8 decimals on USD feeds."""
-    returns = ("uint80", "int256", "uint256", "uint256", "uint80")
-    return Call(checksum(feed), "latestRoundData()", (), returns, optional=True)
-
-
-def price_from_raw(raw: int | None) -> Decimal | None:
-    """8-decimal fixed point to USD; zero or negative answers mean no price."""
-    return to_units(raw, PRICE_DECIMALS) if raw is not None and raw > 0 else None
-
-
-def to_units(raw: int, decimals: int) -> Decimal:
-    """raw / 10**decimals, exact, without trailing zeros (198000, not 198000.000…)."""
-    value = Decimal(raw).scaleb(-decimals).normalize()
-    exponent = value.as_tuple().exponent
-    return value.quantize(ONE) if isinstance(exponent, int) and exponent > 0 else value
-
-
-async def gather_all(*pending: Awaitable[T]) -> list[T]:
-    """Await every awaitable to the end, then raise the first failure (none is left running)."""
-    results = await asyncio.gather(*pending, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return cast(list[T], results)  # no exception among them
-
-
-def checksum(address: str) -> ChecksumAddress:
-    """EIP-55 form for web3 calls."""
-    return Web3.to_checksum_address(address)
-
-
-def epoch_to_datetime(seconds: int) -> datetime:
-    """A block timestamp as aware UTC."""
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 # -- the client -------------------------------------------------------------------------------
@@ -432,106 +364,3 @@ async def open_ethereum(settings: Settings) -> AsyncIterator[EthereumClient]:
         yield client
     finally:
         await provider.disconnect()
-
-
-# -- holdings ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """An ERC-20 valued as a holding."""
-
-    symbol: str
-    address: ChecksumAddress
-    decimals: int
-
-
-async def resolve_tokens(
-    client: EthereumClient, specs: Sequence[tuple[str, str, int | None]], block: int
-) -> tuple[Token, ...]:
-    """Tokens from TRACKER_ETH_TOKENS, reading decimals() where the setting does not say."""
-    unknown = [checksum(addr) for _, addr, decimals in specs if decimals is None]
-    calls = [Call(a, "decimals()", (), ("uint8",)) for a in unknown]
-    read = dict(zip(unknown, await client.read(calls, block), strict=True)) if calls else {}
-    return tuple(
-        Token(sym, checksum(addr), dec if dec is not None else int(read[checksum(addr)]))
-        for sym, addr, dec in specs
-    )
-
-
-def balance_calls(address: ChecksumAddress, tokens: Sequence[Token]) -> list[Call]:
-    """ETH balance, then balanceOf per token, for one address."""
-    calls = [eth_balance_call(address)]
-    calls += [
-        Call(t.address, "balanceOf(address)", (address,), subject=address.lower()) for t in tokens
-    ]
-    return calls
-
-
-def price_calls(
-    tokens: Sequence[Token], oracle: ChecksumAddress | None, chain_id: int
-) -> list[tuple[str, Call]]:
-    """(symbol, call) price sources, best first: the Aave oracle per token, then Chainlink (mainnet
-    feeds only); "ETH" has Chainlink ETH/USD, and WETH's Aave price when a WETH token is listed."""
-    feeds = CHAINLINK_USD_MAINNET if chain_id == 1 else {}
-    calls: list[tuple[str, Call]] = []
-    for t in tokens:
-        if oracle is not None:
-            calls.append((t.symbol, asset_price_call(oracle, t.address)))
-            if t.symbol == "WETH":  # the price Aave values ETH positions at
-                calls.append(("ETH", asset_price_call(oracle, t.address)))
-        if t.address.lower() in feeds:
-            calls.append((t.symbol, chainlink_call(feeds[t.address.lower()])))
-    if "ETH" in feeds:
-        calls.append(("ETH", chainlink_call(feeds["ETH"])))
-    return calls
-
-
-def parse_prices(
-    symbols: Sequence[str], calls: Sequence[tuple[str, Call]], values: Sequence[Any]
-) -> dict[str, Decimal | None]:
-    """USD price per symbol (and "ETH") from the first source that answered; None if none did."""
-    prices: dict[str, Decimal | None] = dict.fromkeys([*symbols, "ETH"])
-    for (symbol, call), value in zip(calls, values, strict=True):
-        raw = value[1] if call.signature == "latestRoundData()" and value is not None else value
-        if prices[symbol] is None:
-            prices[symbol] = price_from_raw(raw)
-    return prices
-
-
-def parse_holdings(
-    address: str,
-    wei_balances: Sequence[int],
-    tokens: Sequence[Token],
-    prices: Mapping[str, Decimal | None],
-    *,
-    ts: datetime,
-    chain_id: int,
-    block: int,
-) -> tuple[Holding, ...]:
-    """Holdings of one address: ETH always, tokens when the balance is not zero."""
-    eth_wei, *token_raw = wei_balances
-    rows: list[tuple[str, str | None, Decimal]] = [("ETH", None, to_units(eth_wei, 18))]
-    rows += [
-        (t.symbol, t.address.lower(), to_units(raw, t.decimals))
-        for t, raw in zip(tokens, token_raw, strict=True)
-        if raw
-    ]
-    holdings = []
-    for asset, token_address, amount in rows:
-        price = prices.get(asset)
-        holdings.append(
-            Holding(
-                ts=ts,
-                venue=VENUE,
-                address=address.lower(),
-                asset=asset,
-                token_address=token_address,
-                amount=amount,
-                usd_value=amount * price if price is not None else None,
-                price_usd=price,
-                chain_id=chain_id,
-                block_number=block,
-            )
-        )
-    return tuple(holdings)
