@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -96,7 +97,7 @@ def resolve(name_or_path: str, directory: Path) -> Path:
 
 def load(path: Path) -> Watchlist:
     """Read and validate one watchlist file."""
-    return _validate(_parse(_read(path), path), path)
+    return _validate(_data(_read(path), path), path)
 
 
 def load_all(source: Path | Iterable[Path]) -> list[Watchlist]:
@@ -163,7 +164,7 @@ def add(
     """Append one entry to the file (created if missing); empty venues means the default."""
     if path.exists():
         doc = _parse(_read(path), path)
-        current = _validate(doc, path)
+        current = _validate(doc.unwrap(), path)
     else:
         doc = tomlkit.document()
         current = Watchlist(name=path.stem, path=path)
@@ -194,7 +195,7 @@ def remove(path: Path, address: str) -> Watchlist:
     """Delete the entry of ADDRESS from the file, with the comment block directly above it."""
     text = _read(path)
     doc = _parse(text, path)
-    current = _validate(doc, path)
+    current = _validate(doc.unwrap(), path)
     try:
         target = normalise_address(address)
     except BadAddress as exc:
@@ -232,8 +233,17 @@ def _parse(text: str, path: Path) -> tomlkit.TOMLDocument:
         raise WatchlistError(f"{path}: invalid TOML: {exc}") from None
 
 
-def _validate(doc: tomlkit.TOMLDocument, path: Path) -> Watchlist:
-    data = doc.unwrap()
+def _data(text: str, path: Path) -> dict[str, Any]:
+    """The file's values, read with the standard library's parser (fast: a 1,000-address
+    watchlist in milliseconds, where tomlkit, which keeps comments for editing, takes 0.4 s).
+    An invalid file is parsed again by tomlkit, so its error reads as it always has."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return _parse(text, path).unwrap()
+
+
+def _validate(data: dict[str, Any], path: Path) -> Watchlist:
     for key in sorted(data.keys() - _TOP_KEYS):
         log.warning("%s: unknown key %r ignored", path, key)
     description = data.get("description")
@@ -447,7 +457,7 @@ def _same_data(text: str, expected: dict[str, Any]) -> bool:
 
 def _commit(path: Path, text: str) -> Watchlist:
     # Validate the text as it will be on disk, then write it; nothing is written on failure.
-    watchlist = _validate(_parse(text, path), path)
+    watchlist = _validate(_parse(text, path).unwrap(), path)
     _write_atomic(path, text)
     return watchlist
 
