@@ -5,6 +5,9 @@ the top of watchlists/whales.toml). Everything read is validated; a problem rais
 naming the file and the entry. `add` and `remove` edit the file in place with tomlkit, keeping
 comments and layout, validate the whole result and then replace the file atomically, so a failed
 edit leaves the file as it was.
+
+Longer than our ~400 lines: reading and the comment-keeping edits share the validation, so a
+file that `add` writes is always one that `load` accepts; splitting them would split that rule.
 """
 
 from __future__ import annotations

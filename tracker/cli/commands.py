@@ -9,24 +9,21 @@ import contextlib
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
-from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
-from rich.console import Console
 
 from tracker import __version__, logs
 from tracker.addresses import normalise_address
 from tracker.cli import charts as cli_charts
 from tracker.cli import db as cli_db
 from tracker.cli import entity as cli_entity
+from tracker.cli import reads as cli_reads
 from tracker.cli import watchlist as cli_watchlist
+from tracker.cli.common import DbOption, err, out, settings_for
 from tracker.config import Settings, environment
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
-from tracker.times import option_time
 from tracker.venues import ETHEREUM, HYPERLIQUID
 
 app = typer.Typer(
@@ -35,36 +32,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
-err = Console(stderr=True)
-
 app.add_typer(cli_watchlist.app, name="watchlist")
 app.add_typer(cli_entity.app, name="entity")
 app.add_typer(cli_db.app, name="db")
 cli_charts.register(app)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="DuckDB file (default: $TRACKER_DB or ~/.local/share/tracker/tracker.duckdb)."
-    ),
-]
-
-
-def fail(message: str, code: int) -> NoReturn:
-    """Print one line to stderr and exit with code."""
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def settings_for(db: Path | None) -> Settings:
-    """Settings from the environment, with --db taking precedence (logging: the root callback)."""
-    settings = Settings.from_env()
-    if db is not None:
-        from dataclasses import replace
-
-        settings = replace(settings, db_path=db.expanduser())
-    return settings
 
 
 def _version(value: bool) -> None:
@@ -279,111 +250,7 @@ def run(
     raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
 
 
-@app.command()
-def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-    db: DbOption = None,
-) -> None:
-    """What the running `tracker run` reports: budget use, stream health, stalest accounts."""
-    from tracker.output import reads as views
-    from tracker.output import terminal as render
-
-    settings = settings_for(db)
-    doc = views.status(settings)
-    if as_json:
-        sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    out.print(render.status_view(doc))
-
-
-@app.command()
-def liquidations(
-    min_usd: Annotated[
-        float, typer.Option("--min-usd", min=0, help="Only episodes of at least this notional.")
-    ] = 0.0,
-    since: Annotated[
-        str | None, typer.Option("--since", help="Only episodes ending at or after (ISO 8601).")
-    ] = None,
-    address: Annotated[str | None, typer.Option("--address", help="Only this account.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
-    db: DbOption = None,
-) -> None:
-    """Liquidation episodes (market slices and backstops merged), largest first."""
-    from tracker.output import reads as views
-    from tracker.output import terminal_events as render_events
-
-    who = normalise_address(address) if address else None
-    when = option_time(since, "--since") if since else None
-    settings = settings_for(db)
-    entries = cli_charts.watchlist_entries()
-    rows = views.liquidations(
-        settings.db_path,
-        min_usd=Decimal(str(min_usd)),
-        since=when,
-        address=who,
-        large_usd=settings.large_liquidation_usd,
-        watched=[e.address for e in entries if ETHEREUM in e.venues],  # Aave borrowers
-        labels={e.address: e.label for e in entries},
-    )
-    if as_json:
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    out.print(render_events.liquidations_table(rows))
-
-
-@app.command()
-def alerts(
-    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 50,
-    kind: Annotated[str | None, typer.Option("--kind", help="Only this kind of alert.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
-    db: DbOption = None,
-) -> None:
-    """Alerts raised so far (each stored once) and the sinks they reached."""
-    from tracker.output import reads as views
-    from tracker.output import terminal_events as render_events
-
-    settings = settings_for(db)
-    rows = views.alerts(settings.db_path, limit=limit, kind=kind)
-    if as_json:
-        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    out.print(render_events.alerts_table(rows))
-
-
-class Format(StrEnum):
-    """Output formats of `tracker query`."""
-
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
-@app.command()
-def query(
-    sql: Annotated[str | None, typer.Argument(help="SQL to run against the DuckDB file.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="table, csv or json.")] = Format.table,
-    name: Annotated[
-        str | None, typer.Option("--name", help="Run a named query from sql/queries.")
-    ] = None,
-    param: Annotated[
-        list[str] | None, typer.Option("--param", help="k=v parameter of a named query.")
-    ] = None,
-    list_queries: Annotated[bool, typer.Option("--list", help="List the named queries.")] = False,
-    write: Annotated[
-        bool, typer.Option("--write", help="Allow statements that change data.")
-    ] = False,
-    db: DbOption = None,
-) -> None:
-    """Run SQL (read-only unless --write) or a named query against the DuckDB file."""
-    from tracker.output import user_query as queries
-
-    if list_queries:
-        sys.stdout.write(queries.render_list(queries.list_named(), out))
-        return
-    settings = settings_for(db)
-    statement, params = queries.resolve(sql, name, param or [])
-    result = queries.run(settings.db_path, statement, params, write=write)
-    sys.stdout.write(queries.render(result, fmt.value, out))
+cli_reads.register(app)  # after run: `tracker --help` lists the commands in this order
 
 
 def main() -> None:

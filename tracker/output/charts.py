@@ -4,6 +4,9 @@ Two halves: `chart_series` reads plain series from the store (what tests compare
 `chart_figure` draws them with matplotlib's object API on the Agg canvas (no pyplot, so never a
 GUI backend and no global figure state). `save_figure` writes PNG or SVG deterministically: fixed
 size and dpi, no timestamps or software versions in the metadata, fixed SVG ids.
+
+Slightly over our ~400 lines: the series, the figure and its deterministic saving are one
+chart's code path, tested together against SQL and against fixed bytes.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ unseen or outlive the engine. A pass or alert write that fails on the store or t
 logged and counted and the accounts stay due; bad input (the database path is not a database)
 and anything unexpected stop the engine and are raised from `run` as themselves, as in polling
 mode (`tracker.app.daemon`).
+
+Longer than our ~400 lines on purpose: the stream reader, the refresher and the status writer
+share the engine's task group, book and counters, and splitting them apart would pass that state
+through every call; the pure parts already live apart (`risk.live`, `app.live.scheduler`).
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ provider are resolved from it (`NoAaveMarket` when it does not answer). ABIs and
 shared/reference/evm.md §2 (aave-v3-origin 3.6 `IPool.sol`, `IPoolDataProvider.sol`,
 `ReserveConfiguration.sol`); base currency is USD with 8 decimals, health factor 1e18,
 thresholds in bps.
+
+Longer than our ~400 lines: the pure ABI encoding and decoding of each Aave read sits next to
+the read that uses it, so a change to one call is one place; the answers' shapes are the
+bulk of it.
 """
 
 from __future__ import annotations

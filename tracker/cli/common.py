@@ -1,0 +1,38 @@
+"""What every command module shares: the consoles, the --db option, Settings for a command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from tracker.config import Settings
+
+out = Console()
+err = Console(stderr=True)
+
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db", help="DuckDB file (default: $TRACKER_DB or ~/.local/share/tracker/tracker.duckdb)."
+    ),
+]
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Print one line to stderr and exit with code."""
+    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings_for(db: Path | None) -> Settings:
+    """Settings from the environment, with --db taking precedence (logging: the root callback)."""
+    settings = Settings.from_env()
+    if db is not None:
+        from dataclasses import replace
+
+        settings = replace(settings, db_path=db.expanduser())
+    return settings
