@@ -1,11 +1,13 @@
 """The import rule: layers as folders, arrows only point down.
 
-    cli -> app -> output | alerts -> store -> sources | risk -> records | net -> base
+    cli -> app -> output | alerts -> store -> records | net -> base
+           app -> sources -> records | net;   output, alerts -> risk -> records
 
 Every import of a `tracker` module anywhere in tracker/ (module level or inside a function) is
 checked. A module may import its own layer and the layers its row allows below it; `base` is the
-modules at the top of the package (errors, config, addresses, resources, logs, redact, venues,
-jsonable, watchlists), which everyone may import and which import only each other.
+modules at the top of the package (errors, config, addresses, resources, logs, redact, atomic,
+times, percentiles, venues, jsonable, watchlists), which everyone may import and which import
+only each other.
 """
 
 from __future__ import annotations
