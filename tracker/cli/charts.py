@@ -8,7 +8,6 @@ about half a second to load, which no other command should pay.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -17,7 +16,8 @@ import typer
 from rich.console import Console
 
 from tracker.addresses import normalise_address
-from tracker.config import Settings, environment
+from tracker.cli.common import DbOption, settings_for
+from tracker.config import environment
 from tracker.errors import BadInput
 from tracker.times import option_time
 from tracker.venues import HYPERLIQUID
@@ -26,13 +26,6 @@ if TYPE_CHECKING:
     from tracker.watchlists import WatchedAddress
 
 log = logging.getLogger(__name__)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db", help="DuckDB file (default: $TRACKER_DB or ~/.local/share/tracker/tracker.duckdb)."
-    ),
-]
 
 
 class ExportFormat(StrEnum):
@@ -65,7 +58,7 @@ def chart(
     """Chart ADDRESS over time: account value, unrealized PnL, mark vs liquidation price."""
     who = normalise_address(address)
     when = option_time(since, "--since") if since else None
-    settings = _settings(db)
+    settings = settings_for(db)
     from tracker.output import charts
 
     series, picture = charts.write_chart(
@@ -95,7 +88,7 @@ def liqmap(
     """Notional of watched positions liquidated at each price level of COIN, around the mark."""
     from tracker.output.terminal import fmt_px
 
-    settings = _settings(db)
+    settings = settings_for(db)
     from tracker.output import liqmap as liqmaps
 
     if out is None:
@@ -135,7 +128,7 @@ def export(
     db: DbOption = None,
 ) -> None:
     """Write TABLE (or --name QUERY) to a Parquet, CSV or JSON file with DuckDB's COPY."""
-    settings = _settings(db)
+    settings = settings_for(db)
     from tracker.output import export as exports
 
     done = exports.export(
@@ -167,7 +160,7 @@ def report(
 ) -> None:
     """Write an offline HTML report (charts, positions, liquidations) of the watchlists."""
     watched = _watched(watchlist)
-    settings = _settings(db)
+    settings = settings_for(db)
     from tracker.output import report as reports
 
     done = reports.write_report(settings.db_path, out, watched)
@@ -179,11 +172,6 @@ def report(
         highlight=False,
         soft_wrap=True,
     )
-
-
-def _settings(db: Path | None) -> Settings:
-    settings = Settings.from_env()
-    return settings if db is None else replace(settings, db_path=db.expanduser())
 
 
 def watchlist_entries() -> list[WatchedAddress]:

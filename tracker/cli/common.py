@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -20,12 +20,6 @@ DbOption = Annotated[
         "--db", help="DuckDB file (default: $TRACKER_DB or ~/.local/share/tracker/tracker.duckdb)."
     ),
 ]
-
-
-def fail(message: str, code: int) -> NoReturn:
-    """Print one line to stderr and exit with code."""
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def settings_for(db: Path | None) -> Settings:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from tracker.config import Settings
+from tracker.cli.common import settings_for
 
 app = typer.Typer(
     name="db",
@@ -27,9 +27,7 @@ def compat(
     """Rewrite the database in the storage format DuckDB 1.x clients read; keep the original."""
     from tracker.store.compat import rewrite_compatible
 
-    settings = Settings.from_env()
-    path = settings.db_path if db is None else db.expanduser()
-    done = rewrite_compatible(path)
+    done = rewrite_compatible(settings_for(db).db_path)
     if done.backup is None:
         out.print(
             f"{done.path} is in DuckDB's {done.after} storage format already: nothing to do",

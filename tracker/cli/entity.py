@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from tracker.config import Settings, environment
+from tracker.cli.common import settings_for
+from tracker.config import environment
 
 if TYPE_CHECKING:
     from tracker.watchlists import WatchedAddress
@@ -51,8 +52,7 @@ def show(
     from tracker.output import entity
 
     members = entity.entity_addresses(_entries(), name)
-    settings = Settings.from_env()
-    view = entity.entity_view(db.expanduser() if db else settings.db_path, name, members)
+    view = entity.entity_view(settings_for(db).db_path, name, members)
     if as_json:
         sys.stdout.write(orjson.dumps(view, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
