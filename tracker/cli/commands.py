@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import orjson
 import typer
@@ -25,6 +24,14 @@ from tracker.cli.common import DbOption, err, out, settings_for
 from tracker.config import Settings, environment
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
 from tracker.venues import ETHEREUM, HYPERLIQUID
+
+if TYPE_CHECKING:  # imported by the commands that use them, not by `tracker --help`
+    from rich.live import Live
+
+    from tracker.app.runner import Watched
+    from tracker.app.snapshot_pass import PassReport
+    from tracker.app.watch import Show, WatchOnce, WatchState
+    from tracker.records import AccountReport
 
 app = typer.Typer(
     name="tracker",
@@ -81,13 +88,13 @@ def watch(
         asyncio.run(watch_live(settings, target, interval, show))
 
 
-def _live_screen() -> Any:
+def _live_screen() -> Live:
     from rich.live import Live
 
     return Live(console=out, auto_refresh=False, screen=False)
 
 
-def _show_once(seen: Any, settings: Settings, as_json: bool) -> int:
+def _show_once(seen: WatchOnce, settings: Settings, as_json: bool) -> int:
     """Print `tracker watch --once`; its exit code."""
     from tracker.output.terminal import watch_json, watch_view
 
@@ -107,11 +114,11 @@ def _show_once(seen: Any, settings: Settings, as_json: bool) -> int:
     return 0
 
 
-def _show_live(live: Any, settings: Settings, interval: float) -> Callable[..., None]:
+def _show_live(live: Live | None, settings: Settings, interval: float) -> Show:
     """Render each refresh of `tracker watch`: a JSON line, or the live screen redrawn."""
     from tracker.output.terminal import watch_json, watch_view
 
-    def show(report: Any, how: str, state: Any) -> None:
+    def show(report: AccountReport, how: str, state: WatchState) -> None:
         if live is None:
             sys.stdout.write(orjson.dumps(watch_json(report, state.eth)).decode() + "\n")
             sys.stdout.flush()
@@ -137,7 +144,7 @@ WatchlistOption = Annotated[
 ]
 
 
-def _watched(names: list[str] | None) -> Any:
+def _watched(names: list[str] | None) -> Watched:
     """Addresses of the chosen watchlists per venue, their own intervals and labels."""
     from tracker import watchlists
     from tracker.app.runner import Watched
@@ -231,7 +238,7 @@ def run(
     tracking.check_store(settings)
     lag = LoopLag() if loop_lag else None
 
-    def on_pass(report: Any) -> None:
+    def on_pass(report: PassReport) -> None:
         line = {"event": "pass", **report.as_json(), **(lag.summary() if lag else {})}
         sys.stdout.write(orjson.dumps(line).decode() + "\n")
         sys.stdout.flush()
