@@ -40,6 +40,7 @@ from tracker.config import Settings, environment
 from tracker.daemon import LoopLag, build_schedules, run_daemon
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
 from tracker.ethereum_side import EthereumLink, ethereum_link, ethereum_side
+from tracker.live import heap
 from tracker.passes import PassReport
 from tracker.poll import HyperliquidPoller
 from tracker.records import AccountReport
@@ -354,6 +355,7 @@ def run(
     watched = _watched(watchlist)
     settings = settings_for(db)
     _check_store(settings)
+    heap.limit_arenas()  # before any other thread allocates: see tracker/live/heap.py
     stats = asyncio.run(_run(settings, watched, interval, live, LoopLag() if loop_lag else None))
     raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
 
