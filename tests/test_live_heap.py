@@ -38,8 +38,10 @@ ARENAS_SCRIPT = """
 import ctypes, sys, threading
 from tracker.live import heap
 print(heap.limit_arenas(), file=sys.stderr)
+together = threading.Barrier(12)  # all alive at once: no thread inherits a finished one's arena
 def work():
     held = [ctypes.create_string_buffer(1000) for _ in range(200)]
+    together.wait()
 ts = [threading.Thread(target=work) for _ in range(12)]
 [t.start() for t in ts]; [t.join() for t in ts]
 ctypes.CDLL(None).malloc_stats()
