@@ -12,9 +12,9 @@ Then `tracker run` (live mode unless --no-live) runs for --minutes with the defa
 every --tick-s seconds, so positions near liquidation warn, recover and re-arm.
 
 Every --sample-s seconds, from the first pass (or --warmup-s) on: the tracker's RSS, open file
-descriptors (/proc/PID/fd), threads and CPU seconds; the DuckDB file size; and from the daemon's
+descriptors (psutil), threads and CPU seconds; the DuckDB file size; and from the daemon's
 status file (live mode) the weight used in the last minute, its count of asyncio tasks and the C
-heap in use and free but held (glibc's mallinfo2, see tracker/live/heap.py). From the
+heap in use and free but held (glibc's mallinfo2, see tracker/app/live/heap.py). From the
 JSON pass lines: weight and duration per pass. From the fake's own request log: the largest weight
 in any 60-second window (the budget, seen from the venue). Then SIGTERM, and one JSON summary: per
 metric first / last / min / max and a least-squares slope per hour over the whole run and over its
@@ -55,14 +55,13 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from crash import store_checks  # noqa: E402
-from snapshot import COINS, machine, make_state, work_dir  # noqa: E402
+from snapshot import COINS, machine, make_state, process_sample, work_dir  # noqa: E402
 
 from tests.fakes import loaders  # noqa: E402
 from tests.fakes.hyperliquid import FakeHyperliquid  # noqa: E402
 from tests.history_data import make_fills  # noqa: E402
 
 ETH_TOP, ETH_BOTTOM = 2900.0, 2300.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # Loaded by the tracker's interpreter (PYTHONPATH) with --tracemalloc-s: traces allocations in
 # `tracker run` and dumps a snapshot every SOAK_TRACEMALLOC_S seconds.
 TRACEMALLOC_SITE = """\
@@ -207,23 +206,6 @@ def eth_mark(progress: float) -> float:
     """The scripted path: 2,900 -> 2,300 at half time -> 2,900 (progress 0..1)."""
     down = 1 - abs(1 - 2 * min(max(progress, 0.0), 1.0))  # 0 -> 1 -> 0
     return ETH_TOP - (ETH_TOP - ETH_BOTTOM) * down
-
-
-def proc_sample(pid: int) -> dict[str, float] | None:
-    """RSS (MB), threads, open fds and CPU seconds of a live process, from /proc."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        fds = len(os.listdir(f"/proc/{pid}/fd"))
-        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    return {
-        "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
-        "threads": int(fields["Threads"]),
-        "fds": fds,
-        "cpu_s": (int(stat[11]) + int(stat[12])) / CLOCK_TICKS,
-    }
 
 
 def max_weight_in_window(requests: list[Any], since: float, window_s: float = 60.0) -> int:
@@ -376,7 +358,7 @@ async def soak(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 warm = passes or elapsed >= args.warmup_s or proc.returncode is not None
                 if elapsed >= next_sample and warm:
                     # Start-up (imports, the first pass) is not the soak.
-                    sample = proc_sample(proc.pid)
+                    sample = process_sample(proc.pid)
                     if sample is None or proc.returncode is not None:
                         died = True
                         break

@@ -29,7 +29,7 @@ from tests.conftest import CliResult, run_cli, tracker_env
 from tests.fakes import seed
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.venue import now_ms
-from tests.test_liquidations import liq_fill
+from tests.test_liquidations import liq_fill, wire_fill
 from tests.test_snapshot import write_watchlist
 from tracker.cli.charts import register
 from tracker.errors import BadAddress, BadInput
@@ -50,32 +50,12 @@ class Replay:
     folder: Path
 
 
-def _fill(coin: str, px: str, sz: str, time: int, tid: int, start: str, direction: str) -> dict:
-    return {
-        "coin": coin,
-        "px": px,
-        "sz": sz,
-        "side": "B",
-        "time": time,
-        "startPosition": start,
-        "dir": direction,
-        "closedPnl": "0.0",
-        "hash": f"0x{tid:064x}",
-        "oid": tid,
-        "crossed": True,
-        "fee": "1.0",
-        "tid": tid,
-        "feeToken": "USDC",
-        "twapId": None,
-    }
-
-
 def _whale_fills(t: int) -> list[dict]:
     """ETH opened then increased, and a BTC long liquidated in a market slice and a backstop."""
     liquidation = {"user": WHALE, "owner_side": "A", "coin": "BTC"}
     return [
-        _fill("ETH", "2950.0", "600", t, 71, "0.0", "Open Long"),
-        _fill("ETH", "2940.0", "300", t + 1_000, 72, "600.0", "Open Long"),
+        wire_fill("ETH", "2950.0", "600", t, 71, "0.0", "Open Long"),
+        wire_fill("ETH", "2940.0", "300", t + 1_000, 72, "600.0", "Open Long"),
         liq_fill(
             **liquidation,
             px="84000",

@@ -21,6 +21,27 @@ T0 = 1_769_896_800_000  # 2026-01-31 22:00 UTC
 ETH_SIZE = Decimal(90_000)
 
 
+def wire_fill(coin: str, px: str, sz: str, time: int, tid: int, start: str, direction: str) -> dict:
+    """An ordinary buy fill as the venue's userFills sends it."""
+    return {
+        "coin": coin,
+        "px": px,
+        "sz": sz,
+        "side": "B",
+        "time": time,
+        "startPosition": start,
+        "dir": direction,
+        "closedPnl": "0.0",
+        "hash": f"0x{tid:064x}",
+        "oid": tid,
+        "crossed": True,
+        "fee": "1.0",
+        "tid": tid,
+        "feeToken": "USDC",
+        "twapId": None,
+    }
+
+
 def liq_fill(
     *,
     coin: str,

@@ -33,3 +33,41 @@ def test_trim_hands_back_the_pages_of_freed_holes():
     assert took is not None and took >= 0
     assert rss_mb() <= resident - 15  # the holes' pages left the process
     assert len(blocks) == 320 and all(b[0] == 0 for b in blocks)  # what is held is intact
+
+
+ARENAS_SCRIPT = """
+import ctypes, sys, threading
+from tracker.app.live import heap
+print(heap.limit_arenas(), file=sys.stderr)
+together = threading.Barrier(12)  # all alive at once: no thread inherits a finished one's arena
+def work():
+    held = [ctypes.create_string_buffer(1000) for _ in range(200)]
+    together.wait()
+ts = [threading.Thread(target=work) for _ in range(12)]
+[t.start() for t in ts]; [t.join() for t in ts]
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+@pytest.mark.skipif(heap.usage() is None, reason="the C library has no mallopt/malloc_stats")
+@pytest.mark.parametrize("env", [{}, {"MALLOC_ARENA_MAX": "3"}], ids=["ours", "the user's"])
+def test_twelve_threads_share_the_daemon_s_two_arenas_unless_the_user_chose(env):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")}
+    done = subprocess.run(
+        [sys.executable, "-c", ARENAS_SCRIPT],
+        env={**clean, **env},
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    limited, *stats = done.stderr.splitlines()
+    arenas = sum(1 for line in stats if line.startswith("Arena "))
+    assert limited == ("True" if not env else "False")
+    assert arenas == (2 if not env else 3)

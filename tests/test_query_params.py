@@ -27,7 +27,7 @@ from tests.conftest import run_cli, tracker_env
 from tests.fakes import seed
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.venue import now_ms
-from tests.test_liquidations import liq_fill
+from tests.test_liquidations import liq_fill, wire_fill
 from tests.test_snapshot import write_watchlist
 from tracker import resources
 from tracker.app.chain_cursors import advance
@@ -58,32 +58,12 @@ class Database:
     env: dict[str, str]
 
 
-def _fill(coin: str, px: str, sz: str, time: int, tid: int, start: str, direction: str) -> dict:
-    return {
-        "coin": coin,
-        "px": px,
-        "sz": sz,
-        "side": "B",
-        "time": time,
-        "startPosition": start,
-        "dir": direction,
-        "closedPnl": "0.0",
-        "hash": f"0x{tid:064x}",
-        "oid": tid,
-        "crossed": True,
-        "fee": "1.0",
-        "tid": tid,
-        "feeToken": "USDC",
-        "twapId": None,
-    }
-
-
 def whale_fills(t: int) -> list[dict]:
     """An ETH long opened then increased, and a BTC long liquidated (market, then backstop)."""
     liquidation = {"user": WHALE, "owner_side": "A", "coin": "BTC", "sz": "2"}
     return [
-        _fill("ETH", "2950.0", "600", t, 81, "0.0", "Open Long"),
-        _fill("ETH", "2940.0", "300", t + 1_000, 82, "600.0", "Open Long"),
+        wire_fill("ETH", "2950.0", "600", t, 81, "0.0", "Open Long"),
+        wire_fill("ETH", "2940.0", "300", t + 1_000, 82, "600.0", "Open Long"),
         liq_fill(
             **liquidation,
             px="84000",

@@ -68,3 +68,35 @@ def test_unlimited_budget_refreshes_everyone_due():
     scheduler = RefreshScheduler(cost_weight=4, budget_per_min=0)
     scheduler.watch(ADDRESSES[:10])
     assert sorted(scheduler.next_batch(0.0, 0.0)) == sorted(ADDRESSES[:10])
+
+
+def test_a_trade_during_a_refresh_in_flight_stays_due_after_it():
+    """The REST answer may predate a trade seen while it was out: it must not settle that trade."""
+    scheduler = RefreshScheduler(cost_weight=4, budget_per_min=1200)
+    whale = ADDRESSES[0]
+    scheduler.watch([whale])
+    scheduler.refreshed([whale], 0.0)
+    scheduler.saw_trade(whale, 10.0)
+    assert scheduler.next_batch(10.0, 1200) == [whale]
+    scheduler.refreshing([whale], 10.1)
+    scheduler.saw_trade(whale, 10.5)  # lands while the request is out
+    scheduler.refreshed([whale], 10.1)  # the answer reflects the state at 10.1 at best
+    assert scheduler.pending_trade(whale) == 10.5
+    assert scheduler.next_batch(11.0, 1200) == [whale]
+    scheduler.refreshing([whale], 11.0)
+    scheduler.refreshed([whale], 11.0)  # no trade meanwhile: settled
+    assert scheduler.pending_trade(whale) is None
+    assert scheduler.next_batch(11.5, 1200) == []
+
+
+def test_a_failed_refresh_keeps_the_first_trade_due():
+    scheduler = RefreshScheduler(cost_weight=4, budget_per_min=1200)
+    whale = ADDRESSES[0]
+    scheduler.watch([whale])
+    scheduler.refreshed([whale], 0.0)
+    scheduler.saw_trade(whale, 10.0)
+    scheduler.refreshing([whale], 10.1)
+    scheduler.saw_trade(whale, 10.5)
+    scheduler.abandoned([whale])
+    assert scheduler.pending_trade(whale) == 10.0
+    assert scheduler.next_batch(11.0, 1200) == [whale]

@@ -232,10 +232,12 @@ def run(
 
     from tracker.app import run as tracking
     from tracker.app.daemon import LoopLag
+    from tracker.app.live import heap
 
     watched = _watched(watchlist)
     settings = settings_for(db)
     tracking.check_store(settings)
+    heap.limit_arenas()  # before any other thread allocates: see tracker/app/live/heap.py
     lag = LoopLag() if loop_lag else None
 
     def on_pass(report: PassReport) -> None:

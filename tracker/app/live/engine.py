@@ -362,6 +362,7 @@ class LiveEngine:
             URGENT.set(True)
         started = time.monotonic()
         self._inflight.update(addresses)
+        self.scheduler.refreshing(addresses, started)
         try:
             report = await self.run_pass(addresses)
         except BadInput:
@@ -369,6 +370,7 @@ class LiveEngine:
         except TrackerError as exc:  # the store was busy: these accounts stay due
             log.warning("refresh of %d accounts failed: %s", len(addresses), exc)
             self.stats.failed_passes += 1
+            self.scheduler.abandoned(addresses)
             return
         finally:
             self._inflight.difference_update(addresses)
@@ -383,6 +385,10 @@ class LiveEngine:
             traded = self._traded_at.pop(address, None)
             if traded is not None:
                 self.stats.trade_to_refresh_s.append(done - traded)
+            again = self.scheduler.pending_trade(address)  # traded while this refresh was out
+            if again is not None:
+                self._traded_at[address] = again
+                self._wake.set()
         self.stats.refreshes += len(ok)
         self.stats.passes += 1
         if self.on_pass is not None:

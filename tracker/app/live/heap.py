@@ -1,20 +1,23 @@
-"""Handing the heap's free pages back to the system, so a daemon's RSS follows what it holds.
+"""The C heap of a daemon: few malloc arenas, free pages handed back, glibc's own account of it.
 
-A daemon opens the DuckDB file for every batch, from the worker threads of `asyncio.to_thread`,
-and closes it again: megabytes allocated and freed per pass, natively, in whichever of glibc's
-per-thread arenas that thread was given. glibc returns memory to the system only from the top of
-the main heap; pages freed elsewhere stay resident until reused, so RSS creeps up with the
-largest batches each arena has seen even though nothing is held (the Python heap stays flat
-under tracemalloc, see docs/hardening.md). `malloc_trim(0)` releases the free pages of every
-arena. `usage` gives glibc's own account (`mallinfo2`): what is in use and what is free but still
-held, so a soak can tell memory the process holds from pages it merely has not returned. Where
-the C library has neither (musl, macOS) both give None.
+A daemon opens the DuckDB file for every batch, from the worker threads of `asyncio.to_thread`
+(and DuckDB's own threads), and closes it again: megabytes allocated and freed per pass,
+natively. glibc gives threads their own arenas, up to eight per core, and memory freed in one
+arena serves only that arena; with many, the resident set creeps up with the largest batches
+each has seen, while the Python heap stays flat under tracemalloc (docs/hardening.md: an
+accelerated 11-minute live soak grew its RSS floor at 84 MB/h with glibc's default arenas, 5.5
+MB/h in its second half with two; trimming every 20 s alone left it at 80 MB/h). So `tracker
+run` calls `limit_arenas` before any other thread allocates, unless the user chose with
+MALLOC_ARENA_MAX or GLIBC_TUNABLES. `trim` (`malloc_trim(0)`) releases the free pages of every
+arena, and `usage` (`mallinfo2`) tells memory in use from memory free but still held. Where the
+C library has none of these (musl, macOS) they do nothing and return None or False.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import time
 from collections.abc import Callable
 from functools import cache
@@ -51,6 +54,21 @@ def _malloc_trim() -> Callable[[int], int] | None:
     libc = _libc()
     release: Callable[[int], int] | None = getattr(libc, "malloc_trim", None)
     return release
+
+
+M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
+DAEMON_ARENAS = 2
+
+
+def limit_arenas(count: int = DAEMON_ARENAS) -> bool:
+    """Let at most count malloc arenas serve every thread; call before other threads allocate.
+
+    False where unsupported or when the user set the limit (MALLOC_ARENA_MAX, GLIBC_TUNABLES).
+    """
+    if "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
+        return False
+    mallopt = getattr(_libc(), "mallopt", None)
+    return bool(mallopt is not None and mallopt(M_ARENA_MAX, count) == 1)
 
 
 @cache

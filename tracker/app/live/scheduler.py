@@ -30,7 +30,9 @@ class SchedulerConfig:
 @dataclass(slots=True)
 class _Account:
     last_refresh: float = -math.inf
-    traded_at: float | None = None
+    traded_at: float | None = None  # the first trade no refresh has covered yet
+    refresh_started: float | None = None  # a refresh of this account is in flight since then
+    traded_during: float | None = None  # the first trade after refresh_started
     distance_pct: float | None = None
     notional_usd: float = 0.0
 
@@ -56,7 +58,30 @@ class RefreshScheduler:
             return False
         if account.traded_at is None or account.traded_at < account.last_refresh:
             account.traded_at = now
+        started = account.refresh_started
+        if started is not None and now >= started and account.traded_during is None:
+            # The answer in flight may predate this trade: it must not settle it.
+            account.traded_during = now
         return True
+
+    def refreshing(self, addresses: Iterable[str], now: float) -> None:
+        """A refresh of these accounts starts now (trades from now on stay due after it)."""
+        for address in addresses:
+            account = self.accounts.get(address)
+            if account is not None:
+                account.refresh_started, account.traded_during = now, None
+
+    def abandoned(self, addresses: Iterable[str]) -> None:
+        """The refresh of these accounts failed: they keep the trades they had."""
+        for address in addresses:
+            account = self.accounts.get(address)
+            if account is not None:
+                account.refresh_started, account.traded_during = None, None
+
+    def pending_trade(self, address: str) -> float | None:
+        """When the account's first trade not yet covered by a refresh was seen, if any."""
+        account = self.accounts.get(address)
+        return None if account is None else account.traded_at
 
     def set_risk(self, risk: Mapping[str, tuple[float | None, float]]) -> None:
         """Nearest distance to liquidation (%) and notional (USD) per account, from the book."""
@@ -72,7 +97,9 @@ class RefreshScheduler:
             if account is not None:
                 account.last_refresh = now
                 if account.traded_at is not None and account.traded_at <= now:
-                    account.traded_at = None
+                    during = account.traded_during
+                    account.traded_at = during if during is not None and during > now else None
+                account.refresh_started, account.traded_during = None, None
 
     def target_s(self, account: _Account) -> float:
         """Target interval of one account from its distance to liquidation."""
