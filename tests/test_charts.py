@@ -15,12 +15,13 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
 import duckdb
+import matplotlib.dates as mdates
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -483,7 +484,11 @@ def test_time_axis_is_utc(replay):
     fig.canvas.draw()
     last = series.ts[-1]
     assert last.utcoffset() is not None and last.utcoffset().total_seconds() == 0
-    assert fig.axes[-1].xaxis.get_major_formatter().get_offset() == f"{last:%Y-%b-%d %H:%M}"
+    axis = fig.axes[-1].xaxis
+    # The offset names the last major tick (not the last point) in UTC, within the data's span.
+    last_tick = mdates.num2date(axis.get_majorticklocs()[-1], tz=UTC)
+    assert axis.get_major_formatter().get_offset() == f"{last_tick:%Y-%b-%d %H:%M}"
+    assert abs(last_tick - last) < timedelta(hours=1)
     assert series.start == series.ts[0] < datetime.now(UTC)
 
 
