@@ -106,6 +106,8 @@ async def discover(
     from tracker.store.leaderboard import write_leaderboard
 
     check_sort(query.sort)
+    with open_store(settings.db_path):
+        pass  # a bad --db fails now, before 30 MB are read
     policy = RetryPolicy(retries=settings.http_retries, timeout_s=settings.http_timeout_s)
     async with aiohttp.ClientSession() as session:
         body = await fetch_leaderboard(
@@ -161,13 +163,18 @@ def add_to_watchlist(report: DiscoverReport, path: Path) -> None:
     Existing entries are left as they are (their own labels, tags and sources).
     """
     present = {e.address for e in watchlists.load(path).entries} if path.exists() else set()
+    new: list[watchlists.NewEntry] = []
     for address, label in _entries(report.picked):
         if address in present:
             report.kept += 1
             continue
-        watchlists.add(path, address=address, label=label, tags=(TAG,), sources=(report.url,))
+        new.append(
+            watchlists.NewEntry(address=address, label=label, tags=(TAG,), sources=(report.url,))
+        )
         present.add(address)
-        report.added += 1
+    if new:
+        watchlists.add_all(path, new)  # one read, one validated atomic write
+    report.added = len(new)
 
 
 def _entries(picked: Sequence[Discovered]) -> list[tuple[str, str]]:
