@@ -239,6 +239,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "export": ("export", "positions", "--out", "{dir}/p.csv"),
     "report": ("report", "--out", "{dir}/report"),
     "db-compat": ("db", "compat"),
+    "discover": ("discover", "--min-account-value", "1000000"),
 }
 # The commands that read Settings (every TRACKER_* variable is validated by these).
 SETTINGS_COMMANDS = [
@@ -253,6 +254,7 @@ SETTINGS_COMMANDS = [
     "liqmap",
     "export",
     "report",
+    "discover",
 ]
 
 
@@ -294,6 +296,7 @@ def private_keys() -> list[Case]:
 ENV_GARBAGE = [
     ("TRACKER_HL_API_URL", "not a url"),
     ("TRACKER_HL_WS_URL", "ftp://example.com/ws"),
+    ("TRACKER_HL_STATS_URL", "stats-data"),
     ("TRACKER_HL_WEIGHT_PER_MIN", "lots"),
     ("TRACKER_HL_DEXES", "main,FLX!"),
     ("TRACKER_HL_CONCURRENCY", "0"),

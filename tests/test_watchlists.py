@@ -532,3 +532,29 @@ async def test_cli_process_bad_input_exits_2_with_one_line(tmp_path, args, expec
     assert result.stderr.startswith("error:") and expected in result.stderr
     assert path.read_bytes() == COMMENTED.encode()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.toml"]
+
+
+def test_add_all_appends_in_one_write_and_refuses_a_duplicate_of_the_batch(tmp_path):
+    path = tmp_path / "many.toml"
+    a, b = "0x" + "a" * 40, "0x" + "b" * 40
+    added = watchlists.add_all(
+        path,
+        [
+            watchlists.NewEntry(address=a, label="first", tags=("leaderboard",)),
+            watchlists.NewEntry(address=b.upper().replace("0X", "0x"), label="second"),
+        ],
+    )
+    assert [(e.address, e.label, e.tags) for e in added.entries] == [
+        (a, "first", ("leaderboard",)),
+        (b, "second", ()),
+    ]
+    before = path.read_text()
+    with pytest.raises(watchlists.WatchlistError, match="already in this watchlist as 'new c'"):
+        watchlists.add_all(
+            path,
+            [
+                watchlists.NewEntry(address="0x" + "c" * 40, label="new c"),
+                watchlists.NewEntry(address="0x" + "C" * 40, label="again"),
+            ],
+        )
+    assert path.read_text() == before  # nothing written

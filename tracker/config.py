@@ -22,6 +22,7 @@ from tracker.redact import redact_url
 
 DEFAULT_HL_API_URL = "https://api.hyperliquid.xyz"
 DEFAULT_HL_WS_URL = "wss://api.hyperliquid.xyz/ws"
+DEFAULT_HL_STATS_URL = "https://stats-data.hyperliquid.xyz"
 DEFAULT_WEIGHT_PER_MIN = 1200
 # Aave v3 Core market on Ethereum: Pool, oracle and data provider are resolved from it on chain.
 DEFAULT_AAVE_POOL_ADDRESSES_PROVIDER = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"
@@ -67,6 +68,7 @@ class Settings:
     db_path: Path
     hl_api_url: str = DEFAULT_HL_API_URL
     hl_ws_url: str = DEFAULT_HL_WS_URL
+    hl_stats_url: str = DEFAULT_HL_STATS_URL  # GET {url}/Mainnet/leaderboard
     hl_weight_per_min: int = DEFAULT_WEIGHT_PER_MIN  # 0 lifts the limiter (benchmarks only)
     hl_dexes: tuple[str, ...] | None = None  # None = every dex perpDexs lists; "" = main dex
     hl_concurrency: int = 16
@@ -116,6 +118,9 @@ class Settings:
                 get("TRACKER_HL_WS_URL"),
                 derived_ws_url(get("TRACKER_HL_API_URL") or DEFAULT_HL_API_URL),
                 "TRACKER_HL_WS_URL",
+            ),
+            hl_stats_url=_url(
+                get("TRACKER_HL_STATS_URL"), DEFAULT_HL_STATS_URL, "TRACKER_HL_STATS_URL"
             ),
             hl_weight_per_min=_int(
                 get("TRACKER_HL_WEIGHT_PER_MIN"),

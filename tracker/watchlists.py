@@ -153,6 +153,19 @@ def _merged(first: WatchedAddress, later: WatchedAddress) -> WatchedAddress:
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewEntry:
+    """An entry to append with `add_all`; empty venues means the default."""
+
+    address: str
+    label: str
+    venues: Sequence[str] = ()
+    tags: Sequence[str] = ()
+    entity: str | None = None
+    confidence: str | None = None
+    sources: Sequence[str] = ()
+
+
 def add(
     path: Path,
     *,
@@ -165,33 +178,54 @@ def add(
     sources: Sequence[str] = (),
 ) -> Watchlist:
     """Append one entry to the file (created if missing); empty venues means the default."""
+    entry = NewEntry(
+        address=address,
+        label=label,
+        venues=venues,
+        tags=tags,
+        entity=entity,
+        confidence=confidence,
+        sources=sources,
+    )
+    return add_all(path, [entry])
+
+
+def add_all(path: Path, entries: Sequence[NewEntry]) -> Watchlist:
+    """Append entries to the file (created if missing) in one validated, atomic write."""
     if path.exists():
         doc = _parse(_read(path), path)
         current = _validate(doc.unwrap(), path)
     else:
         doc = tomlkit.document()
         current = Watchlist(name=path.stem, path=path)
-    wanted = address.strip().lower()
-    for number, entry in enumerate(current.entries, start=1):
-        if entry.address == wanted:
+    present = {entry.address: (n, entry.label) for n, entry in enumerate(current.entries, 1)}
+    for new in entries:
+        wanted = new.address.strip().lower()
+        if wanted in present:
+            number, label = present[wanted]
             raise WatchlistError(
-                f"{_where(path, number, wanted)}: already in this watchlist as {entry.label!r}"
+                f"{_where(path, number, wanted)}: already in this watchlist as {label!r}"
             )
-    table = tomlkit.table()
-    table.add("address", wanted)
-    table.add("label", label.strip())
-    if venues:
-        table.add("venues", [venue.strip().lower() for venue in venues])
-    if tags:
-        table.add("tags", [tag.strip() for tag in tags])
-    if entity is not None:
-        table.add("entity", entity.strip())
-    if confidence is not None:
-        table.add("confidence", _tier_text(confidence))
-    if sources:
-        table.add("sources", [source.strip() for source in sources])
-    _append_entry(doc, table, path)
+        present[wanted] = (len(present) + 1, new.label.strip())
+        _append_entry(doc, _new_table(new, wanted), path)
     return _commit(path, doc.as_string())
+
+
+def _new_table(new: NewEntry, address: str) -> Table:
+    table = tomlkit.table()
+    table.add("address", address)
+    table.add("label", new.label.strip())
+    if new.venues:
+        table.add("venues", [venue.strip().lower() for venue in new.venues])
+    if new.tags:
+        table.add("tags", [tag.strip() for tag in new.tags])
+    if new.entity is not None:
+        table.add("entity", new.entity.strip())
+    if new.confidence is not None:
+        table.add("confidence", _tier_text(new.confidence))
+    if new.sources:
+        table.add("sources", [source.strip() for source in new.sources])
+    return table
 
 
 def remove(path: Path, address: str) -> Watchlist:

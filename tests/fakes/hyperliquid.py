@@ -82,6 +82,7 @@ class FakeHyperliquid(Venue):
         app = web.Application()
         app.router.add_post("/info", self._handle)
         app.router.add_get("/ws", self.ws.handle)
+        app.router.add_get("/Mainnet/leaderboard", self._leaderboard)
         self._stopping = asyncio.Event()
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
@@ -112,6 +113,16 @@ class FakeHyperliquid(Venue):
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+
+    async def _leaderboard(self, request: web.Request) -> web.StreamResponse:
+        # The stats host's GET, streamed in 64 KiB chunks like a large body on the wire.
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = len(self.leaderboard_body)
+        await response.prepare(request)
+        for start in range(0, len(self.leaderboard_body), 1 << 16):
+            await response.write(self.leaderboard_body[start : start + (1 << 16)])
+        await response.write_eof()
+        return response
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         if request.content_type != "application/json":

@@ -70,6 +70,9 @@ class Venue:
         self._funding: dict[str, Series] = {}
         self._ledger: dict[str, Series] = {}
         self._vaults: dict[str, bytes] = {}
+        self._sub_accounts: dict[str, list[dict[str, Any]]] = {}
+        # GET /Mainnet/leaderboard of the stats host, served verbatim (see put_leaderboard).
+        self.leaderboard_body: bytes = b'{"leaderboardRows":[]}'
 
     # --- market data -------------------------------------------------------------------------
 
@@ -175,6 +178,23 @@ class Venue:
         """Serve `details` verbatim for `vaultDetails` of `vault`."""
         self._vaults[vault.lower()] = orjson.dumps(details)
 
+    def put_leaderboard(self, rows: list[dict[str, Any]]) -> None:
+        """Serve these rows (wire shape, see tests/fakes/leaderboard.py) as the leaderboard."""
+        self.leaderboard_body = orjson.dumps({"leaderboardRows": rows})
+
+    def put_sub_accounts(self, master: str, subs: list[tuple[str, str]]) -> None:
+        """`subAccounts` of `master`: (name, address) pairs, in the venue's answer shape."""
+        self._sub_accounts[master.lower()] = [
+            {
+                "name": name,
+                "subAccountUser": sub.lower(),
+                "master": master.lower(),
+                "clearinghouseState": self.clearinghouse_state(sub),
+                "spotState": {"balances": []},
+            }
+            for name, sub in subs
+        ]
+
     def users(self) -> set[str]:
         """Every address holding some state (lower-case)."""
         keys = {u for u, _ in self._states} | {u for u, _ in self._models}
@@ -266,6 +286,10 @@ class Venue:
     def _vault_details(self, body: dict[str, Any]) -> Answer:
         return Answer(self._vaults.get(address(body, "vaultAddress"), b"null"))
 
+    def _sub_accounts_answer(self, body: dict[str, Any]) -> Answer:
+        subs = self._sub_accounts.get(address(body))
+        return Answer(subs) if subs else Answer(b"null")
+
     def _batch_states(self, body: dict[str, Any]) -> Answer:
         # As the venue answered (cassette removed_from_master/test_batch_clearinghouse_states).
         raise VenueError(500, "null")
@@ -289,6 +313,7 @@ def _window(body: dict[str, Any]) -> tuple[str, int, int | None]:
 
 
 _HANDLERS: dict[str, Handler] = {
+    "subAccounts": Venue._sub_accounts_answer,
     "clearinghouseState": Venue._clearinghouse_state,
     "spotClearinghouseState": Venue._spot_state,
     "meta": Venue._meta,

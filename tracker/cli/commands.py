@@ -17,6 +17,7 @@ from tracker import __version__, logs
 from tracker.addresses import normalise_address
 from tracker.cli import charts as cli_charts
 from tracker.cli import db as cli_db
+from tracker.cli import discover as cli_discover
 from tracker.cli import entity as cli_entity
 from tracker.cli import reads as cli_reads
 from tracker.cli import watchlist as cli_watchlist
@@ -259,6 +260,7 @@ def run(
     raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)
 
 
+cli_discover.register(app)
 cli_reads.register(app)  # after run: `tracker --help` lists the commands in this order
 
 
