@@ -71,3 +71,46 @@ def test_twelve_threads_share_the_daemon_s_two_arenas_unless_the_user_chose(env)
     arenas = sum(1 for line in stats if line.startswith("Arena "))
     assert limited == ("True" if not env else "False")
     assert arenas == (2 if not env else 3)
+
+
+THRESHOLD_SCRIPT = """
+import ctypes, sys
+from tracker.app.live import heap
+print(heap.pin_mmap_threshold(), file=sys.stderr)
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+libc.free(libc.malloc(4 << 20))  # glibc's dynamic threshold would now rise to 4 MiB
+held = libc.malloc(600 << 10)
+mallinfo = heap._mallinfo2()()
+print(mallinfo.hblkhd >= 600 << 10, file=sys.stderr)  # served by its own mmap
+"""
+
+
+@pytest.mark.skipif(heap.usage() is None, reason="the C library has no mallopt/mallinfo2")
+@pytest.mark.parametrize(
+    "env", [{}, {"MALLOC_MMAP_THRESHOLD_": "8388608"}], ids=["ours", "the user's"]
+)
+def test_the_daemon_keeps_large_temporaries_out_of_the_arenas_unless_the_user_chose(env):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("MALLOC_MMAP_THRESHOLD_", "GLIBC_TUNABLES")
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", THRESHOLD_SCRIPT],
+        env={**clean, **env},
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pinned, mmapped = done.stderr.splitlines()
+    # ours: pinned at 128 KiB, so 600 KiB is mmapped even after a 4 MiB block was freed;
+    # the user's 8 MiB threshold is left alone, so the same block comes from the arena
+    assert pinned == ("True" if not env else "False")
+    assert mmapped == ("True" if not env else "False")

@@ -239,6 +239,7 @@ def run(
     settings = settings_for(db)
     tracking.check_store(settings)
     heap.limit_arenas()  # before any other thread allocates: see tracker/app/live/heap.py
+    heap.pin_mmap_threshold()
     lag = LoopLag() if loop_lag else None
 
     def on_pass(report: PassReport) -> None:

@@ -8,7 +8,9 @@ each has seen, while the Python heap stays flat under tracemalloc (docs/hardenin
 accelerated 11-minute live soak grew its RSS floor at 84 MB/h with glibc's default arenas, 5.5
 MB/h in its second half with two; trimming every 20 s alone left it at 80 MB/h). So `tracker
 run` calls `limit_arenas` before any other thread allocates, unless the user chose with
-MALLOC_ARENA_MAX or GLIBC_TUNABLES. `trim` (`malloc_trim(0)`) releases the free pages of every
+MALLOC_ARENA_MAX or GLIBC_TUNABLES, and `pin_mmap_threshold`, which keeps large temporaries out of
+the arenas (a 105-minute soak with two arenas and a trim every minute still grew by 20 MB/h, all
+of it free memory glibc held). `trim` (`malloc_trim(0)`) releases the free pages of every
 arena, and `usage` (`mallinfo2`) tells memory in use from memory free but still held. Where the
 C library has none of these (musl, macOS) they do nothing and return None or False.
 """
@@ -56,8 +58,14 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return release
 
 
-M_ARENA_MAX = -8  # mallopt's parameter number (malloc.h)
+M_ARENA_MAX = -8  # mallopt's parameter numbers (malloc.h)
+M_MMAP_THRESHOLD = -3
 DAEMON_ARENAS = 2
+# glibc serves requests from this size up with their own mmap, returned whole on free. Its default
+# (128 KiB) is dynamic: freeing such a block raises it to that block's size, up to 32 MiB, so
+# temporaries that grow with the store (query results, batches) then come from the arenas and
+# leave holes the next, larger one cannot use. Setting it pins it (docs/hardening.md).
+DAEMON_MMAP_THRESHOLD = 128 * 1024
 
 
 def limit_arenas(count: int = DAEMON_ARENAS) -> bool:
@@ -69,6 +77,18 @@ def limit_arenas(count: int = DAEMON_ARENAS) -> bool:
         return False
     mallopt = getattr(_libc(), "mallopt", None)
     return bool(mallopt is not None and mallopt(M_ARENA_MAX, count) == 1)
+
+
+def pin_mmap_threshold(size: int = DAEMON_MMAP_THRESHOLD) -> bool:
+    """Serve every request of size bytes or more with its own mmap, for the process's life.
+
+    False where unsupported or when the user set it (MALLOC_MMAP_THRESHOLD_, GLIBC_TUNABLES).
+    """
+    tunables = os.environ.get("GLIBC_TUNABLES", "")
+    if "MALLOC_MMAP_THRESHOLD_" in os.environ or "mmap_threshold" in tunables:
+        return False
+    mallopt = getattr(_libc(), "mallopt", None)
+    return bool(mallopt is not None and mallopt(M_MMAP_THRESHOLD, size) == 1)
 
 
 @cache
