@@ -56,3 +56,61 @@ class LiquidationEpisode:
     def method(self) -> str:
         """market, backstop, market+backstop, or ledger when no fill was seen."""
         return "+".join(self.methods)
+
+
+MoveKind = Literal["open", "increase", "reduce", "close", "flip"]
+
+
+def move_kind(size_before: Decimal, size_after: Decimal) -> MoveKind | None:
+    """What a change of signed size is (the names of the `position_events` view); None if none."""
+    if size_before == size_after:
+        return None
+    if size_before == 0:
+        return "open"
+    if size_after == 0:
+        return "close"
+    if (size_before > 0) != (size_after > 0):
+        return "flip"
+    return "increase" if abs(size_after) > abs(size_before) else "reduce"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionChange:
+    """A position of one account and coin moved: seen on the trades tape or found by a refresh.
+
+    The tape gives it within a second of the trade (size exact, price the trades' average); a
+    REST refresh confirms or corrects it. Sizes are signed (long > 0). `ref` names what it came
+    from: the trade's hash (tape) or the refresh's time in ms (refresh).
+    """
+
+    venue: str
+    address: str
+    dex: str
+    coin: str
+    ts: datetime
+    size_before: Decimal
+    size_after: Decimal
+    price: Decimal
+    source: Literal["tape", "refresh"]
+    ref: str
+
+    @property
+    def kind(self) -> MoveKind:
+        kind = move_kind(self.size_before, self.size_after)
+        if kind is None:
+            raise ValueError("a PositionChange must change the size")
+        return kind
+
+    @property
+    def size_change(self) -> Decimal:
+        return self.size_after - self.size_before
+
+    @property
+    def notional_usd(self) -> Decimal:
+        return abs(self.size_change) * self.price
+
+    @property
+    def side(self) -> Side:
+        """The side of the position after the change (of the one closed, for a close)."""
+        size = self.size_after if self.size_after != 0 else self.size_before
+        return "long" if size > 0 else "short"
