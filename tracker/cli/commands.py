@@ -235,11 +235,13 @@ def run(
     from tracker.app.daemon import LoopLag
     from tracker.app.live import heap
 
+    # First, before any thread allocates: opening DuckDB (check_store) starts its threads, and
+    # glibc then ignores a later arena limit (tracker/app/live/heap.py)
+    heap.limit_arenas()
+    heap.pin_mmap_threshold()
     watched = _watched(watchlist)
     settings = settings_for(db)
     tracking.check_store(settings)
-    heap.limit_arenas()  # before any other thread allocates: see tracker/app/live/heap.py
-    heap.pin_mmap_threshold()
     lag = LoopLag() if loop_lag else None
 
     def on_pass(report: PassReport) -> None:

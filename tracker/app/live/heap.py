@@ -8,7 +8,9 @@ each has seen, while the Python heap stays flat under tracemalloc (docs/hardenin
 accelerated 11-minute live soak grew its RSS floor at 84 MB/h with glibc's default arenas, 5.5
 MB/h in its second half with two; trimming every 20 s alone left it at 80 MB/h). So `tracker
 run` calls `limit_arenas` before any other thread allocates, unless the user chose with
-MALLOC_ARENA_MAX or GLIBC_TUNABLES, and `pin_mmap_threshold`, which keeps large temporaries out of
+MALLOC_ARENA_MAX or GLIBC_TUNABLES (before DuckDB is first opened: its threads allocate, and glibc
+then no longer applies a limit set later; a 120-minute soak found 13 arenas that way), and
+`pin_mmap_threshold`, which keeps large temporaries out of
 the arenas (a 105-minute soak with two arenas and a trim every minute still grew by 20 MB/h, all
 of it free memory glibc held). `trim` (`malloc_trim(0)`) releases the free pages of every
 arena, and `usage` (`mallinfo2`) tells memory in use from memory free but still held. Where the
@@ -100,15 +102,42 @@ def _mallinfo2() -> Callable[[], _Mallinfo2] | None:
     return info
 
 
+def arenas() -> int | None:
+    """How many malloc arenas the process has (from glibc's `malloc_info`); None unsupported."""
+    libc = _libc()
+    if libc is None or not all(hasattr(libc, f) for f in ("open_memstream", "malloc_info")):
+        return None
+    buf, size = ctypes.c_char_p(), ctypes.c_size_t()
+    libc.open_memstream.restype = ctypes.c_void_p
+    libc.open_memstream.argtypes = [
+        ctypes.POINTER(ctypes.c_char_p),
+        ctypes.POINTER(ctypes.c_size_t),
+    ]
+    libc.malloc_info.argtypes = [ctypes.c_int, ctypes.c_void_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    libc.free.argtypes = [ctypes.c_void_p]
+    stream = libc.open_memstream(ctypes.byref(buf), ctypes.byref(size))
+    if not stream:
+        return None
+    libc.malloc_info(0, stream)
+    libc.fclose(stream)
+    text = ctypes.string_at(buf, size.value)
+    libc.free(buf)
+    return text.count(b"<heap nr=")
+
+
 def usage() -> dict[str, float] | None:
-    """The C heap in MB: in use (arenas and large blocks) and free but held; None unsupported."""
+    """The C heap in MB: in use (arenas and large blocks) and free but held, and the arena count;
+    None unsupported."""
     info = _mallinfo2()
     if info is None:
         return None
     now = info()
+    count = arenas()
     return {
         "in_use_mb": round((now.uordblks + now.hblkhd) / 1e6, 2),
         "free_held_mb": round(now.fordblks / 1e6, 2),
+        **({"arenas": count} if count is not None else {}),
     }
 
 
