@@ -83,6 +83,10 @@ def watch(
     settings = settings_for(db)
     if once:
         raise typer.Exit(_show_once(asyncio.run(watch_once(settings, target)), settings, as_json))
+    from tracker.app.live import heap
+
+    heap.limit_arenas()  # watching runs for hours: the daemon's C heap settings (see `run`)
+    heap.pin_mmap_threshold()
     with contextlib.suppress(KeyboardInterrupt), contextlib.ExitStack() as stack:
         live = None if as_json else stack.enter_context(_live_screen())
         show = _show_live(live, settings, interval)
