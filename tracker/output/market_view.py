@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Group, JustifyMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -88,17 +88,30 @@ def cohorts_table(m: CoinMarket) -> Table:
     return table
 
 
+def _tables(title: str, full_columns: str, compact_columns: str) -> tuple[Table, Table]:
+    """The wide and the compact table of one list of accounts: columns named in a space-separated
+    string, `_` for a space in a name; `<` marks a left-aligned column (the rest align right).
+    `address` and `label` (wide) and `account` (compact, label then short address) may wrap."""
+    full = Table(title=title, title_justify="left", pad_edge=False)
+    compact = compact_table(title)
+    for table, names in ((full, full_columns), (compact, compact_columns)):
+        for spec in names.split():
+            name = spec.lstrip("<").replace("_", " ")
+            justify: JustifyMethod = "left" if spec.startswith("<") else "right"
+            if name == "account":
+                table.add_column(name, overflow="fold")
+            else:
+                table.add_column(name, justify=justify, no_wrap=name != "label")
+    return full, compact
+
+
 def largest_table(rows: Sequence[Mapping[str, Any]]) -> Fitted:
     """The largest tracked positions."""
-    title = "Largest tracked positions"
-    full = Table(title=title, title_justify="left", pad_edge=False)
-    for name in ("address", "label", "side", "size", "notional $", "entry", "liq px", "to liq %"):
-        right = name not in ("address", "label", "side")
-        full.add_column(name, justify="right" if right else "left", no_wrap=name != "label")
-    compact = compact_table(title)
-    compact.add_column("account", overflow="fold")
-    for name in ("side", "size", "notional", "entry", "liq px", "to liq"):
-        compact.add_column(name, justify="left" if name == "side" else "right", no_wrap=True)
+    full, compact = _tables(
+        "Largest tracked positions",
+        "<address <label <side size notional_$ entry liq_px to_liq_%",
+        "<account <side size notional entry liq_px to_liq",
+    )
     for r in rows:
         label = _label(r.get("label"))
         full.add_row(
@@ -140,16 +153,11 @@ def clusters_table(m: CoinMarket) -> Table:
 
 def changes_table(rows: Sequence[Mapping[str, Any]]) -> Fitted:
     """The newest large position changes on the coin."""
-    title = "Recent large position changes"
-    full = Table(title=title, title_justify="left", pad_edge=False)
-    for name in ("time (UTC)", "address", "label", "kind", "side", "size", "notional $", "price"):
-        right = name in ("size", "notional $", "price")
-        full.add_column(name, justify="right" if right else "left", no_wrap=name != "label")
-    compact = compact_table(title)
-    compact.add_column("time", no_wrap=True)
-    compact.add_column("account", overflow="fold")
-    for name in ("kind", "notional", "price"):
-        compact.add_column(name, justify="left" if name == "kind" else "right", no_wrap=True)
+    full, compact = _tables(
+        "Recent large position changes",
+        "<time_(UTC) <address <label <kind <side size notional_$ price",
+        "<time <account <kind notional price",
+    )
     for r in rows:
         label = _label(r.get("label"))
         full.add_row(
@@ -174,16 +182,11 @@ def changes_table(rows: Sequence[Mapping[str, Any]]) -> Fitted:
 
 def liquidations_table(rows: Sequence[Mapping[str, Any]]) -> Fitted:
     """The newest liquidation episodes on the coin."""
-    title = "Recent liquidations"
-    full = Table(title=title, title_justify="left", pad_edge=False)
-    for name in ("start (UTC)", "address", "label", "side", "notional $", "method", "mark"):
-        right = name in ("notional $", "mark")
-        full.add_column(name, justify="right" if right else "left", no_wrap=name != "label")
-    compact = compact_table(title)
-    compact.add_column("start", no_wrap=True)
-    compact.add_column("account", overflow="fold")
-    for name in ("side", "notional", "mark"):
-        compact.add_column(name, justify="left" if name == "side" else "right", no_wrap=True)
+    full, compact = _tables(
+        "Recent liquidations",
+        "<start_(UTC) <address <label <side notional_$ <method mark",
+        "<start <account <side notional mark",
+    )
     for r in rows:
         label = _label(r.get("label"))
         full.add_row(
