@@ -389,9 +389,9 @@ async def test_venue_down_falls_back_to_the_stored_markets(built):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr  # one warning line, no log noise
     assert lines[0].startswith("warning: the venue could not be reached"), result.stderr
-    assert "newest stored" in lines[0]
+    assert "market figures: the newest stored ones (as of " in lines[0]
     unknown = await market(built, "http://127.0.0.1:9", "NOPE", TRACKER_HTTP_RETRIES="0")
-    assert unknown.code == 2 and "venue being unreachable: BTC, ETH" in unknown.stderr
+    assert unknown.code == 2 and "known from the store: BTC, ETH; the venue: " in unknown.stderr
 
 
 @pytest.mark.parametrize(
@@ -402,6 +402,7 @@ async def test_venue_down_falls_back_to_the_stored_markets(built):
         (("xyz:XYZ100", "--dex", "abc"), "is on dex 'xyz'"),
         (("ETH", "--bogus"), "--bogus"),
         (("E T H",), "not a coin name"),
+        (("ABC", "--dex", "nosuch"), "unknown coin 'nosuch:ABC' on dex 'nosuch'"),
     ],
 )
 async def test_bad_input_is_one_line_and_exit_2(built, venue, args, says):

@@ -40,6 +40,7 @@ def split_coin(coin: str, dex: str | None) -> tuple[str, str]:
         raise BadInput(f"not a coin name: {coin[:40]!r}")
     prefix, colon, _ = text.partition(":")
     if colon:
+        check_dex(prefix)
         if dex is not None and dex != prefix:
             raise BadInput(f"coin {text!r} is on dex {prefix!r}, not on --dex {dex!r}")
         return prefix, text
@@ -102,7 +103,7 @@ def _quote(m: Market) -> view.Quote:
 
 
 def _resolve(
-    name: str, dex: str, listed: Sequence[str], stored: set[tuple[str, str]], venue_down: bool
+    name: str, dex: str, listed: Sequence[str], stored: set[tuple[str, str]], error: str | None
 ) -> str:
     """The coin's exact name (case-insensitive match); BadInput when neither side knows it."""
     names = list(dict.fromkeys([*listed, *sorted(c for d, c in stored if d == dex)]))
@@ -113,8 +114,11 @@ def _resolve(
         return folded[0]
     where = f" on dex {dex!r}" if dex else ""
     some = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") if names else "none"
-    known = "known from the store, the venue being unreachable" if venue_down else "known"
-    raise BadInput(f"unknown coin {name!r}{where} ({known}: {some})")
+    if error:  # a dex the venue does not list fails like an unreachable venue: say both
+        raise BadInput(
+            f"unknown coin {name!r}{where} (known from the store: {some}; the venue: {error})"
+        )
+    raise BadInput(f"unknown coin {name!r}{where} (known: {some})")
 
 
 async def market(
@@ -131,7 +135,7 @@ async def market(
         stored = view.known_coins(store)
         fallback = view.stored_quotes(store, on_dex) if error else {}
         table = quotes.get(on_dex, fallback)
-        name = _resolve(name, on_dex, list(quotes.get(on_dex, {})), stored, error is not None)
+        name = _resolve(name, on_dex, list(quotes.get(on_dex, {})), stored, error)
         quote = table.get(name)
         shown = view.read_coin(store, on_dex, name, quote, labels)
     return MarketReport(

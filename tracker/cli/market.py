@@ -23,7 +23,10 @@ def market(
         typer.Argument(help="Coin as the venue names it (ETH, xyz:XYZ100); none: every coin."),
     ] = None,
     dex: Annotated[
-        str | None, typer.Option("--dex", help="Builder dex (e.g. xyz); default: the main dex.")
+        str | None,
+        typer.Option(
+            "--dex", help="Only this builder dex (e.g. xyz); a COIN without a prefix is on it."
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     db: DbOption = None,
@@ -42,11 +45,12 @@ def market(
     report = asyncio.run(read_market(settings, coin, dex, watchlist_labels()))
     note = None
     if report.venue_error is not None:
-        as_of = f"{report.as_of:%Y-%m-%d %H:%M:%S} UTC" if report.as_of else "never"
-        note = (
-            f"the venue could not be reached ({report.venue_error}); market figures are the "
-            f"newest stored ones (as of {as_of})"
+        stored = (
+            f"the newest stored ones (as of {report.as_of:%Y-%m-%d %H:%M:%S} UTC)"
+            if report.as_of
+            else "none (none stored)"
         )
+        note = f"the venue could not be reached ({report.venue_error}); market figures: {stored}"
     if as_json:
         doc = views.coin_json(report.coin) if report.coin else views.list_json(report.coins)
         sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")

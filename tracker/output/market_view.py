@@ -40,7 +40,7 @@ def _header(m: CoinMarket) -> Text:
     where = f" on dex {m.dex}" if m.dex else ""
     text = Text(f"{m.coin}{where}", "bold")
     if q is None:
-        return text.append("  no market figures (the venue did not list it)", "")
+        return text.append("  no market figures (neither the venue nor the store has them)", "")
     funding = q.funding_rate_hourly
     apr = q.funding_apr
     text.append(
