@@ -394,6 +394,18 @@ async def test_venue_down_falls_back_to_the_stored_markets(built):
     assert unknown.code == 2 and "known from the store: BTC, ETH; the venue: " in unknown.stderr
 
 
+async def test_the_list_falls_back_too(built):
+    result = await market(built, "http://127.0.0.1:9", "--json", TRACKER_HTTP_RETRIES="0")
+    assert result.code == 1 and "could not be reached" in result.stderr
+    doc = json.loads(result.stdout)
+    assert [(r["coin"], d(r["mark_px"])) for r in doc] == [
+        ("ETH", ETH_MARK),
+        ("BTC", BTC_MARK),
+        ("xyz:XYZ100", XYZ_MARK),
+    ]
+    assert d(doc[0]["open_interest_usd"]) == OI * ETH_MARK
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
