@@ -240,6 +240,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "report": ("report", "--out", "{dir}/report"),
     "db-compat": ("db", "compat"),
     "discover": ("discover", "--min-account-value", "1000000"),
+    "market": ("market", "ETH"),
 }
 # The commands that read Settings (every TRACKER_* variable is validated by these).
 SETTINGS_COMMANDS = [
@@ -672,6 +673,10 @@ def outputs() -> list[Case]:
         Case("out-chart-no-data", COMMANDS["chart"], says="no snapshots"),
         Case("out-liqmap-suffix", ("liqmap", "ETH", "--out", "{dir}/m.gif"), says="--out"),
         Case("out-liqmap-no-positions", COMMANDS["liqmap"], says="no watched positions"),
+        Case("market-unknown-coin", COMMANDS["market"], says="unknown coin 'ETH'"),
+        Case("market-dex", ("market", "--dex", "no good"), says="--dex must be"),
+        Case("market-coin-dex", ("market", "xyz:A", "--dex", "abc"), says="is on dex 'xyz'"),
+        Case("market-db-missing", COMMANDS["market"], setup=remove_db, says="no database"),
         Case("out-export-suffix", ("export", "positions", "--out", "{dir}/p.txt"), says="--out"),
         Case(
             "out-export-exists",

@@ -19,6 +19,7 @@ from tracker.cli import charts as cli_charts
 from tracker.cli import db as cli_db
 from tracker.cli import discover as cli_discover
 from tracker.cli import entity as cli_entity
+from tracker.cli import market as cli_market
 from tracker.cli import reads as cli_reads
 from tracker.cli import watchlist as cli_watchlist
 from tracker.cli.common import DbOption, err, out, settings_for
@@ -268,6 +269,7 @@ def run(
 
 
 cli_discover.register(app)
+cli_market.register(app)
 cli_reads.register(app)  # after run: `tracker --help` lists the commands in this order
 
 
