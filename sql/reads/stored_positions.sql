@@ -1,6 +1,13 @@
 -- When each account (per dex) was last stored and its positions then (none: one row, coin NULL),
--- so a pass of `tracker run` stores only what changed.
-SELECT a.address, a.dex, a.ts, p.coin, p.side, p.size, p.entry_px, p.leverage, p.margin_mode
-FROM latest_accounts a
-LEFT JOIN latest_positions p USING (venue, address, dex, ts)
-WHERE a.venue = $venue AND a.address IN (SELECT unnest($addresses::VARCHAR[]))
+-- so a pass of `tracker run` stores only what changed. The same rows as latest_accounts joined
+-- with latest_positions, with the addresses filtered before the aggregate.
+WITH latest AS (
+    SELECT address, dex, max(ts) AS ts
+    FROM account_snapshots
+    WHERE venue = $venue AND address IN (SELECT unnest($addresses::VARCHAR[]))
+    GROUP BY address, dex
+)
+SELECT l.address, l.dex, l.ts, p.coin, p.side, p.size, p.entry_px, p.leverage, p.margin_mode
+FROM latest l
+LEFT JOIN positions p
+    ON p.venue = $venue AND p.address = l.address AND p.dex = l.dex AND p.ts = l.ts
