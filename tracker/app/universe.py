@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from tracker.app.daemon import finished_unless_stopped
 from tracker.config import Settings
 from tracker.errors import BadInput, TrackerError, VenueError
 from tracker.records.leaderboard import Leaderboard
@@ -234,13 +235,7 @@ class PollingSweep:
                 continue
             self.scheduler.refreshing(batch, now)
             task = asyncio.create_task(self.runner.refresh(batch, self.keep_s))
-            stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if not await finished_unless_stopped(task, stop):
                 return
             try:
                 report = task.result()
