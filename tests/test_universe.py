@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 
 from tests.conftest import run_cli, start_cli, tracker_env
 from tests.fakes.hyperliquid import FakeHyperliquid
@@ -106,10 +107,16 @@ async def test_polling_tracks_the_accounts_at_or_above_usd_rereads_and_keeps_lab
         assert WATCHED in users(hl_fake, "spotClearinghouseState")  # watchlists as before
 
         # The next read lists one more account: it is tracked too, and was stored as read.
-        hl_fake.put_leaderboard(board(leaderboard_row(LATER, "10000000", "later")))
+        # The next read lists one more account and one less (MID fell under $1M): the new one
+        # is tracked too, the other dropped; each read is stored whole.
+        later = board(leaderboard_row(LATER, "10000000", "later"))
+        later[3] = leaderboard_row(MID, "999999", None)
+        hl_fake.put_leaderboard(later)
         await until(lambda: _has(db, {LATER}))
         reads = await query(db, "select count(distinct ts) from leaderboard")
         assert reads[0][0] >= 2
+        rows = await query(db, "select address from universe order by address")
+        assert rows == [(BIG,), (EXACT,), (LATER,)]
 
         # A crash near both liquidation prices: alerts carry the watchlist's label for the
         # watched account and the leaderboard's name, verbatim, for the universe account.
@@ -131,14 +138,15 @@ async def test_polling_tracks_the_accounts_at_or_above_usd_rereads_and_keeps_lab
     finally:
         await stop(daemon)
     status = json.loads((await run_cli("status", "--json", env=env)).stdout)
-    assert status["universe"]["accounts"] == 4 and status["universe"]["seen"] == 4
+    assert status["universe"]["accounts"] == 3 and status["universe"]["seen"] == 3
 
 
 async def _has(db: Path, addresses: set[str]) -> bool:
     return addresses <= await stored(db)
 
 
-async def test_a_restart_sweeps_only_the_never_seen_largest_first(hl_fake, tmp_path):
+@pytest.mark.parametrize("mode", ["--no-live", "--live"])
+async def test_a_restart_sweeps_only_the_never_seen_largest_first(hl_fake, tmp_path, mode):
     first = [leaderboard_row(f"0x{i:040x}", str(2_000_000 + i)) for i in range(1, 6)]
     hl_fake.put_leaderboard(first)
     db = tmp_path / "t.duckdb"
@@ -149,33 +157,39 @@ async def test_a_restart_sweeps_only_the_never_seen_largest_first(hl_fake, tmp_p
         TRACKER_HL_CONCURRENCY="1",  # requests in the scheduler's order
         TRACKER_WATCHLISTS_DIR=str(tmp_path / "none"),  # no watchlist: the universe only
     )
-    args = ("run", "--discover", "1000000", "--no-live", "--interval", "600")
+    args = ("run", "--discover", "1000000", mode, "--interval", "600")
+
+    async def swept(accounts: int) -> None:
+        async def done() -> bool:
+            doc = json.loads((await run_cli("status", "--json", env=env)).stdout)
+            universe = doc.get("universe")
+            return bool(universe) and universe["accounts"] == universe["seen"] == accounts
+
+        await until(done)
+
     daemon = await start_cli(*args, env=env)
     try:
-        passes = await read_passes(daemon, 1)
-        assert passes[0]["universe"]["seen"] == 5 and passes[0]["universe"]["to_sweep"] == 0
+        await swept(5)
     finally:
         await stop(daemon)
-    swept = users(hl_fake, "clearinghouseState")
-    assert swept == [r["ethAddress"] for r in reversed(first)]  # largest account value first
+    swept_first = users(hl_fake, "clearinghouseState")
+    if mode == "--no-live":  # one pass, in the scheduler's order: largest account value first
+        assert swept_first == [r["ethAddress"] for r in reversed(first)]
+    assert set(swept_first) == {r["ethAddress"] for r in first}
 
     later = [leaderboard_row(f"0x{i:040x}", str(1_000_000 + i)) for i in range(100, 104)]
     hl_fake.put_leaderboard([*first, *later])
     hl_fake.requests.clear()
     daemon = await start_cli(*args, env=env)
     try:
-        passes = await read_passes(daemon, 1)
-        assert passes[0]["universe"] == {
-            **passes[0]["universe"],
-            "accounts": 9,
-            "seen": 9,
-            "to_sweep": 0,
-        }
-        assert passes[0]["addresses"] == 4
+        await swept(9)
     finally:
         await stop(daemon)
-    # The five seen before are not due within --interval: only the new ones, largest first.
-    assert users(hl_fake, "clearinghouseState") == [r["ethAddress"] for r in reversed(later)]
+    # The five seen before are not due within --interval: only the new ones are read.
+    swept_again = users(hl_fake, "clearinghouseState")
+    if mode == "--no-live":
+        assert swept_again == [r["ethAddress"] for r in reversed(later)]
+    assert set(swept_again) == {r["ethAddress"] for r in later}
 
 
 async def test_live_mode_sweeps_the_universe_and_reports_progress(hl_fake, tmp_path):
