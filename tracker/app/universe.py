@@ -208,16 +208,16 @@ class PollingSweep:
         from tracker.store import open_store
         from tracker.store.universe import last_stored
 
-        for address in removed:
-            self.scheduler.accounts.pop(address, None)
-        self.scheduler.watch(added)
-        self.scheduler.set_risk({a: (None, v) for a, v in added.items()})  # largest first
-
         def read() -> dict[str, datetime]:
             with open_store(self.runner.db) as store:
                 return last_stored(store, list(added))
 
         stored = await asyncio.to_thread(read)
+        # No await from here on: the sweep sees the new accounts only once they are warmed.
+        for address in removed:
+            self.scheduler.accounts.pop(address, None)
+        self.scheduler.watch(added)
+        self.scheduler.set_risk({a: (None, v) for a, v in added.items()})  # largest first
         wall, mono = datetime.now(UTC), time.monotonic()
         for address, ts in stored.items():
             self.scheduler.refreshed([address], mono - (wall - ts).total_seconds())

@@ -214,6 +214,9 @@ class LiveEngine:
         """
         from tracker.app.live.warm import stored_accounts
 
+        new = [a for a in added if a not in self.scheduler.accounts]
+        stored = await asyncio.to_thread(stored_accounts, self.db, new)
+        # No await from here on: the refresher sees the new accounts only once they are warmed.
         gone = set(removed)
         for key in self.book.account_keys():
             if key.address in gone:
@@ -221,13 +224,11 @@ class LiveEngine:
         for address in gone:
             self.scheduler.accounts.pop(address, None)
             self._traded_at.pop(address, None)
-        new = [a for a in added if a not in self.scheduler.accounts]
         self.addresses = [a for a in self.addresses if a not in gone] + new
         self._state_only = (self._state_only - gone) | set(new)
         self.scheduler.watch(new)
         self.scheduler.set_risk({a: (None, added[a]) for a in new})
         self._set_cost()
-        stored = await asyncio.to_thread(stored_accounts, self.db, new)
         now_wall, now = datetime.now(UTC), time.monotonic()
         for account, ts in stored:
             self.book.upsert(account, self.poller.meta_for(account.dex))
