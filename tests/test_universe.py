@@ -141,6 +141,11 @@ async def test_polling_tracks_the_accounts_at_or_above_usd_rereads_and_keeps_lab
     assert status["universe"]["accounts"] == 3 and status["universe"]["seen"] == 3
 
 
+async def _rows_at_least(db: Path, address: str, count: int) -> bool:
+    sql = f"select count(*) from account_snapshots where address = '{address}'"
+    return int((await query(db, sql))[0][0]) >= count
+
+
 async def _has(db: Path, addresses: set[str]) -> bool:
     return addresses <= await stored(db)
 
@@ -194,8 +199,9 @@ async def test_a_restart_sweeps_only_the_never_seen_largest_first(hl_fake, tmp_p
 
 async def test_live_mode_sweeps_the_universe_and_reports_progress(hl_fake, tmp_path):
     hl_fake.put_leaderboard(board())
-    hl_fake.put_model_account(BIG, "5000", positions=[ETH_LONG])
-    hl_fake.put_model_account(WATCHED, "5000", positions=[ETH_LONG])
+    hl_fake.set_mark("ETH", "2900")
+    hl_fake.put_model_account(BIG, "-26000", positions=[ETH_LONG])
+    hl_fake.put_model_account(WATCHED, "-26000", positions=[ETH_LONG])
     db = tmp_path / "t.duckdb"
     env = tracker_env(hl_fake.url, db, TRACKER_HL_STATS_URL=hl_fake.url)
     watchlist = write_watchlist(tmp_path / "w.toml", WATCHED)
@@ -218,6 +224,33 @@ async def test_live_mode_sweeps_the_universe_and_reports_progress(hl_fake, tmp_p
         assert BIG not in users(hl_fake, "spotClearinghouseState")
         status = await run_cli("status", env=env)
         assert "universe (tracker run --discover 1000000" in status.stdout
+
+        # A trade names BIG: it is refreshed at once, but its positions did not change, so
+        # nothing is stored within --interval; once they change, the refresh is stored.
+        def refreshes() -> int:
+            return users(hl_fake, "clearinghouseState").count(BIG)
+
+        async def rows_of_big() -> int:
+            sql = f"select count(*) from account_snapshots where address = '{BIG}'"
+            return int((await query(db, sql))[0][0])
+
+        async def refreshed_after(count: int) -> bool:
+            doc = json.loads((await run_cli("status", "--json", env=env)).stdout)
+            return refreshes() > count and doc["daemon"]["refreshes"] > done
+
+        assert await rows_of_big() == 1
+        before = refreshes()
+        done = doc["daemon"]["refreshes"]
+        hl_fake.ws.trade("ETH", "2899", "0.1", buyer=BIG, seller="0x" + "55" * 20)
+        await until(lambda: refreshed_after(before))
+        assert await rows_of_big() == 1
+        hl_fake.put_model_account(BIG, "-26000", positions=[{**ETH_LONG, "size": "12"}])
+        hl_fake.ws.trade("ETH", "2899", "2", buyer=BIG, seller="0x" + "55" * 20)
+        await until(lambda: _rows_at_least(db, BIG, 2))
+        ((size,),) = await query(
+            db, f"select size from latest_positions where address = '{BIG}' and coin = 'ETH'"
+        )
+        assert size == 12
     finally:
         await stop(daemon)
 
