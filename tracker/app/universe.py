@@ -88,12 +88,6 @@ class Universe:
         self.read_at, self.reads = board.ts, self.reads + 1
         return added, removed
 
-    def to_sweep(self) -> list[str]:
-        """Accounts never seen, the largest account value first."""
-        return sorted(
-            (a for a in self.values if a not in self.seen), key=lambda a: (-self.values[a], a)
-        )
-
     def progress(self) -> dict[str, Any]:
         """The sweep's progress, for the pass lines and the status file."""
         return {
