@@ -417,6 +417,17 @@ async def test_console_logs_one_line_at_the_severity_level(
     assert "\n" not in info.getMessage()
 
 
+async def test_console_shows_a_hostile_label_as_plain_text(caplog: pytest.LogCaptureFixture):
+    # A leaderboard name (`tracker run --discover`) is a stranger's text: no terminal escapes.
+    caplog.set_level(logging.INFO, logger="tracker.alerts")
+    name = "bell\x07 esc\x1b[31mred\u202e"
+    await ConsoleSink().send(make_alert(label=name, message=f"NEAR LIQ {name} (0xb317)"))
+    (record,) = [r for r in caplog.records if r.name == "tracker.alerts"]
+    text = record.getMessage()
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "esc\\x1b[31mred\\u202e" in text
+
+
 async def test_secrets_never_reach_logs_or_deliveries(
     alert_receiver: AlertReceiver,
     session: aiohttp.ClientSession,

@@ -7,6 +7,7 @@ over `.env`. The tracker is read-only by design: a value that looks like a priva
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -78,6 +79,7 @@ class Settings:
     history_max_age_s: float = 300.0
     history_weight_per_min: int = 600  # tracker run: history due only by age, at most this
     funding_max_age_s: float = 3600.0
+    discover_interval_s: float = 3600.0  # tracker run --discover: leaderboard re-read
     eth_rpc_url: str | None = None
     eth_chain_id: int | None = None  # when set, the RPC must serve this chain
     eth_tokens: tuple[tuple[str, str, int | None], ...] = DEFAULT_ETH_TOKENS  # lower-case addrs
@@ -146,6 +148,10 @@ class Settings:
                 600,
                 "TRACKER_HISTORY_WEIGHT_PER_MIN",
                 minimum=0,
+            ),
+            discover_interval_s=_finite(
+                _float(get("TRACKER_DISCOVER_INTERVAL"), 3600.0, "TRACKER_DISCOVER_INTERVAL"),
+                "TRACKER_DISCOVER_INTERVAL",
             ),
             eth_rpc_url=_opt_url(get("TRACKER_ETH_RPC_URL"), "TRACKER_ETH_RPC_URL"),
             eth_chain_id=(
@@ -333,6 +339,12 @@ def _float(value: str | None, default: float, name: str) -> float:
         raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
     if not number > 0:
         raise ConfigError(f"{name} must be positive, got {value!r}")
+    return number
+
+
+def _finite(number: float, name: str) -> float:
+    if not math.isfinite(number):
+        raise ConfigError(f"{name} must be a finite number of seconds, got {number}")
     return number
 
 

@@ -23,6 +23,7 @@ from tracker.alerts.text import alert_json, alert_text
 from tracker.config import Settings
 from tracker.errors import ConfigError, SinkError
 from tracker.net.http import RetryPolicy
+from tracker.plain import plain
 from tracker.records import Alert
 from tracker.redact import redact_text
 
@@ -56,7 +57,9 @@ class ConsoleSink:
     async def send(self, alert: Alert) -> None:
         """Log the alert as one line."""
         level = logging.INFO if alert.severity == "info" else logging.WARNING
-        alerts_log.log(level, "%s %s [%s]", alert.severity.upper(), alert_text(alert), alert.id)
+        # labels may be leaderboard names (strangers' text): no terminal escapes reach stderr
+        text = plain(alert_text(alert))
+        alerts_log.log(level, "%s %s [%s]", alert.severity.upper(), text, alert.id)
 
 
 class JsonlSink:

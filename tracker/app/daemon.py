@@ -59,6 +59,19 @@ def build_schedules(
     return [Schedule(interval_s=i, addresses=a) for i, a in sorted(groups.items())]
 
 
+async def finished_unless_stopped(task: asyncio.Task[Any], stop: asyncio.Event) -> bool:
+    """Wait for task, or for stop: then cancel the task and wait for it. True: it finished."""
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task.done():
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
 async def run_daemon(
     run_pass: Callable[[list[str]], Coroutine[Any, Any, PassReport]],
     schedules: Sequence[Schedule],
@@ -78,13 +91,7 @@ async def run_daemon(
         if due:
             addresses = list(dict.fromkeys(a for s in due for a in s.addresses))
             task = asyncio.create_task(run_pass(addresses))
-            stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            if not await finished_unless_stopped(task, stop):
                 log.info("stopped during a pass; its batch was not written")
                 break
             try:

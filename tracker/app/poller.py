@@ -147,27 +147,51 @@ class HyperliquidPoller:
         cached = self._meta.get(dex)
         return cached[1] if cached else None
 
-    async def poll(self, addresses: Sequence[str], ts: datetime) -> PollResult:
-        """Poll every address on every dex; never raises for a single address's failure."""
+    async def poll(
+        self, addresses: Sequence[str], ts: datetime, *, state_only: frozenset[str] = frozenset()
+    ) -> PollResult:
+        """Poll every address on every dex; never raises for a single address's failure.
+
+        Addresses in state_only are read on the main dex only, without spot balances (weight 2).
+        """
         dexes = await self.dex_names()
         metas, fresh = await self.market_meta(dexes, ts)
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(self._poll_guarded(a, dexes, metas, ts)) for a in addresses]
+            tasks = [
+                group.create_task(
+                    self._poll_guarded(a, dexes, metas, ts)
+                    if a not in state_only
+                    else self._poll_guarded(a, ("",), metas, ts, spot=False)
+                )
+                for a in addresses
+            ]
         return PollResult(ts=ts, reports=tuple(t.result() for t in tasks), markets=tuple(fresh))
 
     async def _poll_guarded(
-        self, address: str, dexes: Sequence[str], metas: dict[str, MarketMeta], ts: datetime
+        self,
+        address: str,
+        dexes: Sequence[str],
+        metas: dict[str, MarketMeta],
+        ts: datetime,
+        *,
+        spot: bool = True,
     ) -> AccountReport:
         try:
-            return await self.poll_address(address, dexes, metas, ts)
+            return await self.poll_address(address, dexes, metas, ts, spot=spot)
         except VenueError as exc:
             log.warning("skipped %s: %s", address, exc)
             return AccountReport(address=address, ts=ts, accounts=(), spot=(), errors=(str(exc),))
 
     async def poll_address(
-        self, address: str, dexes: Sequence[str], metas: dict[str, MarketMeta], ts: datetime
+        self,
+        address: str,
+        dexes: Sequence[str],
+        metas: dict[str, MarketMeta],
+        ts: datetime,
+        *,
+        spot: bool = True,
     ) -> AccountReport:
-        """Every dex's perp state and the spot balances of one address."""
+        """Every dex's perp state and (unless spot is false) the spot balances of one address."""
 
         async def dex_state(dex: str) -> tuple[VenueAccount, AccountSnapshot] | None:
             async with self._slots:
@@ -185,7 +209,9 @@ class HyperliquidPoller:
                 return None  # nothing on this builder dex: not worth a row per pass
             return account, assess_account(account, metas.get(dex), ts)
 
-        async def spot() -> tuple[SpotBalance, ...]:
+        async def spot_balances() -> tuple[SpotBalance, ...]:
+            if not spot:
+                return ()
             try:
                 async with self._slots:
                     return await fetch_parsed(
@@ -199,7 +225,7 @@ class HyperliquidPoller:
         # gather, not a TaskGroup: one dex's VenueError must surface as itself (the address is
         # then skipped whole) rather than inside an ExceptionGroup.
         states, balances = await asyncio.gather(
-            asyncio.gather(*(dex_state(d) for d in dexes), return_exceptions=True), spot()
+            asyncio.gather(*(dex_state(d) for d in dexes), return_exceptions=True), spot_balances()
         )
         for outcome in states:
             if isinstance(outcome, BaseException):

@@ -12,12 +12,15 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
-from tracker.app.daemon import DaemonStats, LoopLag, build_schedules, run_daemon
+from tracker.app.daemon import DaemonStats, LoopLag, Schedule, build_schedules, run_daemon
 from tracker.app.ethereum_pass import ethereum_link
-from tracker.app.runner import Watched, hyperliquid_poller, pass_runner
+from tracker.app.poller import HyperliquidPoller
+from tracker.app.runner import Runner, Watched, hyperliquid_poller, pass_runner
 from tracker.app.snapshot_pass import PassReport, Progress
+from tracker.app.universe import PollingSweep, Universe, follow
 from tracker.config import Settings
 from tracker.errors import TrackerError
 from tracker.store import open_store
@@ -73,8 +76,14 @@ async def run(
     lag: LoopLag | None,
     on_pass: OnPass,
     progress: Progress | None,
+    discover: Decimal | None = None,
 ) -> Any:
-    """Track until SIGINT/SIGTERM; the daemon's or the live engine's stats when stopped."""
+    """Track until SIGINT/SIGTERM; the daemon's or the live engine's stats when stopped.
+
+    With discover (USD), the leaderboard accounts worth that much are tracked too
+    (tracker.app.universe). Live mode stores an unchanged account once per interval, polling
+    mode's universe passes likewise; the watchlists' polling passes store every account.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -86,19 +95,38 @@ async def run(
             await stack.enter_async_context(lag.running())
         poller = await stack.enter_async_context(hyperliquid_poller(settings))
         ethereum = await stack.enter_async_context(ethereum_link(settings))
+        universe = (
+            None
+            if discover is None
+            else Universe(
+                min_account_value_usd=discover,
+                interval_s=settings.discover_interval_s,
+                watched=frozenset(watched.addresses),
+            )
+        )
         runner = await pass_runner(
-            poller, settings, watched, command="run", progress=progress, ethereum=ethereum
+            poller,
+            settings,
+            watched,
+            command="run",
+            progress=progress,
+            ethereum=ethereum,
+            universe=universe,
+            keep_s=interval if live else None,
         )
         eth_only = {
             a: watched.intervals[a]
             for a in watched.eth_addresses
             if a not in set(watched.addresses)
         }
-        if not live or not watched.addresses:
-            stats: DaemonStats = await run_daemon(
-                runner, build_schedules(watched.intervals, interval), stop, on_pass=on_pass
+        if not live or not (watched.addresses or universe):
+            schedules = build_schedules(watched.intervals, interval)
+            if universe is None:
+                stats: DaemonStats = await run_daemon(runner, schedules, stop, on_pass=on_pass)
+                return stats
+            return await _poll_with_universe(
+                runner, schedules, universe, poller, settings, stop, interval, on_pass
             )
-            return stats
         from tracker.app.live.engine import LiveEngine
         from tracker.app.live.scheduler import SchedulerConfig
         from tracker.sources.hyperliquid.stream import HyperliquidStream
@@ -116,12 +144,46 @@ async def run(
                 config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
                 loop_lag=lag,
             )
+            if universe is not None:
+                engine.status_extra["universe"] = universe.progress
             try:
                 async with asyncio.TaskGroup() as group:
                     group.create_task(engine.run(stop))
+                    if universe is not None:
+                        group.create_task(
+                            follow(poller.client.session, settings, universe, stop, engine.track)
+                        )
                     if eth_only:  # Ethereum-only entries keep their plain schedule
                         schedules = build_schedules(eth_only, interval)
                         group.create_task(run_daemon(runner, schedules, stop, on_pass=on_pass))
             except* TrackerError as failed:  # one line and its exit code, not a group traceback
                 raise failed.exceptions[0] from None
         return engine.stats
+
+
+async def _poll_with_universe(
+    runner: Runner,
+    schedules: list[Schedule],
+    universe: Universe,
+    poller: HyperliquidPoller,
+    settings: Settings,
+    stop: asyncio.Event,
+    interval: float,
+    on_pass: OnPass,
+) -> DaemonStats:
+    """Polling mode with a universe: the watchlists' schedules beside the universe's sweep."""
+    sweep = PollingSweep(runner, universe, poller.client.limiter, interval)
+    stats = DaemonStats()
+    try:
+        async with asyncio.TaskGroup() as group:
+            if schedules:
+                daemon = group.create_task(run_daemon(runner, schedules, stop, on_pass=on_pass))
+            group.create_task(follow(poller.client.session, settings, universe, stop, sweep.change))
+            group.create_task(sweep.run(stop, on_pass))
+    except* TrackerError as failed:  # one line and its exit code, not a group traceback
+        raise failed.exceptions[0] from None
+    if schedules:
+        stats = daemon.result()
+    stats.passes += sweep.passes
+    stats.failed_passes += sweep.failed_passes
+    return stats

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections import ChainMap
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from tracker.alerts.engine import AlertContext
     from tracker.alerts.sinks import Sink
     from tracker.app.ethereum_pass import EthereumLink
+    from tracker.app.universe import Universe
 
 log = logging.getLogger(__name__)
 
@@ -109,19 +112,27 @@ class Watched:
 
 
 PassRunner = Callable[[Sequence[str]], Coroutine[Any, Any, PassReport]]
+# A pass over addresses; with keep_s, unchanged accounts are stored once per keep_s seconds.
+KeepingRunner = Callable[[Sequence[str], float | None], Coroutine[Any, Any, PassReport]]
 
 
 @dataclass(frozen=True, slots=True)
 class Runner:
     """A configured pass over some watched addresses, with the alerting it shares."""
 
-    run: PassRunner
+    run: KeepingRunner
     context: AlertContext
     sinks: list[Sink]
+    db: Path
+    keep_s: float | None = None  # what a pass called without keep_s uses
 
     async def __call__(self, addresses: Sequence[str]) -> PassReport:
         """One pass over these addresses."""
-        return await self.run(addresses)
+        return await self.run(addresses, self.keep_s)
+
+    async def refresh(self, addresses: Sequence[str], keep_s: float | None) -> PassReport:
+        """One pass storing unchanged accounts only once per keep_s (tracker.app.changes)."""
+        return await self.run(addresses, keep_s)
 
 
 async def pass_runner(
@@ -136,11 +147,15 @@ async def pass_runner(
     console_alerts: bool = True,
     follow_liquidators: bool | None = None,
     ethereum: EthereumLink,
+    universe: Universe | None = None,
+    keep_s: float | None = None,
 ) -> Runner:
     """A function running one pass over some of the watched addresses, alerts included.
 
     Done once per command: HLP's liquidator vaults are discovered, sinks built from settings.
     Watched Ethereum addresses are polled through `ethereum`, the command's one session.
+    Addresses of the universe (`tracker run --discover`) get their state only, and their
+    leaderboard names as labels where the watchlists give none.
     """
     from tracker.alerts.engine import AlertContext
     from tracker.alerts.sinks import build_sinks
@@ -153,7 +168,7 @@ async def pass_runner(
         near_levels_pct=settings.near_liq_pct,
         gap_s=settings.liquidation_gap_s,
         watched=frozenset(watched.addresses),
-        labels=watched.labels,
+        labels=watched.labels if universe is None else ChainMap(watched.labels, universe.labels),
         liquidators=frozenset(liquidators),
     )
     sinks = [
@@ -165,11 +180,12 @@ async def pass_runner(
 
     hl_set, eth_set = set(watched.addresses), set(watched.eth_addresses)
 
-    async def run(addresses: Sequence[str]) -> PassReport:
+    async def run(addresses: Sequence[str], keep_s: float | None) -> PassReport:
+        lite = frozenset(a for a in addresses if a not in hl_set and a in (universe or ()))
         report = await snapshot_pass(
             poller,
             settings.db_path,
-            [a for a in addresses if a in hl_set],
+            [a for a in addresses if a in hl_set or a in lite],
             command=command,
             policy=policy,
             progress=progress,
@@ -177,11 +193,16 @@ async def pass_runner(
             alerting=context,
             sinks=sinks,
             follow_fills=sorted(liquidators),
+            keep_s=keep_s,
+            state_only=lite,
         )
+        if universe is not None:
+            universe.seen.update(a for a in lite if a not in report.failed and a in universe)
+            report = replace(report, universe=universe.progress())
         eth = [a for a in addresses if a in eth_set]
         if not eth:
             return report
         summary = await ethereum_pass(ethereum, eth, report, context, sinks)
         return replace(report, ethereum=summary)
 
-    return Runner(run, context, sinks)
+    return Runner(run, context, sinks, settings.db_path, keep_s)

@@ -23,6 +23,7 @@ import duckdb
 
 from tracker import resources
 from tracker.alerts.engine import AlertContext, Evaluation, dispatch, evaluate
+from tracker.app.changes import changed_accounts, read_stored
 from tracker.app.history_plan import HistoryPolicy, PassState, budget_history, changed, due_streams
 from tracker.app.poller import HyperliquidPoller, PollResult
 from tracker.errors import StoreError, VenueError
@@ -66,6 +67,10 @@ class PassReport:
     retries: dict[str, int] = field(default_factory=dict)  # venue faults retried, by reason
     new_alerts: int = 0
     episodes: int = 0
+    # `tracker run` stores an unchanged account once per interval (tracker.app.changes)
+    accounts_stored: int | None = None  # account rows written (None: every account polled)
+    positions_stored: int | None = None
+    universe: dict[str, Any] | None = None  # `tracker run --discover`: the sweep's progress
     ethereum: dict[str, Any] | None = None  # the Ethereum side of the pass, when there is one
     reports: tuple[AccountReport, ...] = ()
 
@@ -76,11 +81,21 @@ class PassReport:
         """One cron-friendly line."""
         failed = f", {len(self.failed)} failed" if self.failed else ""
         retried = f", {n} retried" if (n := sum(self.retries.values())) else ""
+        stored = (
+            f" ({self.positions_stored} stored)"
+            if self.positions_stored is not None and self.positions_stored != self.positions
+            else ""
+        )
+        universe = (
+            f", universe {self.universe['seen']}/{self.universe['accounts']} seen"
+            if self.universe
+            else ""
+        )
         return (
             f"snapshot {self.ts:%Y-%m-%dT%H:%M:%SZ}: {self.ok}/{self.addresses} addresses"
-            f"{failed}, {self.positions} positions, {self.new_fills} fills, "
+            f"{failed}, {self.positions} positions{stored}, {self.new_fills} fills, "
             f"{self.new_funding} funding, {self.new_ledger} ledger, weight {self.weight}"
-            f"{retried}, {self.duration_s:.1f}s"
+            f"{retried}{universe}, {self.duration_s:.1f}s"
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -103,6 +118,9 @@ class PassReport:
             "retries": self.retries,
             "new_alerts": self.new_alerts,
             "liquidation_episodes": self.episodes,
+            "accounts_stored": self.accounts_stored,
+            "positions_stored": self.positions_stored,
+            "universe": self.universe,
             "ethereum": self.ethereum,
             "duration_s": round(self.duration_s, 3),
         }
@@ -196,11 +214,16 @@ async def snapshot_pass(
     alerting: AlertContext | None = None,
     sinks: Sequence[Sink] = (),
     follow_fills: Sequence[str] = (),
+    keep_s: float | None = None,
+    state_only: frozenset[str] = frozenset(),
 ) -> PassReport:
     """One pass over addresses: state, due history, all stored in one transaction.
 
     With history_required false (`tracker watch`), an address whose history could not be read
-    still counts as done: its state is what the command is for.
+    still counts as done: its state is what the command is for. With keep_s (`tracker run`), an
+    account whose positions did not change is stored only when its last stored row is keep_s old
+    (tracker.app.changes). Addresses in state_only (`tracker run --discover`'s universe) are read
+    on the main dex only, without spot balances or history.
     """
     policy = policy or HistoryPolicy()
     started, weight0 = time.monotonic(), poller.client.limiter.total_weight
@@ -209,12 +232,18 @@ async def snapshot_pass(
     ts = (now or poller.poll_time)()
     followed = [a for a in follow_fills if a not in set(addresses)]
     state = await asyncio.to_thread(read_pass_state, db, [*addresses, *followed])
-    result: PollResult = await poller.poll(addresses, ts)
+    result: PollResult = await poller.poll(addresses, ts, state_only=state_only)
     ok = [r for r in result.reports if not r.errors]
-    plan = {r.address: due_streams(r, state, policy, ts) for r in ok}
+    plan = {
+        r.address: [] if r.address in state_only else due_streams(r, state, policy, ts) for r in ok
+    }
     # Positions that moved since the last read make fills urgent (a liquidation, a trade). An
     # address seen for the first time waits its turn like the rest: its snapshot comes first.
-    urgent = {r.address for r in ok if changed(r, state) and state.was_read(r.address)}
+    urgent = {
+        r.address
+        for r in ok
+        if r.address not in state_only and changed(r, state) and state.was_read(r.address)
+    }
     allowance = policy.allowance
     budget = allowance.available() if allowance is not None else None
     plan, postponed, planned = budget_history(plan, urgent, state, budget)
@@ -239,7 +268,9 @@ async def snapshot_pass(
     batch = HistoryBatch(
         fills=got.fills, funding=got.funding, ledger=got.ledger, cursors=got.cursors
     )
-    inserted, evaluation = await asyncio.to_thread(_write, db, ok, result, summary, batch, alerting)
+    inserted, evaluation = await asyncio.to_thread(
+        _write, db, ok, result, summary, batch, alerting, keep_s
+    )
     if evaluation is not None and sinks:
         await dispatch(db, sinks, timeout_s=poller.client.policy.timeout_s * 2)
     return PassReport(
@@ -261,6 +292,8 @@ async def snapshot_pass(
         duration_s=time.monotonic() - started,
         new_alerts=len(evaluation.new_alerts) if evaluation else 0,
         episodes=len(evaluation.episodes) if evaluation else 0,
+        accounts_stored=None if keep_s is None else inserted["account_snapshots"],
+        positions_stored=None if keep_s is None else inserted["positions"],
         reports=result.reports,
     )
 
@@ -277,10 +310,15 @@ def _write(
     summary: PassSummary,
     batch: HistoryBatch,
     alerting: AlertContext | None,
+    keep_s: float | None,
 ) -> tuple[dict[str, int], Evaluation | None]:
     with open_store(db) as store:
         try:
-            inserted = write_pass(store, ok, result.markets, summary, batch)
+            to_store = ok
+            if keep_s is not None:  # read and write under one open: passes here take turns
+                stored = read_stored(store, [r.address for r in ok])
+                to_store, _ = changed_accounts(ok, stored, keep_s)
+            inserted = write_pass(store, to_store, result.markets, summary, batch)
             evaluation = (
                 evaluate(store, alerting, ok, batch.fills, summary.ts) if alerting else None
             )

@@ -150,12 +150,20 @@ WatchlistOption = Annotated[
 ]
 
 
-def _watched(names: list[str] | None) -> Watched:
-    """Addresses of the chosen watchlists per venue, their own intervals and labels."""
+def _watched(names: list[str] | None, *, may_be_empty: bool = False) -> Watched:
+    """Addresses of the chosen watchlists per venue, their own intervals and labels.
+
+    With may_be_empty (`tracker run --discover` and no --watchlist), no watchlist is no address.
+    """
     from tracker import watchlists
     from tracker.app.runner import Watched
 
-    entries = watchlists.chosen(names, watchlists.watchlists_dir(environment()))
+    try:
+        entries = watchlists.chosen(names, watchlists.watchlists_dir(environment()))
+    except watchlists.WatchlistError:
+        if not may_be_empty or names:
+            raise
+        entries = []
     return Watched(
         addresses=[e.address for e in entries if HYPERLIQUID in e.venues],
         intervals={e.address: e.interval_s for e in entries},
@@ -226,13 +234,24 @@ def run(
             "the status file and in each pass line.",
         ),
     ] = False,
+    discover: Annotated[
+        str | None,
+        typer.Option(
+            "--discover",
+            metavar="USD",
+            help="Also track every leaderboard account worth at least USD (state, risk, "
+            "alerts, position changes), re-reading the leaderboard every "
+            "TRACKER_DISCOVER_INTERVAL seconds.",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Track until SIGINT/SIGTERM; one JSON line per refresh pass on stdout.
 
     In live mode --interval is the longest an account goes without a REST refresh (riskier
     accounts and accounts seen trading are refreshed sooner); with --no-live every address is
-    polled every --interval seconds.
+    polled every --interval seconds. An account whose positions did not change is stored at
+    most once per --interval (watchlist passes of --no-live store every account).
     """
     import asyncio
 
@@ -244,7 +263,8 @@ def run(
     # glibc then ignores a later arena limit (tracker/app/live/heap.py)
     heap.limit_arenas()
     heap.pin_mmap_threshold()
-    watched = _watched(watchlist)
+    threshold = None if discover is None else cli_discover.usd(discover, "--discover")
+    watched = _watched(watchlist, may_be_empty=threshold is not None)
     settings = settings_for(db)
     tracking.check_store(settings)
     lag = LoopLag() if loop_lag else None
@@ -263,6 +283,7 @@ def run(
             lag=lag,
             on_pass=on_pass,
             progress=_progress,
+            discover=threshold,
         )
     )
     raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)

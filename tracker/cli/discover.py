@@ -20,13 +20,14 @@ def register(app: typer.Typer) -> None:
     app.command()(discover)
 
 
-def _usd(text: str) -> Decimal:
+def usd(text: str, option: str = "--min-account-value") -> Decimal:
+    """A USD amount of 0 or more (`1000000`, `1_000_000`, `1,000,000`), else BadInput."""
     try:
         value = Decimal(text.replace("_", "").replace(",", ""))
     except InvalidOperation:
-        raise BadInput(f"--min-account-value must be a number of USD, got {text[:40]!r}") from None
+        raise BadInput(f"{option} must be a number of USD, got {text[:40]!r}") from None
     if not value.is_finite() or value < 0:
-        raise BadInput(f"--min-account-value must be 0 or more USD, got {text[:40]!r}")
+        raise BadInput(f"{option} must be 0 or more USD, got {text[:40]!r}")
     return value
 
 
@@ -83,7 +84,7 @@ def discover(
     from tracker.output.discover import discover_json, discover_table
 
     query = discovery.DiscoverQuery(
-        min_account_value_usd=_usd(min_account_value),
+        min_account_value_usd=usd(min_account_value),
         top=top,
         sort=discovery.check_sort(sort),
         sub_accounts=sub_accounts,

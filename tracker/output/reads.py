@@ -90,6 +90,7 @@ def status(settings: Settings) -> dict[str, Any]:
         with open_store(settings.db_path, read_only=True) as store:
             last = store.con.execute(resources.sql("reads", "status_last_run")).fetchall()
             stalest = store.con.execute(resources.sql("reads", "status_stalest")).fetchall()
+            universe = store.con.execute(resources.sql("reads", "status_universe")).fetchone()
         doc["last_pass"] = (
             jsonable(
                 dict(
@@ -104,6 +105,21 @@ def status(settings: Settings) -> dict[str, Any]:
             else None
         )
         doc["stalest_stored"] = [jsonable({"address": a, "last_snapshot": ts}) for a, ts in stalest]
+        # `tracker run --discover`: the universe of its last leaderboard read, and how much of it
+        # was swept (an account is seen once a state of it is stored)
+        doc["universe"] = (
+            jsonable(
+                dict(
+                    zip(
+                        ("accounts", "seen", "min_account_value_usd", "listed_at"),
+                        universe,
+                        strict=True,
+                    )
+                )
+            )
+            if universe and universe[0]
+            else None
+        )
     return doc
 
 

@@ -368,6 +368,15 @@ def status_view(doc: dict[str, Any]) -> Group:
         )
     elif "last_pass" in doc:
         parts.append(Text("no pass stored yet", "dim"))
+    if universe := doc.get("universe"):
+        parts.append(
+            Text(
+                f"universe (tracker run --discover {universe['min_account_value_usd']}): "
+                f"{universe['seen']}/{universe['accounts']} accounts seen, "
+                f"{universe['accounts'] - universe['seen']} to sweep; leaderboard read "
+                f"{universe['listed_at']}"
+            )
+        )
     if not daemon and doc.get("stalest_stored"):
         stored = Table(title="Stalest stored accounts", title_justify="left", pad_edge=False)
         stored.add_column("address", no_wrap=True)

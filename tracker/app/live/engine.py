@@ -30,7 +30,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -141,6 +141,11 @@ class LiveEngine:
         self._inflight: set[str] = set()
         self._near_checked = float("-inf")
         self._tasks = 0  # asyncio tasks at the last housekeeping, for the status file
+        # `tracker run --discover` (tracker.app.universe): accounts added by `track`, each one
+        # refresh of weight 2, and more sections for the status file
+        self._state_only: set[str] = set()
+        self._full_cost = self.scheduler.cost_weight
+        self.status_extra: dict[str, Callable[[], Any]] = {}
 
     async def run(self, stop: asyncio.Event) -> LiveStats:
         """Refresh everything once, subscribe, then stream and refresh until stop is set.
@@ -149,7 +154,8 @@ class LiveEngine:
         docstring); the engine's other tasks are cancelled first.
         """
         dexes = await self.poller.dex_names()
-        self.scheduler.cost_weight = 2 * len(dexes) + 2
+        self._full_cost = 2 * len(dexes) + 2
+        self._set_cost()
         await self._warm(dexes)
         for dex in dexes:
             self.stream.subscribe_mids(dex)
@@ -196,6 +202,47 @@ class LiveEngine:
             len(self.addresses),
         )
         self._wake.set()
+
+    # -- accounts added and dropped while running (`tracker run --discover`) ---------------
+
+    async def track(self, added: Mapping[str, float], removed: Collection[str]) -> None:
+        """Follow the added accounts (state only, weight 2) and drop the removed ones.
+
+        Never-refreshed accounts are swept largest first (added maps each to its account value);
+        those the store holds are warmed as at start-up, so a restarted sweep goes on with the
+        accounts it has not seen yet.
+        """
+        from tracker.app.live.warm import stored_accounts
+
+        new = [a for a in added if a not in self.scheduler.accounts]
+        stored = await asyncio.to_thread(stored_accounts, self.db, new)
+        # No await from here on: the refresher sees the new accounts only once they are warmed.
+        gone = set(removed)
+        for key in self.book.account_keys():
+            if key.address in gone:
+                self.book.remove(key.address, key.dex)
+        for address in gone:
+            self.scheduler.accounts.pop(address, None)
+            self._traded_at.pop(address, None)
+        self.addresses = [a for a in self.addresses if a not in gone] + new
+        self._state_only = (self._state_only - gone) | set(new)
+        self.scheduler.watch(new)
+        self.scheduler.set_risk({a: (None, added[a]) for a in new})
+        self._set_cost()
+        now_wall, now = datetime.now(UTC), time.monotonic()
+        for account, ts in stored:
+            self.book.upsert(account, self.poller.meta_for(account.dex))
+            self.scheduler.refreshed([account.address], now - (now_wall - ts).total_seconds())
+        self._wake.set()
+
+    def _set_cost(self) -> None:
+        """The scheduler's weight per refresh: the mean over the accounts it follows."""
+        total = len(self.scheduler.accounts)
+        lite = len(self._state_only)
+        full = total - lite
+        self.scheduler.cost_weight = (
+            (full * self._full_cost + lite * 2) / total if total else self._full_cost
+        )
 
     # -- the stream ------------------------------------------------------------------------
 
@@ -485,6 +532,7 @@ class LiveEngine:
                 "trim_ms_max": round(self.stats.heap_trim_ms_max, 2),
             },
             **(self.loop_lag.summary() if self.loop_lag is not None else {}),
+            **{name: section() for name, section in self.status_extra.items()},
         }
 
 

@@ -11,6 +11,7 @@ background sweep. Staleness (time since the last refresh) is recorded per accoun
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -160,4 +161,4 @@ class RefreshScheduler:
 
     def stalest(self, now: float, n: int = 10) -> Sequence[tuple[str, float]]:
         """The n accounts refreshed longest ago."""
-        return sorted(self.staleness(now).items(), key=lambda kv: -kv[1])[:n]
+        return heapq.nlargest(n, self.staleness(now).items(), key=lambda kv: kv[1])
