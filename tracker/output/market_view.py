@@ -16,10 +16,10 @@ from rich.console import Group, JustifyMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from tracker.output.discover import plain
 from tracker.output.fit import Fitted, compact_table, full_time, money, pct, scaled, when, who
 from tracker.output.market import CoinMarket, CoinRow, Quote, Tracked
 from tracker.output.terminal import fmt, fmt_px
+from tracker.plain import plain
 
 
 def _label(label: str | None) -> str | None:
