@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -146,13 +147,13 @@ class WebhookSink(_UrlSink):
 
 
 class DiscordSink(_UrlSink):
-    """Posts the alert text to a Discord webhook, mentions disabled."""
+    """Posts the alert text to a Discord webhook: mentions disabled, markdown escaped."""
 
     name = "discord"
 
     async def send(self, alert: Alert) -> None:
         """POST {"content", "allowed_mentions"}."""
-        text = _truncate(alert_text(alert), DISCORD_MAX_CHARS)
+        text = _truncate(_discord_escape(alert_text(alert)), DISCORD_MAX_CHARS)
         await self._post(self._url, {"content": text, "allowed_mentions": {"parse": []}}, alert)
 
 
@@ -162,8 +163,9 @@ class SlackSink(_UrlSink):
     name = "slack"
 
     async def send(self, alert: Alert) -> None:
-        """POST {"text"}, with Slack's three control characters escaped."""
-        await self._post(self._url, {"text": _slack_escape(alert_text(alert))}, alert)
+        """POST {"text", "mrkdwn": false}, Slack's three control characters escaped."""
+        body = {"text": _slack_escape(alert_text(alert)), "mrkdwn": False}
+        await self._post(self._url, body, alert)
 
 
 class TelegramSink(_HttpSink):
@@ -228,6 +230,18 @@ def build_sinks(settings: Settings, session: aiohttp.ClientSession) -> list[Sink
 
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# https://support.discord.com/hc/en-us/articles/210298617 (markdown): a backslash makes the next
+# character literal. Masked links need [ ], mentions < > and @ (allowed_mentions already stops
+# the ping; the zero-width space keeps "@everyone" from even looking like one), quotes, headings
+# and lists a leading > # -.
+_DISCORD_MARKUP = re.compile(r"([\\*_~`|\[\]()<>:])|^([>#-])")
+
+
+def _discord_escape(text: str) -> str:
+    escaped = _DISCORD_MARKUP.sub(lambda m: "\\" + (m[1] or m[2]), text)
+    return escaped.replace("@", "@\u200b")
 
 
 def _slack_escape(text: str) -> str:

@@ -6,7 +6,6 @@ and format characters (newlines, escapes, bidi overrides) written as visible esc
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ from rich.text import Text
 
 from tracker.jsonable import jsonable
 from tracker.output.terminal import fmt
+from tracker.plain import plain
 from tracker.records.leaderboard import LEADERBOARD_FIELDS, Discovered
 
 
@@ -29,14 +29,6 @@ def discover_json(picked: Sequence[Discovered], *, sub_accounts: bool) -> list[d
             ]
         docs.append(doc)
     return docs
-
-
-def plain(text: str) -> str:
-    """A stranger's text made safe for one terminal cell: control characters escaped."""
-    return "".join(
-        ch.encode("unicode_escape").decode() if unicodedata.category(ch) in ("Cc", "Cf") else ch
-        for ch in text
-    )
 
 
 def discover_table(picked: Sequence[Discovered], title: str) -> Table:
