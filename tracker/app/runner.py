@@ -22,6 +22,7 @@ from tracker.sources.hyperliquid.client import HyperliquidClient
 
 if TYPE_CHECKING:
     from tracker.alerts.engine import AlertContext
+    from tracker.alerts.move_engine import MoveAlerter
     from tracker.alerts.sinks import Sink
     from tracker.app.ethereum_pass import EthereumLink
 
@@ -118,6 +119,7 @@ class Runner:
     run: PassRunner
     context: AlertContext
     sinks: list[Sink]
+    moves: MoveAlerter | None = None  # its on_position_changes takes the tape's changes
 
     async def __call__(self, addresses: Sequence[str]) -> PassReport:
         """One pass over these addresses."""
@@ -143,6 +145,7 @@ async def pass_runner(
     Watched Ethereum addresses are polled through `ethereum`, the command's one session.
     """
     from tracker.alerts.engine import AlertContext
+    from tracker.alerts.move_engine import MoveAlerter, MoveSettings
     from tracker.alerts.sinks import build_sinks
     from tracker.app.ethereum_pass import ethereum_pass
 
@@ -155,6 +158,8 @@ async def pass_runner(
         watched=frozenset(watched.addresses),
         labels=watched.labels,
         liquidators=frozenset(liquidators),
+        position_alert_usd=settings.position_alert_usd,
+        position_alert_cooldown_s=settings.position_alert_cooldown_s,
     )
     sinks = [
         s
@@ -184,4 +189,14 @@ async def pass_runner(
         summary = await ethereum_pass(ethereum, eth, report, context, sinks)
         return replace(report, ethereum=summary)
 
-    return Runner(run, context, sinks)
+    moves = MoveAlerter(
+        settings.db_path,
+        MoveSettings(
+            threshold_usd=settings.position_alert_usd,
+            cooldown_s=settings.position_alert_cooldown_s,
+            labels=watched.labels,
+        ),
+        sinks,
+        timeout_s=poller.client.policy.timeout_s * 2,
+    )
+    return Runner(run, context, sinks, moves)
