@@ -181,17 +181,19 @@ async def test_tape_changes_alert_once_through_a_restart_with_the_leaderboard_na
     settings = MoveSettings(threshold_usd=Decimal(1_000_000), cooldown_s=60.0)
 
     first = MoveAlerter(db, settings, [sink], timeout_s=5.0)
-    assert await first.on_position_changes([change("0", "300", s=0)]) == []  # $600k
-    [new] = await first.on_position_changes([change("300", "700", s=1)])  # $1.4M: told
+    await first.on_position_changes([change("0", "300", s=0)])  # $600k: nothing yet
+    assert alert_receiver.received("/hook") == []
+    await first.on_position_changes([change("300", "700", s=1)])  # $1.4M: told
+    assert len(alert_receiver.received("/hook")) == 1
     # A restart: a new alerter over the same file; the burst goes on, nothing is told twice.
     second = MoveAlerter(db, settings, [sink], timeout_s=5.0)
-    assert await second.on_position_changes([change("700", "1000", s=2)]) == []
-    again = await second.on_position_changes([change("300", "700", s=1)])  # a replayed trade
-    assert again == []
+    await second.on_position_changes([change("700", "1000", s=2)])
+    await second.on_position_changes([change("300", "700", s=1)])  # a replayed trade
 
     [got] = alert_receiver.received("/hook")
     body = got.body
-    assert body["id"] == new.id and got.headers["Idempotency-Key"] == new.id
+    new_id = f"position_move:hyperliquid:{WHALE}::ETH:{int(T0.timestamp() * 1000)}"
+    assert body["id"] == new_id and got.headers["Idempotency-Key"] == new_id
     assert (body["kind"], body["side"], body["size_change"], body["price"]) == (
         "position_open",
         "long",
@@ -205,7 +207,7 @@ async def test_tape_changes_alert_once_through_a_restart_with_the_leaderboard_na
     with open_store(db) as store:
         [burst] = read_bursts(store, [WHALE]).values()
         rows = store.con.execute("SELECT count(*) FROM alerts").fetchone()
-    assert burst.size_after == Decimal(1000) and burst.changes == 3 and burst.alert_id == new.id
+    assert burst.size_after == Decimal(1000) and burst.changes == 3 and burst.alert_id == new_id
     assert rows == (1,)
 
 
@@ -311,6 +313,9 @@ async def test_refreshes_raise_moves_and_strangers_text_stays_plain_everywhere(
     for shown in (table, query):
         assert shown.code == 0 and "\x1b" not in shown.stdout
     assert "[red]x[/red]" in query.stdout  # shown as written, not as red
+    listed = await run_cli("watchlist", "show", str(watchlist), env=env)
+    assert listed.code == 0, listed.stderr
+    assert "\x1b" not in listed.stdout and "[red]x[/red]" in listed.stdout
     as_csv = await run_cli("query", "SELECT label FROM alerts", "--format", "csv", env=env)
     assert as_csv.stdout.splitlines()[1].startswith("\"'=HYPERLINK(")
     out = tmp_path / "alerts.csv"
@@ -322,3 +327,31 @@ async def test_refreshes_raise_moves_and_strangers_text_stays_plain_everywhere(
     assert report.code == 0, report.stderr
     page = (tmp_path / "r" / "index.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img src=x" not in page
+
+
+async def test_the_polling_daemon_alerts_a_whale_move(
+    hl_fake, alert_receiver: AlertReceiver, tmp_path: Path
+) -> None:
+    from tests.conftest import tracker_env
+    from tests.test_daemon import read_passes, start_daemon, stop, until
+
+    env = tracker_env(
+        hl_fake.url, tmp_path / "t.duckdb", TRACKER_WEBHOOK_URL=f"{alert_receiver.url}/hook"
+    )
+    watchlist = hostile_watchlist(tmp_path / "w.toml")
+    hl_fake.set_mark("ETH", "2000")
+    hl_fake.put_model_account(WHALE, "5000000", positions=[])
+    proc = await start_daemon(env, watchlist)
+    try:
+        await read_passes(proc, 1)  # first sight: flat
+        hl_fake.put_model_account(WHALE, "5000000", positions=eth_long("-800"))
+        await until(lambda: bool(alert_receiver.received("/hook")))
+    finally:
+        code, _, err = await stop(proc)
+    assert code == 0, err
+    [got] = alert_receiver.received("/hook")
+    assert (got.body["kind"], got.body["side"], got.body["size_change"]) == (
+        "position_open",
+        "short",
+        "-800",
+    )

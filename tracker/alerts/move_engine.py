@@ -16,10 +16,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import duckdb
+
 from tracker import resources
 from tracker.alerts import store as alert_store
 from tracker.alerts.engine import dispatch
 from tracker.alerts.moves import Burst, BurstKey, MoveRules, key_of, move_alerts
+from tracker.errors import StoreError
 from tracker.records import Alert
 from tracker.records.events import PositionChange
 from tracker.store import open_store
@@ -131,7 +134,11 @@ class MoveAlerter:
         self.sinks = list(sinks)
         self.timeout_s = timeout_s
 
-    async def on_position_changes(self, changes: list[PositionChange]) -> list[Alert]:
+    async def on_position_changes(self, changes: list[PositionChange]) -> None:
+        """The live engine's callback: `raise_alerts`. Raises StoreError when storing fails."""
+        await self.raise_alerts(changes)
+
+    async def raise_alerts(self, changes: Sequence[PositionChange]) -> list[Alert]:
         """Store the alerts these changes raise, then deliver every pending alert; the new ones."""
         if not changes:
             return []
@@ -143,4 +150,8 @@ class MoveAlerter:
     def _evaluate(self, changes: list[PositionChange]) -> list[Alert]:
         # In a worker thread: an open that waits for the file must not stall the loop.
         with open_store(self.db) as store:
-            return evaluate_moves(store, self.settings, changes)
+            try:
+                return evaluate_moves(store, self.settings, changes)
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise StoreError(f"storing whale-move alerts in {self.db} failed: {first}") from exc
