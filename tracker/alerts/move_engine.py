@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,16 +50,17 @@ def evaluate_moves(
     if not changes:
         return []
     addresses = sorted({c.address for c in changes})
-    names = leaderboard_names(store, addresses)
-    labels = {a: settings.labels.get(a) or names.get(a) for a in addresses}
-    rules = MoveRules(
-        threshold_usd=settings.threshold_usd,
-        cooldown_s=settings.cooldown_s,
-        labels={a: label for a, label in labels.items() if label},
-    )
     keys = {key_of(c) for c in changes}
     stored = {k: b for k, b in read_bursts(store, addresses).items() if k in keys}
+    rules = MoveRules(
+        threshold_usd=settings.threshold_usd, cooldown_s=settings.cooldown_s, labels=settings.labels
+    )
     moves = move_alerts(changes, stored, rules)
+    # Leaderboard names only for the accounts that alert (most batches raise nothing): the
+    # table grows by a whole leaderboard every read, too much to search per tape batch.
+    unnamed = sorted({a.address for a in moves.alerts if a.address not in settings.labels})
+    if names := leaderboard_names(store, unnamed) if unnamed else {}:
+        moves = move_alerts(changes, stored, replace(rules, labels={**names, **settings.labels}))
     with store.transaction():
         write_bursts(store, moves.bursts)
         new = alert_store.insert_alerts(store, moves.alerts)
