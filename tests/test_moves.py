@@ -152,7 +152,8 @@ def test_refresh_changes_skip_first_reads_and_price_closes_at_the_mark():
 
 HOSTILE = (
     '=HYPERLINK("http://evil","x") @everyone <@&123> <img src=x onerror=alert(1)> '
-    "*bold* _x_ ~y~ `code` [link](http://evil) =cmd|' /C calc'!A0 [red]x[/red] \x1b[31mred\nline"
+    "*bold* _x_ ~y~ `code` [link](http://evil) =cmd|' /C calc'!A0 [red]x[/red] $\\frac{1 y$ "
+    "\x1b[31mred\nline"
 )
 
 
@@ -298,6 +299,7 @@ async def test_refreshes_raise_moves_and_strangers_text_stays_plain_everywhere(
         assert body["mrkdwn"] is False and "<" not in body["text"] and ">" not in body["text"]
     for body in telegram:
         assert "parse_mode" not in body and body["disable_web_page_preview"] is True
+        assert "@everyone" not in body["text"] and "@\u200beveryone" in body["text"]
     for text in [b["content"] for b in discord] + [b["text"] for b in slack + telegram]:
         assert "\x1b" not in text and "\n" not in text
     assert all("\\x1b[31mred\\nline" in b["text"] for b in slack + telegram)
@@ -327,6 +329,7 @@ async def test_refreshes_raise_moves_and_strangers_text_stays_plain_everywhere(
     assert report.code == 0, report.stderr
     page = (tmp_path / "r" / "index.html").read_text()
     assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img src=x" not in page
+    assert 'alt="chart of =HYPERLINK' in page  # drawn, "$\frac{1 y$" in its title and all
 
 
 async def test_the_polling_daemon_alerts_a_whale_move(

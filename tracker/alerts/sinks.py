@@ -191,7 +191,8 @@ class TelegramSink(_HttpSink):
         """POST {"chat_id", "text", "disable_web_page_preview"}; an answer without ok fails."""
         body = {
             "chat_id": self._chat_id,
-            "text": _truncate(alert_text(alert), TELEGRAM_MAX_CHARS),
+            # Plain text (no parse_mode); "@name" would still mention that user: broken.
+            "text": _truncate(alert_text(alert).replace("@", "@\u200b"), TELEGRAM_MAX_CHARS),
             "disable_web_page_preview": True,
         }
         doc = (await self._post(self._url, body, alert)).json()
