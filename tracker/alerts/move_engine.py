@@ -1,9 +1,10 @@
 """Whale-move alerts end to end: bursts read and stored, labels found, alerts stored and delivered.
 
-`evaluate_moves` is blocking and runs inside the caller's open store (the REST pass calls it in
-the transaction that writes the refresh). `MoveAlerter.on_position_changes` is the async callback
-the live engine calls with the tape's changes: it stores the alerts in a worker thread, then
-dispatches them like every other alert (`engine.dispatch`, one dispatch at a time per database).
+`evaluate_moves` is blocking and runs in the caller's open store, in a transaction of its own
+(the REST pass calls it right after writing the refresh, before the file is closed).
+`MoveAlerter.on_position_changes` is the async callback the live engine calls with the tape's
+changes: it stores the alerts in a worker thread, then dispatches them like every other alert
+(`engine.dispatch`, one dispatch at a time per database).
 """
 
 from __future__ import annotations
