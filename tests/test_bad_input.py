@@ -323,6 +323,8 @@ ENV_GARBAGE = [
     ("TRACKER_SLACK_WEBHOOK_URL", "https://"),
     ("TRACKER_TELEGRAM_API_URL", "api.telegram.org"),
     ("TRACKER_LOG_LEVEL", "LOUD"),
+    ("TRACKER_POSITION_ALERT_USD", "1M"),
+    ("TRACKER_POSITION_ALERT_COOLDOWN", "a minute"),
 ]
 
 

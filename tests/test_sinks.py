@@ -110,6 +110,9 @@ async def test_webhook_posts_the_documented_object(
         "label": "1011 whale",
         "coin": "ETH",
         "notional_usd": "222650000.50",
+        "side": "long",
+        "size_change": None,
+        "price": None,
         "severity": "critical",
         "message": LIQ_MESSAGE,
         "details": {"side": "long", "mark_px": "2402.1", "fills": 3},
@@ -144,7 +147,7 @@ async def test_discord_body_mentions_off_and_2000_chars(
 
     first, long = alert_receiver.received("/discord")
     assert first.body == {
-        "content": "@everyone LARGE LIQUIDATION",
+        "content": "@\u200beveryone LARGE LIQUIDATION",  # a zero-width space after every @
         "allowed_mentions": {"parse": []},
     }
     assert len(long.body["content"]) == 2000 and long.body["content"].endswith("x…")
@@ -159,7 +162,7 @@ async def test_slack_body_escapes_control_characters(
     )
 
     [got] = alert_receiver.received("/slack")
-    assert got.body == {"text": "&lt;!channel&gt; ETH &amp; BTC &gt; $1M"}
+    assert got.body == {"text": "&lt;!channel&gt; ETH &amp; BTC &gt; $1M", "mrkdwn": False}
 
 
 async def test_telegram_path_and_body(

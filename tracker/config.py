@@ -88,6 +88,8 @@ class Settings:
     eth_log_chunk_blocks: int = 2000  # eth_getLogs block range per request (halved on refusal)
     aave_pool_addresses_provider: str = DEFAULT_AAVE_POOL_ADDRESSES_PROVIDER
     large_liquidation_usd: Decimal = Decimal(1_000_000)
+    position_alert_usd: Decimal = Decimal(1_000_000)  # whale moves: a change at least this
+    position_alert_cooldown_s: float = 60.0  # changes of one account and coin this close: one move
     transfer_min_usd: Decimal = Decimal(1_000_000)
     webhook_url: str | None = None
     discord_webhook_url: str | None = None
@@ -178,6 +180,12 @@ class Settings:
                 get("TRACKER_LARGE_LIQUIDATION_USD"),
                 Decimal(1_000_000),
                 "TRACKER_LARGE_LIQUIDATION_USD",
+            ),
+            position_alert_usd=_decimal(
+                get("TRACKER_POSITION_ALERT_USD"), Decimal(1_000_000), "TRACKER_POSITION_ALERT_USD"
+            ),
+            position_alert_cooldown_s=_float(
+                get("TRACKER_POSITION_ALERT_COOLDOWN"), 60.0, "TRACKER_POSITION_ALERT_COOLDOWN"
             ),
             transfer_min_usd=_decimal(
                 get("TRACKER_TRANSFER_MIN_USD"), Decimal(1_000_000), "TRACKER_TRANSFER_MIN_USD"

@@ -44,6 +44,8 @@ class AlertContext:
     watched: frozenset[str]
     labels: Mapping[str, str] = field(default_factory=dict)
     liquidators: frozenset[str] = frozenset()
+    position_alert_usd: Decimal | None = None  # whale moves (alerts.moves); None: not raised
+    position_alert_cooldown_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from tracker.addresses import short_address
+from tracker.plain import plain
 from tracker.records import (
     AccountReport,
     AccountSnapshot,
@@ -41,7 +42,7 @@ def usd(value: Decimal | None) -> str:
 
 def _who(address: str, labels: Mapping[str, str]) -> str:
     label = labels.get(address)
-    return f"{label} ({short_address(address)})" if label else short_address(address)
+    return f"{plain(label)} ({short_address(address)})" if label else short_address(address)
 
 
 def _details(**values: object) -> str:

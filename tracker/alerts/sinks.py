@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -149,13 +150,13 @@ class WebhookSink(_UrlSink):
 
 
 class DiscordSink(_UrlSink):
-    """Posts the alert text to a Discord webhook, mentions disabled."""
+    """Posts the alert text to a Discord webhook: mentions disabled, markdown escaped."""
 
     name = "discord"
 
     async def send(self, alert: Alert) -> None:
         """POST {"content", "allowed_mentions"}."""
-        text = _truncate(alert_text(alert), DISCORD_MAX_CHARS)
+        text = _truncate(_discord_escape(alert_text(alert)), DISCORD_MAX_CHARS)
         await self._post(self._url, {"content": text, "allowed_mentions": {"parse": []}}, alert)
 
 
@@ -165,8 +166,9 @@ class SlackSink(_UrlSink):
     name = "slack"
 
     async def send(self, alert: Alert) -> None:
-        """POST {"text"}, with Slack's three control characters escaped."""
-        await self._post(self._url, {"text": _slack_escape(alert_text(alert))}, alert)
+        """POST {"text", "mrkdwn": false}, Slack's three control characters escaped."""
+        body = {"text": _slack_escape(alert_text(alert)), "mrkdwn": False}
+        await self._post(self._url, body, alert)
 
 
 class TelegramSink(_HttpSink):
@@ -192,7 +194,8 @@ class TelegramSink(_HttpSink):
         """POST {"chat_id", "text", "disable_web_page_preview"}; an answer without ok fails."""
         body = {
             "chat_id": self._chat_id,
-            "text": _truncate(alert_text(alert), TELEGRAM_MAX_CHARS),
+            # Plain text (no parse_mode); "@name" would still mention that user: broken.
+            "text": _truncate(alert_text(alert).replace("@", "@\u200b"), TELEGRAM_MAX_CHARS),
             "disable_web_page_preview": True,
         }
         doc = (await self._post(self._url, body, alert)).json()
@@ -231,6 +234,18 @@ def build_sinks(settings: Settings, session: aiohttp.ClientSession) -> list[Sink
 
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# https://support.discord.com/hc/en-us/articles/210298617 (markdown): a backslash makes the next
+# character literal. Masked links need [ ], mentions < > and @ (allowed_mentions already stops
+# the ping; the zero-width space keeps "@everyone" from even looking like one), quotes, headings
+# and lists a leading > # -.
+_DISCORD_MARKUP = re.compile(r"([\\*_~`|\[\]()<>:])|^([>#-])")
+
+
+def _discord_escape(text: str) -> str:
+    escaped = _DISCORD_MARKUP.sub(lambda m: "\\" + (m[1] or m[2]), text)
+    return escaped.replace("@", "@\u200b")
 
 
 def _slack_escape(text: str) -> str:

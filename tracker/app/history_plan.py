@@ -55,6 +55,8 @@ class PassState:
     starts: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # fills, funding, ledger
     fetched: dict[tuple[str, str], datetime] = field(default_factory=dict)
     positions: dict[str, dict[tuple[str, str], Decimal]] = field(default_factory=dict)
+    marks: dict[tuple[str, str], Decimal] = field(default_factory=dict)  # (dex, coin): last mark
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (address, dex) stored before
 
     def was_read(self, address: str) -> bool:
         """True when some history stream of address was read before."""

@@ -24,6 +24,7 @@ from tracker.sources.hyperliquid.client import HyperliquidClient
 
 if TYPE_CHECKING:
     from tracker.alerts.engine import AlertContext
+    from tracker.alerts.move_engine import MoveAlerter
     from tracker.alerts.sinks import Sink
     from tracker.app.ethereum_pass import EthereumLink
     from tracker.app.universe import Universe
@@ -125,6 +126,7 @@ class Runner:
     sinks: list[Sink]
     db: Path
     keep_s: float | None = None  # what a pass called without keep_s uses
+    moves: MoveAlerter | None = None  # its on_position_changes takes the tape's changes
 
     async def __call__(self, addresses: Sequence[str]) -> PassReport:
         """One pass over these addresses."""
@@ -158,6 +160,7 @@ async def pass_runner(
     leaderboard names as labels where the watchlists give none.
     """
     from tracker.alerts.engine import AlertContext
+    from tracker.alerts.move_engine import MoveAlerter, MoveSettings
     from tracker.alerts.sinks import build_sinks
     from tracker.app.ethereum_pass import ethereum_pass
 
@@ -170,6 +173,8 @@ async def pass_runner(
         watched=frozenset(watched.addresses),
         labels=watched.labels if universe is None else ChainMap(watched.labels, universe.labels),
         liquidators=frozenset(liquidators),
+        position_alert_usd=settings.position_alert_usd,
+        position_alert_cooldown_s=settings.position_alert_cooldown_s,
     )
     sinks = [
         s
@@ -205,4 +210,14 @@ async def pass_runner(
         summary = await ethereum_pass(ethereum, eth, report, context, sinks)
         return replace(report, ethereum=summary)
 
-    return Runner(run, context, sinks, settings.db_path, keep_s)
+    moves = MoveAlerter(
+        settings.db_path,
+        MoveSettings(
+            threshold_usd=settings.position_alert_usd,
+            cooldown_s=settings.position_alert_cooldown_s,
+            labels=context.labels,
+        ),
+        sinks,
+        timeout_s=poller.client.policy.timeout_s * 2,
+    )
+    return Runner(run, context, sinks, settings.db_path, keep_s, moves)

@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,11 +23,14 @@ import duckdb
 
 from tracker import resources
 from tracker.alerts.engine import AlertContext, Evaluation, dispatch, evaluate
+from tracker.alerts.move_engine import MoveSettings, evaluate_moves
+from tracker.alerts.moves import refresh_changes
 from tracker.app.changes import changed_accounts, read_stored
 from tracker.app.history_plan import HistoryPolicy, PassState, budget_history, changed, due_streams
 from tracker.app.poller import HyperliquidPoller, PollResult
 from tracker.errors import StoreError, VenueError
 from tracker.records import AccountReport, Fill, FundingPayment, LedgerEntry
+from tracker.records.events import PositionChange
 from tracker.sources.hyperliquid import history
 from tracker.sources.hyperliquid.client import VENUE
 from tracker.store import open_store
@@ -139,10 +142,17 @@ def read_pass_state(db: Path, addresses: Sequence[str]) -> PassState:
             resources.sql("reads", "history_fetched"), params
         ).fetchall():
             state.fetched[(address, stream)] = fetched_at
-        for address, dex, coin, size in store.con.execute(
+        for address, dex, coin, size, mark in store.con.execute(
             resources.sql("reads", "previous_positions"), params
         ).fetchall():
             state.positions.setdefault(address, {})[(dex, coin)] = size
+            state.marks[(dex, coin)] = mark
+        state.seen.update(
+            (address, dex)
+            for address, dex in store.con.execute(
+                resources.sql("reads", "previous_accounts"), params
+            ).fetchall()
+        )
     return state
 
 
@@ -268,8 +278,13 @@ async def snapshot_pass(
     batch = HistoryBatch(
         fills=got.fills, funding=got.funding, ledger=got.ledger, cursors=got.cursors
     )
+    moves = (
+        _refresh_changes(ok, result, state)
+        if alerting and alerting.position_alert_usd is not None
+        else []
+    )
     inserted, evaluation = await asyncio.to_thread(
-        _write, db, ok, result, summary, batch, alerting, keep_s
+        _write, db, ok, result, summary, batch, alerting, keep_s, moves
     )
     if evaluation is not None and sinks:
         await dispatch(db, sinks, timeout_s=poller.client.policy.timeout_s * 2)
@@ -298,6 +313,15 @@ async def snapshot_pass(
     )
 
 
+def _refresh_changes(
+    ok: Sequence[AccountReport], result: PollResult, state: PassState
+) -> list[PositionChange]:
+    """The size changes this refresh found against the stored positions (whale moves)."""
+    marks = dict(state.marks)
+    marks.update({(m.dex, m.coin): m.mark_px for m in result.markets if m.mark_px is not None})
+    return refresh_changes(ok, state.positions, state.seen, marks)
+
+
 def _grown(counts: Mapping[str, int], before: Mapping[str, int]) -> dict[str, int]:
     """What each count gained since `before`, the unchanged left out."""
     return {k: v - before.get(k, 0) for k, v in counts.items() if v - before.get(k, 0)}
@@ -311,6 +335,7 @@ def _write(
     batch: HistoryBatch,
     alerting: AlertContext | None,
     keep_s: float | None,
+    moves: Sequence[PositionChange],
 ) -> tuple[dict[str, int], Evaluation | None]:
     with open_store(db) as store:
         try:
@@ -322,6 +347,15 @@ def _write(
             evaluation = (
                 evaluate(store, alerting, ok, batch.fills, summary.ts) if alerting else None
             )
+            if alerting and alerting.position_alert_usd is not None and moves:
+                settings = MoveSettings(
+                    threshold_usd=alerting.position_alert_usd,
+                    cooldown_s=alerting.position_alert_cooldown_s,
+                    labels=alerting.labels,
+                )
+                new = evaluate_moves(store, settings, moves)
+                if evaluation is not None:
+                    evaluation = replace(evaluation, new_alerts=[*evaluation.new_alerts, *new])
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             raise StoreError(f"writing the pass to {db} failed: {first}") from exc

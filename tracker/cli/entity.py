@@ -14,6 +14,7 @@ from rich.text import Text
 
 from tracker.cli.common import settings_for
 from tracker.config import environment
+from tracker.plain import plain
 
 if TYPE_CHECKING:
     from tracker.watchlists import WatchedAddress
@@ -39,7 +40,8 @@ def list_entities() -> None:
     from tracker.output import entity
 
     for name, count in entity.entities(_entries()).items():
-        out.print(f"{name}  ({count} address{'es' if count != 1 else ''})", highlight=False)
+        shown = f"{plain(name)}  ({count} address{'es' if count != 1 else ''})"
+        out.print(shown, highlight=False, markup=False)
 
 
 @app.command("show")
@@ -71,7 +73,7 @@ def _render(view: dict[str, Any]) -> None:
     out.print(
         Text.assemble(
             ("entity ", "bold"),
-            (view["entity"], "magenta"),
+            (plain(view["entity"]), "magenta"),
             f"  {len(view['addresses'])} addresses, as of {view['as_of']}",
         )
     )

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tracker.config import environment
+from tracker.plain import plain
 
 if TYPE_CHECKING:
     from tracker.watchlists import Watchlist
@@ -130,7 +131,7 @@ def add(
     )
     entry = watchlist.entries[-1]
     _console().print(
-        f"added {entry.address} ({entry.label}) to {path}: {len(watchlist.entries)} entries",
+        f"added {entry.address} ({plain(entry.label)}) to {path}: {len(watchlist.entries)} entries",
         markup=False,
         soft_wrap=True,
     )
@@ -192,10 +193,10 @@ def watchlist_table(watchlist: Watchlist) -> Table:
         # Text, not str: a label such as "[bold]" must not be read as rich markup.
         table.add_row(
             e.address,
-            Text(e.label),
+            Text(plain(e.label)),
             ", ".join(e.venues),
-            Text(", ".join(e.tags)),
-            Text(e.entity or ""),
+            Text(plain(", ".join(e.tags))),
+            Text(plain(e.entity or "")),
             e.confidence or "",
             str(len(e.sources)),
         )

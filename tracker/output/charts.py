@@ -32,6 +32,7 @@ from matplotlib.ticker import Formatter
 from tracker import resources
 from tracker.atomic import write_atomic
 from tracker.errors import BadInput
+from tracker.plain import plain
 from tracker.store import Store, open_store
 
 DPI = 100
@@ -182,8 +183,9 @@ def chart_figure(series: ChartSeries) -> Figure:
         for ax, coin in zip(axes[2:], series.coins, strict=True):
             _coin_panel(ax, coin)
         utc_time_axis(axes[-1])
-        who = f"{series.label} — {series.address}" if series.label else series.address
-        fig.suptitle(who, fontsize=12, fontweight="bold", x=0.01, ha="left")
+        who = f"{plain(series.label)} — {series.address}" if series.label else series.address
+        # parse_math off: a label is text; "$...$" in it must not be typeset as math (or fail).
+        fig.suptitle(who, fontsize=12, fontweight="bold", x=0.01, ha="left", parse_math=False)
         note = f"{len(series.ts)} snapshots, {_span(series.ts)}; times UTC; prices and values USD"
         if series.more_coins:
             note += f"; not drawn (use --coin): {', '.join(series.more_coins)}"

@@ -66,6 +66,8 @@ def export(
             assert name is not None
             source = name
             statement, bound = query.resolve(None, name, params or [])
+        if kind == "csv":
+            statement = _formula_safe(store, statement, bound)
         rows = _copy(store, statement, bound, target, _options(kind, target))
     return Exported(rows=rows, path=target, fmt=kind, source=source)
 
@@ -118,6 +120,38 @@ def _target(out: Path, force: bool) -> Path:
     if not path.parent.is_dir():
         raise BadInput(f"cannot write {path}: folder {path.parent} does not exist")
     return path
+
+
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP: CSV injection).
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def _formula_safe(store: Store, statement: str, params: dict[str, Any]) -> str:
+    """statement with every text cell a spreadsheet would run as a formula prefixed by a quote.
+
+    Labels and leaderboard names are strangers' text: `=HYPERLINK(...)` must stay text in a CSV.
+    """
+    body = statement.strip().rstrip(";")
+    try:
+        described = (
+            store.con.execute(f"SELECT * FROM (\n{body}\n) LIMIT 0", params or None).description
+            or []
+        )
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise QueryError(first) from None
+    picks = []
+    for name, kind, *_ in described:
+        column = _identifier(name)
+        if str(kind) == "VARCHAR":
+            quoted = f"'''' || {column}"
+            picks.append(
+                f"CASE WHEN regexp_matches({column}, '{_FORMULA_START}') "
+                f"THEN {quoted} ELSE {column} END AS {column}"
+            )
+        else:
+            picks.append(column)
+    return f"SELECT {', '.join(picks)} FROM (\n{body}\n)"
 
 
 def _options(kind: str, target: Path) -> str:

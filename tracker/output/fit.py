@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tracker.addresses import short_address
+from tracker.plain import plain
 from tracker.times import parse_iso
 
 _UNITS = (("B", Decimal(10) ** 9), ("M", Decimal(10) ** 6), ("K", Decimal(10) ** 3))
@@ -75,7 +76,7 @@ def pct(value: Decimal | None) -> str:
 
 def who(address: str, label: str | None) -> Text:
     """'1011 whale 0xb317…83ae': the watchlist label (plain text, not markup), then the address."""
-    text = Text(label or "", style="magenta")
+    text = Text(plain(label or ""), style="magenta")
     if label:
         text.append(" ")
     text.append(short_address(address))

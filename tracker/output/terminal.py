@@ -12,6 +12,7 @@ from rich.text import Text
 
 from tracker.jsonable import jsonable
 from tracker.output.fit import Fitted, compact_table, full_time, money, pct, scaled
+from tracker.plain import plain
 from tracker.records import AccountReport, AccountSnapshot, EthereumReport, Holding, Position
 from tracker.venues import HYPERLIQUID
 
@@ -281,7 +282,7 @@ def watch_view(
     title = Text.assemble(
         ("tracker watch ", "bold"),
         (report.address, "cyan"),
-        (f"  {label}" if label else "", "magenta"),
+        (f"  {plain(label)}" if label else "", "magenta"),
     )
     parts: list[Any] = [title]
     eth_accounts = eth.accounts if eth else ()

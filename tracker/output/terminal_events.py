@@ -18,6 +18,7 @@ from rich.text import Text
 
 from tracker.output.fit import Fitted, compact_table, full_time, money, when, who
 from tracker.output.terminal import fmt, fmt_px
+from tracker.plain import plain
 
 MESSAGE_MIN_WIDTH = 50  # columns
 SENT_MAX_WIDTH = 16  # columns: the message gets the room
@@ -91,7 +92,7 @@ def alerts_table(rows: Sequence[Mapping[str, Any]], now: datetime | None = None)
     for r in rows:
         severity = str(r.get("severity", ""))
         style = _SEVERITY_STYLE.get(severity, "")
-        message = Text(str(r.get("message", "")))  # carries labels: plain text, never markup
+        message = Text(plain(str(r.get("message", ""))))  # carries labels: never markup
         sent = ", ".join(r.get("delivered_to") or ()) or "-"
         full.add_row(
             full_time(r.get("time")),

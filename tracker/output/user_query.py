@@ -17,6 +17,7 @@ from rich.text import Text
 from tracker import resources
 from tracker.errors import QueryError
 from tracker.jsonable import jsonable
+from tracker.plain import csv_cell, plain
 from tracker.store.named_queries import NamedQuery, named_query, shown
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -112,6 +113,13 @@ def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False
     return QueryResult(columns, rows)
 
 
+def _csv(value: object) -> object:
+    if value is None:
+        return ""
+    cell = jsonable(value)
+    return csv_cell(cell) if isinstance(cell, str) else cell
+
+
 def render(result: QueryResult, fmt: str, console: Console) -> str:
     """The result as a table, CSV or a JSON list of objects."""
     if fmt == "json":
@@ -124,13 +132,14 @@ def render(result: QueryResult, fmt: str, console: Console) -> str:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(result.columns)
         for row in result.rows:
-            writer.writerow(["" if v is None else jsonable(v) for v in row])
+            writer.writerow([_csv(v) for v in row])
         return buffer.getvalue()
     table = Table(show_lines=False, pad_edge=False)
     for column in result.columns:
         table.add_column(column)
     for row in result.rows:
-        table.add_row(*("" if v is None else str(jsonable(v)) for v in row))
+        # Cells are data, never rich markup: a label may read "[red]x[/red]".
+        table.add_row(*(Text(plain("" if v is None else str(jsonable(v)))) for v in row))
     with console.capture() as capture:
         console.print(table)
         console.print(f"{len(result.rows)} row{'s' if len(result.rows) != 1 else ''}", style="dim")
