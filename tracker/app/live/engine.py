@@ -30,7 +30,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +44,9 @@ from tracker.alerts import store as alert_store
 from tracker.alerts.engine import AlertContext, dispatch
 from tracker.app.daemon import LoopLag
 from tracker.app.live import heap
+from tracker.app.live.outbox import TapeOutbox
 from tracker.app.live.scheduler import RefreshScheduler, SchedulerConfig
+from tracker.app.live.tape import TapeBook
 from tracker.app.poller import HyperliquidPoller
 from tracker.app.runner import PassRunner
 from tracker.app.snapshot_pass import PassReport
@@ -61,8 +63,9 @@ from tracker.records import (
     UserFills,
     UserLiquidation,
 )
+from tracker.records.events import PositionChange, TapeDrift
 from tracker.risk.live.book import LiveBook
-from tracker.sources.hyperliquid.stream import HyperliquidStream
+from tracker.sources.hyperliquid.stream import MAX_SUBSCRIPTIONS, HyperliquidStream
 from tracker.store import open_store
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,9 @@ class LiveStats:
 
     mark_to_risk_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
     trade_to_refresh_s: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    # a trade's venue time to its accounts' positions, liquidation prices and shock recomputed
+    trade_to_book_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    tape_changes: int = 0  # position changes applied from the tape
     mark_updates: int = 0
     trades_seen: int = 0
     refreshes: int = 0
@@ -114,6 +120,9 @@ class LiveEngine:
         on_pass: Callable[[PassReport], None] | None = None,
         config: SchedulerConfig | None = None,
         loop_lag: LoopLag | None = None,  # `tracker run --loop-lag`: its figures in the status
+        # called (in the engine's task group) with each batch of position changes from the tape
+        # and from refreshes that corrected it; an error it raises stops the engine
+        on_position_changes: Callable[[list[PositionChange]], Awaitable[None]] | None = None,
     ) -> None:
         self.poller, self.stream, self.run_pass = poller, stream, run_pass
         self.addresses = list(addresses)
@@ -127,6 +136,9 @@ class LiveEngine:
             config=config or SchedulerConfig(),
         )
         self.scheduler.watch(self.addresses)
+        # The tracked set is the scheduler's: watch() an address to track it at run time.
+        self.tape = TapeBook(self.book, poller.meta_for, self.scheduler.accounts.__contains__)
+        self.outbox = TapeOutbox(db, self._spawn, on_position_changes)
         self.stats = LiveStats()
         self.loop_lag = loop_lag
         self._wake = asyncio.Event()
@@ -153,6 +165,7 @@ class LiveEngine:
         await self._warm(dexes)
         for dex in dexes:
             self.stream.subscribe_mids(dex)
+        self._follow_market(dexes)
         self._follow_coins()
         self._follow_users()
         try:
@@ -205,10 +218,7 @@ class LiveEngine:
             if isinstance(event, MidsUpdate):
                 self._on_mids(event)
             elif isinstance(event, Trade):
-                self.stats.trades_seen += 1
-                for user in (event.buyer, event.seller):
-                    if user:
-                        self._due(user)
+                self._on_trade(event)
             elif (isinstance(event, UserFills) and not event.snapshot) or isinstance(
                 event, UserLiquidation
             ):
@@ -219,6 +229,18 @@ class LiveEngine:
                     for user in self._users:  # backfill what the gap may have hidden
                         self._due(user)
 
+    def _on_trade(self, trade: Trade) -> None:
+        """Move the tracked parties' positions now; refresh them exactly, by priority."""
+        self.stats.trades_seen += 1
+        changes = self.tape.apply(trade)
+        if changes:
+            self.stats.trade_to_book_ms.append(time.time() * 1000 - trade.time_ms)
+            self.stats.tape_changes += len(changes)
+            self.outbox.publish(changes, [])
+        for user in (trade.buyer, trade.seller):
+            if user:
+                self._due(user)
+
     def _due(self, address: str) -> None:
         if self.scheduler.saw_trade(address, time.monotonic()):
             self._traded_at.setdefault(address, time.monotonic())
@@ -228,6 +250,7 @@ class LiveEngine:
         """Queue a mids message; when messages arrive faster than the book re-marks, only the
         latest per dex is applied (each allMids carries every mark), and every message is timed
         from its receipt to the re-mark that covers it."""
+        self.tape.on_mids(event.dex, event.mids)
         pending = self._pending_mids.setdefault(event.dex, [])
         pending.append(event)
         if self._apply_task is None or self._apply_task.done():
@@ -363,6 +386,7 @@ class LiveEngine:
         started = time.monotonic()
         self._inflight.update(addresses)
         self.scheduler.refreshing(addresses, started)
+        tokens = self.tape.tokens(addresses)  # trades applied before the request goes out
         try:
             report = await self.run_pass(addresses)
         except BadInput:
@@ -378,9 +402,22 @@ class LiveEngine:
         failed = set(report.failed)
         ok = [a for a in addresses if a not in failed]
         self.scheduler.refreshed(ok, started)
+        stale: set[str] = set()
+        changes: list[PositionChange] = []
+        drift: list[TapeDrift] = []
         for r in report.reports:
             for account in r.venue_accounts:
+                verdict = self.tape.reconcile(account, tokens.get(account.address, 0), report.ts)
+                if not verdict.accept:  # older than trades the book holds: ask again
+                    stale.add(account.address)
+                    continue
+                changes.extend(verdict.changes)
+                drift.extend(verdict.drift)
                 self.book.upsert(account, self.poller.meta_for(account.dex))
+        if changes or drift:
+            self.outbox.publish(changes, drift)
+        for address in stale:
+            self._due(address)
         for address in ok:
             traded = self._traded_at.pop(address, None)
             if traded is not None:
@@ -396,6 +433,25 @@ class LiveEngine:
         self._follow_coins()
 
     # -- subscriptions, risk and status ----------------------------------------------------
+
+    def _follow_market(self, dexes: Sequence[str]) -> None:
+        """Trades of every perp coin of every dex (main dex first), within the subscriptions the
+        venue allows one IP less those kept for per-user feeds."""
+        room = MAX_SUBSCRIPTIONS - len(self.stream.subscriptions) - 2 * MAX_USERS
+        coins: list[tuple[str, str]] = []
+        for dex in dexes:
+            meta = self.poller.meta_for(dex)
+            coins.extend((dex, coin) for coin in (meta.markets if meta is not None else {}))
+        for dex, coin in coins[: max(room, 0)]:
+            if (dex, coin) not in self._coins:
+                self.stream.subscribe_trades(coin)
+                self._coins.add((dex, coin))
+        if len(coins) > room:
+            log.warning(
+                "trades of %d coins not followed: the venue allows %d subscriptions per IP",
+                len(coins) - max(room, 0),
+                MAX_SUBSCRIPTIONS,
+            )
 
     def _follow_coins(self) -> None:
         """Trades of every coin a watched account holds (each trade names its users)."""
@@ -463,6 +519,14 @@ class LiveEngine:
                 "last_message_s_ago": None if last is None else round(now - last, 3),
                 "users_followed": sorted(self._users),
                 "coins": len(self._coins),
+            },
+            "tape": {
+                "trades_applied": self.tape.applied,
+                "trades_of_unknown_accounts": self.tape.unknown,
+                "position_changes": self.stats.tape_changes,
+                "stale_refreshes_refused": self.tape.stale_refreshes,
+                "trade_to_book_p99_ms": self.stats.percentile("trade_to_book_ms", 0.99),
+                "failed_writes": self.outbox.failed_writes,
             },
             "accounts": len(self.addresses),
             "tasks": self._tasks,
