@@ -77,7 +77,9 @@ class TapeBook:
     # -- trades --------------------------------------------------------------------------------
 
     def apply(self, trade: Trade) -> list[PositionChange]:
-        """Move the tracked parties of one trade; the changes it made."""
+        """Move the tracked parties of one trade; the changes it made. Their liquidation prices,
+        distances and shock are recomputed by `book.settle()` (or any query of the book), once
+        for a burst of trades."""
         if trade.buyer is not None and trade.buyer == trade.seller:
             return []  # a self-trade moves nothing
         changes = []
@@ -89,8 +91,6 @@ class TapeBook:
             change = self._apply_side(trade, dex, user, delta, taker=trade.side == side)
             if change is not None:
                 changes.append(change)
-        if changes:
-            self.book.settle()  # liquidation price, distance and shock of the moved accounts
         return changes
 
     def _apply_side(
@@ -106,9 +106,10 @@ class TapeBook:
         mark = marks.get(trade.coin) or self.mids.get(dex, {}).get(trade.coin)
         mark = mark or market.mark_px or trade.px
         effect = apply_fill(
-            remark(account, marks, position_tiers_of(meta)),
+            account,
             TapeFill.of(trade.coin, delta, trade.px, taker=taker),
             mark=mark,
+            marks=marks,
             max_leverage=market.max_leverage,
             tiers_of=position_tiers_of(meta),
             ts=trade.ts,
