@@ -108,7 +108,6 @@ def serve(n: int, rate: int, burst: int, urls: Any, go: Any, stop: Any, done: An
 
 async def run(n: int, seconds: float, rate: int, burst: int) -> dict[str, Any]:
     import aiohttp
-    import duckdb
 
     from tracker.alerts.engine import AlertContext
     from tracker.app.live.engine import LiveEngine
@@ -119,6 +118,7 @@ async def run(n: int, seconds: float, rate: int, burst: int) -> dict[str, Any]:
     from tracker.percentiles import percentile
     from tracker.sources.hyperliquid.client import HyperliquidClient, parse_clearinghouse_state
     from tracker.sources.hyperliquid.stream import HyperliquidStream
+    from tracker.store import open_store
 
     ctx = mp.get_context("spawn")
     urls, done = ctx.Queue(), ctx.Queue()
@@ -169,25 +169,29 @@ async def run(n: int, seconds: float, rate: int, burst: int) -> dict[str, Any]:
                     group.create_task(warm(a))
             engine.scheduler.refreshed(addresses, time.monotonic())
             warm_s = time.monotonic() - warm_started
+            print(f"warmed {n} accounts in {warm_s:.1f} s", file=sys.stderr)
             finish = asyncio.Event()
             running = asyncio.create_task(engine.run(finish))
             while engine.stats.stream_state != "connected":  # noqa: ASYNC110  (no event for it)
                 await asyncio.sleep(0.1)
             await asyncio.sleep(2.0)  # subscriptions acknowledged
             go.set()
+            print(f"tape running for {seconds} s", file=sys.stderr)
             cpu0, wall0 = time.process_time(), time.monotonic()
             await asyncio.sleep(seconds)
             cpu = (time.process_time() - cpu0) / (time.monotonic() - wall0) * 100
-            stop.set()
-            finish.set()
+            finish.set()  # the engine first, while the venue still answers
             stats = await running
+            stop.set()
             weight_max = client.limiter.max_in_window
     achieved = done.get(timeout=60)
     child.join(timeout=30)
-    con = duckdb.connect(str(db), read_only=True)
-    rows = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES)
-    drift = con.execute("select liquidation_px_drift, abs(size_drift) from tape_drift").fetchall()
-    con.close()
+    with open_store(db) as store:  # this process's own connection settings
+        con = store.con
+        rows = sum(con.execute(f"select count(*) from {t}").fetchone()[0] for t in TABLES)
+        drift = con.execute(
+            "select liquidation_px_drift, abs(size_drift) from tape_drift"
+        ).fetchall()
     liq = [d for d, _ in drift if d is not None]
     cost = engine.scheduler.cost_weight
     return {
@@ -195,6 +199,8 @@ async def run(n: int, seconds: float, rate: int, burst: int) -> dict[str, Any]:
         "seconds": seconds,
         "trades_per_s": round(achieved, 1),
         "trades_applied": engine.tape.applied,
+        "trades_replayed_on_refreshes": engine.tape.replayed,
+        "position_changes_stored": engine.outbox.stored,
         "warm_s": round(warm_s, 1),
         "trade_to_book_p99_ms": stats.percentile("trade_to_book_ms", 0.99),
         "trade_to_book_p50_ms": stats.percentile("trade_to_book_ms", 0.5),

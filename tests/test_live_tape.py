@@ -13,7 +13,7 @@ import orjson
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.tape import Tape
 from tests.test_live_supervision import live_engine
-from tracker.app.live.tape import MAX_REJECTIONS, TapeBook
+from tracker.app.live.tape import TapeBook
 from tracker.records import Trade
 from tracker.records.events import PositionChange
 from tracker.risk.live.book import LiveBook
@@ -129,36 +129,51 @@ def test_a_refresh_older_than_the_last_applied_trade_never_reverts_the_position(
     before = venue_state(fake, WHALE, t0)  # the state a refresh will bring back, late
     book.upsert(before, meta)
     token = tape.tokens([WHALE])[WHALE]  # the refresh's request goes out now ...
-    traded = Tape(fake).trade("ETH", "3000", "100", MAKER, WHALE, side="A")  # ... the whale closes
-    trade = Trade(
-        ts=t0 + timedelta(milliseconds=5),
-        time_ms=int(t0.timestamp() * 1000) + 5,
-        coin="ETH",
-        side="sell",
-        px=Decimal(traded["px"]),
-        size=Decimal(traded["sz"]),
-        tid=traded["tid"],
-        hash=traded["hash"],
-        buyer=MAKER,
-        seller=WHALE,
-    )
-    (change,) = tape.apply(trade)
+    market = Tape(fake)
+
+    def trade(size: str, at_ms: int, buyer: str, seller: str) -> Trade:
+        sold = market.trade("ETH", "3000", size, buyer, seller, side="A")
+        return Trade(
+            ts=t0 + timedelta(milliseconds=at_ms),
+            time_ms=int(t0.timestamp() * 1000) + at_ms,
+            coin="ETH",
+            side="sell",
+            px=Decimal(sold["px"]),
+            size=Decimal(sold["sz"]),
+            tid=sold["tid"],
+            hash=sold["hash"],
+            buyer=buyer,
+            seller=seller,
+        )
+
+    (change,) = tape.apply(trade("40", 5, MAKER, WHALE))  # ... the whale sells 40 of its 100
+    assert (change.kind, change.size_after) == ("reduce", 60)
+    between = venue_state(fake, WHALE, t0 + timedelta(milliseconds=7))  # the venue after it
+    # ... and the answer, taken before the trade, arrives: the trade is replayed onto it, so the
+    # book neither goes back to 100 nor raises a correction
+    verdict = tape.reconcile(before, token, t0)
+    assert verdict.replayed == 1 and verdict.changes == () and verdict.drift == ()
+    assert [p.size for p in verdict.account.positions] == [Decimal(60)]
+    book.upsert(verdict.account, meta)
+    # the whale closes the rest; a state after the first trade but before the second comes back
+    (change,) = tape.apply(trade("60", 9, MAKER, WHALE))
     assert (change.kind, change.size_after) == ("close", 0)
-    assert book.state(WHALE)[0].positions == ()  # type: ignore[index]
-    # ... and the answer, taken before the trade, arrives: refused, no reopening, no new change
-    for _ in range(MAX_REJECTIONS):
-        verdict = tape.reconcile(before, token, t0)
-        assert not verdict.accept and verdict.changes == ()
-    assert book.state(WHALE)[0].positions == ()  # type: ignore[index]
-    # a state at or after the trade is taken, and the estimate matched it: no correction
-    after = venue_state(fake, WHALE, t0 + timedelta(milliseconds=6))
-    verdict = tape.reconcile(after, token, t0)
-    assert verdict.accept and verdict.changes == ()
+    verdict = tape.reconcile(between, token, t0)
+    assert verdict.replayed == 1 and verdict.account.positions == () and verdict.changes == ()
+    book.upsert(verdict.account, meta)
+    # a state covering both: nothing to replay, the estimate matched it (drift of 0, 2 trades)
+    after = venue_state(fake, WHALE, t0 + timedelta(milliseconds=10))
+    verdict = tape.reconcile(after, tape.tokens([WHALE])[WHALE], t0)
+    assert verdict.replayed == 0 and verdict.changes == ()
     assert [(d.coin, d.size_estimate, d.size_venue, d.trades) for d in verdict.drift] == [
-        ("ETH", None, None, 1)
+        ("ETH", None, None, 2)
     ]
-    # a clock stuck behind the tape cannot starve the account: the n+1-th old state is taken
-    tape.apply(trade)  # (replayed: the book now says -100 short, the venue still flat)
-    for _ in range(MAX_REJECTIONS):
-        assert not tape.reconcile(before, token, t0).accept
-    assert tape.reconcile(before, token, t0).accept
+    # a refresh that finds a trade the tape missed corrects the book, once, as source "refresh"
+    fake.put_model_account(
+        WHALE, "1000", positions=[{"coin": "ETH", "size": "-3", "entry_px": "3000", "leverage": 5}]
+    )
+    missed = venue_state(fake, WHALE, t0 + timedelta(milliseconds=20))
+    verdict = tape.reconcile(missed, tape.tokens([WHALE])[WHALE], t0)
+    assert [(c.kind, c.size_before, c.size_after, c.source) for c in verdict.changes] == [
+        ("open", 0, -3, "refresh")
+    ]

@@ -183,6 +183,7 @@ class LiveEngine:
             raise _first_error(failed) from None
         finally:
             self._group = None
+        await self.outbox.flush()  # position changes applied but not yet stored
         return self.stats
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -415,22 +416,17 @@ class LiveEngine:
         failed = set(report.failed)
         ok = [a for a in addresses if a not in failed]
         self.scheduler.refreshed(ok, started)
-        stale: set[str] = set()
         changes: list[PositionChange] = []
         drift: list[TapeDrift] = []
         for r in report.reports:
             for account in r.venue_accounts:
+                # the venue's state, with the trades applied that it does not cover replayed
                 verdict = self.tape.reconcile(account, tokens.get(account.address, 0), report.ts)
-                if not verdict.accept:  # older than trades the book holds: ask again
-                    stale.add(account.address)
-                    continue
                 changes.extend(verdict.changes)
                 drift.extend(verdict.drift)
-                self.book.upsert(account, self.poller.meta_for(account.dex))
+                self.book.upsert(verdict.account, self.poller.meta_for(account.dex))
         if changes or drift:
             self.outbox.publish(changes, drift)
-        for address in stale:
-            self._due(address)
         for address in ok:
             traded = self._traded_at.pop(address, None)
             if traded is not None:
@@ -537,7 +533,7 @@ class LiveEngine:
                 "trades_applied": self.tape.applied,
                 "trades_of_unknown_accounts": self.tape.unknown,
                 "position_changes": self.stats.tape_changes,
-                "stale_refreshes_refused": self.tape.stale_refreshes,
+                "trades_replayed_on_refreshes": self.tape.replayed,
                 "trade_to_book_p99_ms": self.stats.percentile("trade_to_book_ms", 0.99),
                 "failed_writes": self.outbox.failed_writes,
             },

@@ -59,6 +59,25 @@ class TapeOutbox:
         busy = (t for t in (self._store_task, self._hook_task) if t is not None)
         return not (self._changes or self._drift or self._to_hook) and all(t.done() for t in busy)
 
+    async def flush(self) -> None:
+        """Store what is still queued, at once (the engine stops: its tasks are cancelled)."""
+        from tracker.store.tape import write_tape
+
+        changes, drift = self._changes, self._drift
+        self._changes, self._drift = [], []
+        if not (changes or drift):
+            return
+
+        def write() -> int:
+            with open_store(self.db) as store:
+                return write_tape(store, changes, drift)[0]
+
+        try:
+            self.stored += await asyncio.to_thread(write)
+        except (TrackerError, duckdb.Error) as exc:  # BadInput included: stopping anyway
+            log.warning("%d tape changes not stored at stop: %s", len(changes), exc)
+            self.failed_writes += 1
+
     async def _deliver(self) -> None:
         assert self.hook is not None
         while self._to_hook:

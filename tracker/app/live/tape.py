@@ -7,18 +7,19 @@ and the account's shock. Each move is a `PositionChange` (source "tape", ref the
 An account the book does not hold on that dex yet is only made due: its size before is unknown.
 
 A refresh must never undo trades already applied: a `clearinghouseState` can be in flight when a
-trade lands, and the answer can lag the tape. So `tokens` are taken before the request (trades
-applied per address), and `reconcile` accepts a state only if no trade was applied since, or its
-venue time is at or after the last applied trade on that dex; otherwise the book keeps the tape's
-figures and the account is refreshed again (a state is accepted after `MAX_REJECTIONS`, so a
-venue clock behind the tape cannot starve an account). An accepted state of an account the tape
-moved records the drift of the estimate (size, entry, liquidation price at the venue's marks),
-and a size the refresh corrects is a `PositionChange` with source "refresh".
+trade lands, and the answer can lag the tape. So every applied trade is kept per account and dex
+until a refresh covers it, and `reconcile` rebases the book on the venue's state and replays onto
+it the trades after the state's venue time (without a time on the answer: those applied after
+`tokens` were taken, before the request went out). The position is never reverted, nor closed
+and opened again. A state that covers every trade applied records the drift of the estimate
+(size, entry, liquidation price at the venue's marks) for each coin the tape moved, and a size
+the refresh corrects is a `PositionChange` with source "refresh".
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +33,7 @@ from tracker.risk.perps import Tiers
 from tracker.risk.tape import TapeFill, apply_fill, mark_of, remark
 
 log = logging.getLogger(__name__)
-MAX_REJECTIONS = 3  # stale answers refused in a row before one is taken as the truth
+MAX_LOG = 2000  # trades kept per account and dex until a refresh covers them
 ZERO = Decimal(0)
 
 
@@ -45,9 +46,20 @@ def dex_of(coin: str) -> str:
 class Reconciled:
     """What a refreshed state does to the book."""
 
-    accept: bool
-    changes: tuple[PositionChange, ...] = ()
+    account: VenueAccount  # the book's new state: the venue's, with later trades replayed
+    replayed: int  # trades applied that the state did not cover, replayed onto it
+    changes: tuple[PositionChange, ...] = ()  # sizes the refresh corrected
     drift: tuple[TapeDrift, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Applied:
+    """One trade side the book applied, kept until a refresh covers it."""
+
+    seq: int  # the address's count of applied trade sides, this one included
+    time_ms: int
+    fill: TapeFill
+    max_leverage: int
 
 
 class TapeBook:
@@ -63,12 +75,12 @@ class TapeBook:
         self.mids: dict[str, dict[str, Decimal]] = {}  # dex -> coin -> latest mid
         self.applied = 0  # trade sides applied to the book
         self.unknown = 0  # trade sides of tracked accounts the book did not hold yet
-        self.stale_refreshes = 0  # refreshed states refused as older than the tape
+        self.replayed = 0  # trades replayed onto refreshed states that did not cover them
         self._epoch: dict[str, int] = {}  # address -> trade sides applied, ever
-        self._last_ms: dict[tuple[str, str], int] = {}  # (address, dex) -> last applied trade
+        # (address, dex) -> the trades applied that no accepted refresh has covered yet
+        self._log: dict[tuple[str, str], deque[_Applied]] = {}
         # (address, dex) -> coin -> trades applied since the last accepted refresh
         self._moved: dict[tuple[str, str], dict[str, int]] = {}
-        self._rejected: dict[str, int] = {}
 
     def on_mids(self, dex: str, mids: Mapping[str, Decimal]) -> None:
         """Remember the latest mid per coin (the mark of a coin an account did not hold)."""
@@ -105,9 +117,10 @@ class TapeBook:
         account, marks = held
         mark = marks.get(trade.coin) or self.mids.get(dex, {}).get(trade.coin)
         mark = mark or market.mark_px or trade.px
+        fill = TapeFill.of(trade.coin, delta, trade.px, taker=taker)
         effect = apply_fill(
             account,
-            TapeFill.of(trade.coin, delta, trade.px, taker=taker),
+            fill,
             mark=mark,
             marks=marks,
             max_leverage=market.max_leverage,
@@ -116,9 +129,12 @@ class TapeBook:
         )
         self.book.upsert(effect.account, meta, ts=trade.ts)
         self.applied += 1
-        self._epoch[user] = self._epoch.get(user, 0) + 1
+        seq = self._epoch[user] = self._epoch.get(user, 0) + 1
         key = (user, dex)
-        self._last_ms[key] = max(self._last_ms.get(key, 0), trade.time_ms)
+        applied = _Applied(
+            seq=seq, time_ms=trade.time_ms, fill=fill, max_leverage=market.max_leverage
+        )
+        self._log.setdefault(key, deque(maxlen=MAX_LOG)).append(applied)
         moved = self._moved.setdefault(key, {})
         moved[trade.coin] = moved.get(trade.coin, 0) + 1
         return PositionChange(
@@ -141,34 +157,39 @@ class TapeBook:
         return {a: self._epoch.get(a, 0) for a in addresses}
 
     def reconcile(self, account: VenueAccount, token: int, ts: datetime) -> Reconciled:
-        """Whether this refreshed state may replace the book's, and what it changes and drifts."""
+        """The book's new state of one account from an exact refresh: the venue's, with the
+        trades applied that it does not cover replayed onto it (see the module docstring)."""
         address, dex = account.address.lower(), account.dex
         key = (address, dex)
-        last = self._last_ms.get(key)
-        venue_ms = None if account.venue_time is None else account.venue_time.timestamp() * 1000
-        if last is None:  # the tape never moved this account on this dex
-            fresh = True
-        elif venue_ms is not None:
-            fresh = venue_ms >= last
-        else:  # no time on the answer: only a state no trade overtook in flight
-            fresh = self._epoch.get(address, 0) == token
-        if not fresh:
-            rejected = self._rejected.get(address, 0) + 1
-            if rejected <= MAX_REJECTIONS:
-                self._rejected[address] = rejected
-                self.stale_refreshes += 1
-                return Reconciled(accept=False)
-            log.warning("%s: taking a state %d times older than the tape", address, rejected)
-        self._rejected.pop(address, None)
+        entries = self._log.pop(key, ())
+        if account.venue_time is not None:
+            venue_ms = account.venue_time.timestamp() * 1000
+            later = [e for e in entries if e.time_ms > venue_ms]
+        else:  # no time on the answer: what was applied after the request went out
+            later = [e for e in entries if e.seq > token]
+        meta = self.meta_for(dex)
+        tiers_of = position_tiers_of(meta)
+        rebased = account
+        for e in later:
+            venue = next((p for p in rebased.positions if p.coin == e.fill.coin), None)
+            mark = mark_of(venue) if venue is not None else None
+            mark = mark or self.mids.get(dex, {}).get(e.fill.coin) or e.fill.px
+            effect = apply_fill(
+                rebased, e.fill, mark=mark, max_leverage=e.max_leverage, tiers_of=tiers_of
+            )
+            rebased = effect.account
+        if later:
+            self._log[key] = deque(later, maxlen=MAX_LOG)
+            self.replayed += len(later)
         held = self.book.state(address, dex)
         if held is None:
-            return Reconciled(accept=True)
-        meta = self.meta_for(dex)
-        estimate = remark(held[0], held[1], position_tiers_of(meta))
-        changes = _corrections(estimate, account, ts)
-        moved = self._moved.pop(key, {})
-        drift = _drift(estimate, account, meta, moved, ts) if moved else ()
-        return Reconciled(accept=True, changes=changes, drift=drift)
+            return Reconciled(account=rebased, replayed=len(later))
+        estimate = remark(held[0], held[1], tiers_of)
+        changes = _corrections(estimate, rebased, ts)
+        drift: tuple[TapeDrift, ...] = ()
+        if not later and key in self._moved:  # the state covers every trade applied: compare
+            drift = _drift(estimate, account, meta, self._moved.pop(key), ts)
+        return Reconciled(account=rebased, replayed=len(later), changes=changes, drift=drift)
 
 
 def position_tiers_of(meta: MarketMeta | None) -> Callable[[VenuePosition], Tiers]:
