@@ -179,9 +179,17 @@ async def run(n: int, seconds: float, rate: int, burst: int) -> dict[str, Any]:
             print(f"tape running for {seconds} s", file=sys.stderr)
             cpu0, wall0 = time.process_time(), time.monotonic()
             await asyncio.sleep(seconds)
+            print("tape done", file=sys.stderr)
             cpu = (time.process_time() - cpu0) / (time.monotonic() - wall0) * 100
+            print(f"stopping ({engine.tape.applied} trade sides applied)", file=sys.stderr)
             finish.set()  # the engine first, while the venue still answers
-            stats = await running
+            try:
+                async with asyncio.timeout(60):
+                    stats = await asyncio.shield(running)
+            except TimeoutError:
+                for task in asyncio.all_tasks():
+                    print(task.get_name(), task.get_stack(limit=3), file=sys.stderr)
+                raise
             stop.set()
             weight_max = client.limiter.max_in_window
     achieved = done.get(timeout=60)
