@@ -7,7 +7,6 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-import duckdb
 import orjson
 
 from tests.fakes.hyperliquid import FakeHyperliquid
@@ -18,6 +17,7 @@ from tracker.records import Trade
 from tracker.records.events import PositionChange
 from tracker.risk.live.book import LiveBook
 from tracker.sources.hyperliquid.client import parse_clearinghouse_state, parse_meta_and_asset_ctxs
+from tracker.store import open_store
 
 WHALE = "0x00000000000000000000000000000000000000a1"
 OTHER = "0x00000000000000000000000000000000000000b2"
@@ -87,15 +87,18 @@ async def test_a_trade_moves_the_book_at_once_and_the_refresh_measures_the_drift
         finally:
             stop.set()
             await running
-    con = duckdb.connect(str(db), read_only=True)
-    drift = con.execute(
-        "select address, size_drift, liquidation_px_drift, trades from tape_drift order by 1"
-    ).fetchall()
-    events = con.execute(
-        "select address, kind, size_after, source from position_events order by time_ms, 1, 3"
-    ).fetchall()
-    changes = con.execute("select count(*) from position_changes where source = 'tape'").fetchone()
-    con.close()
+    # through the store: a pass cancelled at stop may still be finishing its write in a thread
+    with open_store(db) as store:
+        con = store.con
+        drift = con.execute(
+            "select address, size_drift, liquidation_px_drift, trades from tape_drift order by 1"
+        ).fetchall()
+        events = con.execute(
+            "select address, kind, size_after, source from position_events order by time_ms, 1, 3"
+        ).fetchall()
+        changes = con.execute(
+            "select count(*) from position_changes where source = 'tape'"
+        ).fetchone()
     assert [(a, d, t) for a, d, _, t in drift] == [(WHALE, 0, 2), (OTHER, 0, 1)]
     assert all(liq is not None and liq < 1e-6 for _, _, liq, _ in drift)
     assert changes == (3,)

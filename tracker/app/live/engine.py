@@ -444,13 +444,15 @@ class LiveEngine:
     # -- subscriptions, risk and status ----------------------------------------------------
 
     def _follow_market(self, dexes: Sequence[str]) -> None:
-        """Trades of every perp coin of every dex (main dex first), within the subscriptions the
-        venue allows one IP less those kept for per-user feeds."""
+        """Trades of every perp coin of every dex (those held first, then the main dex's), within
+        the subscriptions the venue allows one IP less those kept for per-user feeds."""
         room = MAX_SUBSCRIPTIONS - len(self.stream.subscriptions) - 2 * MAX_USERS
-        coins: list[tuple[str, str]] = []
+        held = self.book.held_coins()
+        coins: list[tuple[str, str]] = sorted(held)  # first: never crowded out
         for dex in dexes:
             meta = self.poller.meta_for(dex)
-            coins.extend((dex, coin) for coin in (meta.markets if meta is not None else {}))
+            markets = meta.markets if meta is not None else {}
+            coins.extend((dex, coin) for coin in markets if (dex, coin) not in held)
         for dex, coin in coins[: max(room, 0)]:
             if (dex, coin) not in self._coins:
                 self.stream.subscribe_trades(coin)

@@ -10,6 +10,7 @@ next try (up to `MAX_KEPT`), while bad input (the file is not a database) stops 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -42,6 +43,7 @@ class TapeOutbox:
         self._drift: list[TapeDrift] = []
         self._hook_task: asyncio.Task[None] | None = None
         self._store_task: asyncio.Task[None] | None = None
+        self._writing: asyncio.Future[int] | None = None
 
     def publish(self, changes: list[PositionChange], drift: list[TapeDrift]) -> None:
         """Queue changes for the hook and the store, drift for the store."""
@@ -60,8 +62,13 @@ class TapeOutbox:
         return not (self._changes or self._drift or self._to_hook) and all(t.done() for t in busy)
 
     async def flush(self) -> None:
-        """Store what is still queued, at once (the engine stops: its tasks are cancelled)."""
+        """Store what is still queued, at once (the engine stops: its tasks are cancelled),
+        after the write under way, if any."""
         from tracker.store.tape import write_tape
+
+        if self._writing is not None and not self._writing.done():
+            with contextlib.suppress(Exception):  # its own task reports its failure
+                self.stored += await self._writing
 
         changes, drift = self._changes, self._drift
         self._changes, self._drift = [], []
@@ -95,8 +102,10 @@ class TapeOutbox:
             await asyncio.sleep(GATHER_S)
             changes, drift = self._changes, self._drift
             self._changes, self._drift = [], []
+            # shielded: a write under way finishes even when the engine stops (flush waits for it)
+            self._writing = asyncio.ensure_future(asyncio.to_thread(write, changes, drift))
             try:
-                self.stored += await asyncio.to_thread(write, changes, drift)
+                self.stored += await asyncio.shield(self._writing)
             except BadInput:
                 raise
             except (TrackerError, duckdb.Error) as exc:  # busy or failing: keep them for later
