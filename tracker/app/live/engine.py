@@ -1,12 +1,16 @@
 """Live mode: marks and trades from the WebSocket, risk re-marked locally, REST weight on demand.
 
 One task consumes the stream: every `allMids` re-marks the whole book (no API call) and may raise
-near-liquidation alerts; every trade naming a watched account (and every fill or liquidation of
-the accounts followed per user) makes that account due at once. Another task refreshes accounts
-over REST as the scheduler says, within the weight budget, through the same pass as `tracker
-snapshot` (so history, episodes, alerts and storage are identical) and loads the result into the
-book. After a reconnect the users followed per user are refreshed (their fills backfilled over
-REST; the store's keys keep anything from counting twice). A status file beside the database
+near-liquidation alerts; the `trades` of every perp coin of every dex are followed, and a trade
+naming a tracked account moves its position in the book at once (`tracker.app.live.tape`: size
+exact, entry, PnL, margin and fee estimated, then liquidation price, distance and shock) and makes
+that account due, as does every fill or liquidation of the accounts followed per user. The moves
+are `PositionChange`s, stored and handed to the optional `on_position_changes` hook
+(`tracker.app.live.outbox`). Another task refreshes accounts over REST as the scheduler says,
+within the weight budget, through the same pass as `tracker snapshot` (so history, episodes,
+alerts and storage are identical) and loads the result into the book, with the trades the answer
+does not cover yet replayed onto it. After a reconnect the users followed per user are refreshed
+(their fills backfilled over REST; the store's keys keep anything from counting twice). A status file beside the database
 tells `tracker status` about budget, stream health and staleness; every minute the C heap's
 free pages are handed back to the system (`tracker.app.live.heap`).
 
