@@ -10,9 +10,10 @@ are `PositionChange`s, stored and handed to the optional `on_position_changes` h
 within the weight budget, through the same pass as `tracker snapshot` (so history, episodes,
 alerts and storage are identical) and loads the result into the book, with the trades the answer
 does not cover yet replayed onto it. After a reconnect the users followed per user are refreshed
-(their fills backfilled over REST; the store's keys keep anything from counting twice). A status file beside the database
-tells `tracker status` about budget, stream health and staleness; every minute the C heap's
-free pages are handed back to the system (`tracker.app.live.heap`).
+(their fills backfilled over REST; the store's keys keep anything from counting twice). A status
+file beside the database tells `tracker status` about budget, stream health, staleness and the
+tape; every minute the C heap's free pages are handed back to the system
+(`tracker.app.live.heap`).
 
 Every task live mode starts (the stream reader, the refresher, each refresh pass, each re-mark
 and each near-liquidation alert task) belongs to the engine's one task group, so none can fail
