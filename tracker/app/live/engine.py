@@ -381,8 +381,11 @@ class LiveEngine:
         limiter = self.poller.client.limiter
         sweep: asyncio.Task[None] | None = None
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
+            # lands as the event is set, and the engine could then never stop under many trades
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+                async with asyncio.timeout(0.5):
+                    await self._wake.wait()
             self._wake.clear()
             available = (
                 limiter.per_minute - limiter.used_in_window() if limiter.per_minute > 0 else 1e12
