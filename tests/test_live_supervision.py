@@ -138,6 +138,7 @@ async def live_engine(
     labels: Mapping[str, str] | None = None,
     max_staleness_s: float = 600.0,
     on_pass=None,
+    on_position_changes=None,
 ) -> AsyncIterator[LiveEngine]:
     """A LiveEngine on its own session and stream; run_pass defaults to the real pass."""
     async with aiohttp.ClientSession() as session:
@@ -167,6 +168,7 @@ async def live_engine(
                 sinks=[],
                 on_pass=on_pass,
                 config=SchedulerConfig(max_staleness_s=max_staleness_s),
+                on_position_changes=on_position_changes,
             )
 
 

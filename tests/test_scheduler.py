@@ -100,3 +100,26 @@ def test_a_failed_refresh_keeps_the_first_trade_due():
     scheduler.abandoned([whale])
     assert scheduler.pending_trade(whale) == 10.0
     assert scheduler.next_batch(11.0, 1200) == [whale]
+
+
+def test_accounts_seen_trading_are_refreshed_by_notional_times_closeness_to_liquidation():
+    scheduler = RefreshScheduler(cost_weight=4, budget_per_min=1200)
+    small_near, big_far, big_near, no_liq = ADDRESSES[:4]
+    scheduler.watch([small_near, big_far, big_near, no_liq])
+    scheduler.set_risk(
+        {
+            small_near: (1.0, 1e6),  # 1e6
+            big_far: (50.0, 2e7),  # 4e5
+            big_near: (2.0, 2e7),  # 1e7
+            no_liq: (None, 5e7),  # 5e5
+        }
+    )
+    for t, address in enumerate([small_near, big_far, big_near, no_liq]):
+        scheduler.saw_trade(address, float(t))
+    assert scheduler.next_batch(10.0, available_weight=4 * 4) == [
+        big_near,
+        small_near,
+        no_liq,
+        big_far,
+    ]
+    assert scheduler.next_batch(10.0, available_weight=4 * 2) == [big_near, small_near]

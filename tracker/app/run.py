@@ -143,6 +143,8 @@ async def run(
                 on_pass=on_pass,
                 config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
                 loop_lag=lag,
+                # whale moves from the tape alert within a second (alerts/move_engine.py)
+                on_position_changes=runner.moves.on_position_changes if runner.moves else None,
             )
             if universe is not None:
                 engine.status_extra["universe"] = universe.progress

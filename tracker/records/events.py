@@ -114,3 +114,45 @@ class PositionChange:
         """The side of the position after the change (of the one closed, for a close)."""
         size = self.size_after if self.size_after != 0 else self.size_before
         return "long" if size > 0 else "short"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TapeDrift:
+    """How far the tape-driven estimate of one position was from the exact refresh after it.
+
+    Sizes are signed coins (None: no position on that side); the liquidation prices are ours at
+    the venue's marks (estimate) and the venue's `liquidationPx`; drifts are relative,
+    |estimate / venue - 1| (None when either side has no figure).
+    """
+
+    ts: datetime
+    venue: str
+    address: str
+    dex: str
+    coin: str
+    trades: int  # tape trades applied to the account since its last refresh
+    size_estimate: Decimal | None
+    size_venue: Decimal | None
+    entry_px_estimate: Decimal | None
+    entry_px_venue: Decimal | None
+    liquidation_px_estimate: Decimal | None
+    liquidation_px_venue: Decimal | None
+
+    @property
+    def size_drift(self) -> Decimal:
+        """Venue size minus estimated size (coins)."""
+        return (self.size_venue or Decimal(0)) - (self.size_estimate or Decimal(0))
+
+    @property
+    def entry_px_drift(self) -> float | None:
+        return _relative(self.entry_px_estimate, self.entry_px_venue)
+
+    @property
+    def liquidation_px_drift(self) -> float | None:
+        return _relative(self.liquidation_px_estimate, self.liquidation_px_venue)
+
+
+def _relative(estimate: Decimal | None, venue: Decimal | None) -> float | None:
+    if estimate is None or venue is None or venue == 0:
+        return None
+    return abs(float(estimate / venue) - 1.0)

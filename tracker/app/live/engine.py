@@ -1,14 +1,19 @@
 """Live mode: marks and trades from the WebSocket, risk re-marked locally, REST weight on demand.
 
 One task consumes the stream: every `allMids` re-marks the whole book (no API call) and may raise
-near-liquidation alerts; every trade naming a watched account (and every fill or liquidation of
-the accounts followed per user) makes that account due at once. Another task refreshes accounts
-over REST as the scheduler says, within the weight budget, through the same pass as `tracker
-snapshot` (so history, episodes, alerts and storage are identical) and loads the result into the
-book. After a reconnect the users followed per user are refreshed (their fills backfilled over
-REST; the store's keys keep anything from counting twice). A status file beside the database
-tells `tracker status` about budget, stream health and staleness; every minute the C heap's
-free pages are handed back to the system (`tracker.app.live.heap`).
+near-liquidation alerts; the `trades` of every perp coin of every dex are followed, and a trade
+naming a tracked account moves its position in the book at once (`tracker.app.live.tape`: size
+exact, entry, PnL, margin and fee estimated, then liquidation price, distance and shock) and makes
+that account due, as does every fill or liquidation of the accounts followed per user. The moves
+are `PositionChange`s, stored and handed to the optional `on_position_changes` hook
+(`tracker.app.live.outbox`). Another task refreshes accounts over REST as the scheduler says,
+within the weight budget, through the same pass as `tracker snapshot` (so history, episodes,
+alerts and storage are identical) and loads the result into the book, with the trades the answer
+does not cover yet replayed onto it. After a reconnect the users followed per user are refreshed
+(their fills backfilled over REST; the store's keys keep anything from counting twice). A status
+file beside the database tells `tracker status` about budget, stream health, staleness and the
+tape; every minute the C heap's free pages are handed back to the system
+(`tracker.app.live.heap`).
 
 Every task live mode starts (the stream reader, the refresher, each refresh pass, each re-mark
 and each near-liquidation alert task) belongs to the engine's one task group, so none can fail
@@ -30,7 +35,7 @@ import logging
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,7 +49,9 @@ from tracker.alerts import store as alert_store
 from tracker.alerts.engine import AlertContext, dispatch
 from tracker.app.daemon import LoopLag
 from tracker.app.live import heap
+from tracker.app.live.outbox import TapeOutbox
 from tracker.app.live.scheduler import RefreshScheduler, SchedulerConfig
+from tracker.app.live.tape import TapeBook
 from tracker.app.poller import HyperliquidPoller
 from tracker.app.runner import PassRunner
 from tracker.app.snapshot_pass import PassReport
@@ -61,8 +68,9 @@ from tracker.records import (
     UserFills,
     UserLiquidation,
 )
+from tracker.records.events import PositionChange, TapeDrift
 from tracker.risk.live.book import LiveBook
-from tracker.sources.hyperliquid.stream import HyperliquidStream
+from tracker.sources.hyperliquid.stream import MAX_SUBSCRIPTIONS, HyperliquidStream
 from tracker.store import open_store
 
 log = logging.getLogger(__name__)
@@ -79,6 +87,9 @@ class LiveStats:
 
     mark_to_risk_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
     trade_to_refresh_s: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    # a trade's venue time to its accounts' positions, liquidation prices and shock recomputed
+    trade_to_book_ms: deque[float] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    tape_changes: int = 0  # position changes applied from the tape
     mark_updates: int = 0
     trades_seen: int = 0
     refreshes: int = 0
@@ -114,6 +125,9 @@ class LiveEngine:
         on_pass: Callable[[PassReport], None] | None = None,
         config: SchedulerConfig | None = None,
         loop_lag: LoopLag | None = None,  # `tracker run --loop-lag`: its figures in the status
+        # called (in the engine's task group) with each batch of position changes from the tape
+        # and from refreshes that corrected it; an error it raises stops the engine
+        on_position_changes: Callable[[list[PositionChange]], Awaitable[None]] | None = None,
     ) -> None:
         self.poller, self.stream, self.run_pass = poller, stream, run_pass
         self.addresses = list(addresses)
@@ -127,6 +141,11 @@ class LiveEngine:
             config=config or SchedulerConfig(),
         )
         self.scheduler.watch(self.addresses)
+        # The tracked set is the scheduler's: watch() an address to track it at run time.
+        self.tape = TapeBook(self.book, poller.meta_for, self.scheduler.accounts.__contains__)
+        self.outbox = TapeOutbox(db, self._spawn, on_position_changes)
+        self._unsettled: list[int] = []  # venue times (ms) of trades applied, not yet settled
+        self._settle_task: asyncio.Task[None] | None = None
         self.stats = LiveStats()
         self.loop_lag = loop_lag
         self._wake = asyncio.Event()
@@ -159,6 +178,7 @@ class LiveEngine:
         await self._warm(dexes)
         for dex in dexes:
             self.stream.subscribe_mids(dex)
+        self._follow_market(dexes)
         self._follow_coins()
         self._follow_users()
         try:
@@ -174,6 +194,7 @@ class LiveEngine:
             raise _first_error(failed) from None
         finally:
             self._group = None
+        await self.outbox.flush()  # position changes applied but not yet stored
         return self.stats
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -252,10 +273,7 @@ class LiveEngine:
             if isinstance(event, MidsUpdate):
                 self._on_mids(event)
             elif isinstance(event, Trade):
-                self.stats.trades_seen += 1
-                for user in (event.buyer, event.seller):
-                    if user:
-                        self._due(user)
+                self._on_trade(event)
             elif (isinstance(event, UserFills) and not event.snapshot) or isinstance(
                 event, UserLiquidation
             ):
@@ -266,6 +284,29 @@ class LiveEngine:
                     for user in self._users:  # backfill what the gap may have hidden
                         self._due(user)
 
+    def _on_trade(self, trade: Trade) -> None:
+        """Move the tracked parties' positions now; refresh them exactly, by priority."""
+        self.stats.trades_seen += 1
+        changes = self.tape.apply(trade)
+        if changes:
+            self.stats.tape_changes += len(changes)
+            self.outbox.publish(changes, [])
+            self._unsettled.append(trade.time_ms)
+            if self._settle_task is None or self._settle_task.done():
+                self._settle_task = self._spawn(self._settle(), "live-tape-settle")
+        for user in (trade.buyer, trade.seller):
+            if user:
+                self._due(user)
+
+    async def _settle(self) -> None:
+        """Liquidation prices, distances and shock of the accounts the tape moved, once for every
+        trade read meanwhile (the stream's queue is drained without yielding)."""
+        await asyncio.sleep(0)
+        times, self._unsettled = self._unsettled, []
+        self.book.settle()
+        done = time.time() * 1000
+        self.stats.trade_to_book_ms.extend(done - t for t in times)
+
     def _due(self, address: str) -> None:
         if self.scheduler.saw_trade(address, time.monotonic()):
             self._traded_at.setdefault(address, time.monotonic())
@@ -275,6 +316,7 @@ class LiveEngine:
         """Queue a mids message; when messages arrive faster than the book re-marks, only the
         latest per dex is applied (each allMids carries every mark), and every message is timed
         from its receipt to the re-mark that covers it."""
+        self.tape.on_mids(event.dex, event.mids)
         pending = self._pending_mids.setdefault(event.dex, [])
         pending.append(event)
         if self._apply_task is None or self._apply_task.done():
@@ -386,8 +428,11 @@ class LiveEngine:
         limiter = self.poller.client.limiter
         sweep: asyncio.Task[None] | None = None
         while True:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for loses a cancellation that
+            # lands as the event is set, and the engine could then never stop under many trades
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+                async with asyncio.timeout(0.5):
+                    await self._wake.wait()
             self._wake.clear()
             available = (
                 limiter.per_minute - limiter.used_in_window() if limiter.per_minute > 0 else 1e12
@@ -410,6 +455,7 @@ class LiveEngine:
         started = time.monotonic()
         self._inflight.update(addresses)
         self.scheduler.refreshing(addresses, started)
+        tokens = self.tape.tokens(addresses)  # trades applied before the request goes out
         try:
             report = await self.run_pass(addresses)
         except BadInput:
@@ -425,9 +471,17 @@ class LiveEngine:
         failed = set(report.failed)
         ok = [a for a in addresses if a not in failed]
         self.scheduler.refreshed(ok, started)
+        changes: list[PositionChange] = []
+        drift: list[TapeDrift] = []
         for r in report.reports:
             for account in r.venue_accounts:
-                self.book.upsert(account, self.poller.meta_for(account.dex))
+                # the venue's state, with the trades applied that it does not cover replayed
+                verdict = self.tape.reconcile(account, tokens.get(account.address, 0), report.ts)
+                changes.extend(verdict.changes)
+                drift.extend(verdict.drift)
+                self.book.upsert(verdict.account, self.poller.meta_for(account.dex))
+        if changes or drift:
+            self.outbox.publish(changes, drift)
         for address in ok:
             traded = self._traded_at.pop(address, None)
             if traded is not None:
@@ -443,6 +497,27 @@ class LiveEngine:
         self._follow_coins()
 
     # -- subscriptions, risk and status ----------------------------------------------------
+
+    def _follow_market(self, dexes: Sequence[str]) -> None:
+        """Trades of every perp coin of every dex (those held first, then the main dex's), within
+        the subscriptions the venue allows one IP less those kept for per-user feeds."""
+        room = MAX_SUBSCRIPTIONS - len(self.stream.subscriptions) - 2 * MAX_USERS
+        held = self.book.held_coins()
+        coins: list[tuple[str, str]] = sorted(held)  # first: never crowded out
+        for dex in dexes:
+            meta = self.poller.meta_for(dex)
+            markets = meta.markets if meta is not None else {}
+            coins.extend((dex, coin) for coin in markets if (dex, coin) not in held)
+        for dex, coin in coins[: max(room, 0)]:
+            if (dex, coin) not in self._coins:
+                self.stream.subscribe_trades(coin)
+                self._coins.add((dex, coin))
+        if len(coins) > room:
+            log.warning(
+                "trades of %d coins not followed: the venue allows %d subscriptions per IP",
+                len(coins) - max(room, 0),
+                MAX_SUBSCRIPTIONS,
+            )
 
     def _follow_coins(self) -> None:
         """Trades of every coin a watched account holds (each trade names its users)."""
@@ -510,6 +585,14 @@ class LiveEngine:
                 "last_message_s_ago": None if last is None else round(now - last, 3),
                 "users_followed": sorted(self._users),
                 "coins": len(self._coins),
+            },
+            "tape": {
+                "trades_applied": self.tape.applied,
+                "trades_of_unknown_accounts": self.tape.unknown,
+                "position_changes": self.stats.tape_changes,
+                "trades_replayed_on_refreshes": self.tape.replayed,
+                "trade_to_book_p99_ms": self.stats.percentile("trade_to_book_ms", 0.99),
+                "failed_writes": self.outbox.failed_writes,
             },
             "accounts": len(self.addresses),
             "tasks": self._tasks,

@@ -1,12 +1,13 @@
 """Which accounts to refresh over REST next, within the weight budget (pure, clock injected).
 
 Positions change only when an account trades, while marks change every second and are re-marked
-locally. So REST weight goes, in this order, to: accounts seen trading (at once), then accounts by
-risk: each has a target interval from its distance to liquidation (2 % -> `urgent_s`, 5 % ->
-`near_s`, 10 % -> `watch_s`, else `max_staleness_s`), and when the budget cannot sustain every
-target the intervals stretch together, keeping their order. A share of the budget
-(`reserve`) is kept free for trade-triggered refreshes, so a trade is never queued behind the
-background sweep. Staleness (time since the last refresh) is recorded per account.
+locally. So REST weight goes, in this order, to: accounts seen trading (at once, the largest
+notional times closeness to liquidation first when the budget cannot take them all), then
+accounts by risk: each has a target interval from its distance to liquidation (2 % ->
+`urgent_s`, 5 % -> `near_s`, 10 % -> `watch_s`, else `max_staleness_s`), and when the budget
+cannot sustain every target the intervals stretch together, keeping their order. A share of
+the budget (`reserve`) is kept free for trade-triggered refreshes, so a trade is never queued
+behind the background sweep. Staleness (time since the last refresh) is recorded per account.
 """
 
 from __future__ import annotations
@@ -116,6 +117,12 @@ class RefreshScheduler:
             return c.watch_s
         return c.max_staleness_s
 
+    def priority(self, account: _Account) -> float:
+        """Order of accounts seen trading: notional (USD) x closeness to liquidation, closeness
+        being 1 / distance (%, at least 0.1); an account with no liquidation price counts 100 %."""
+        distance = account.distance_pct if account.distance_pct is not None else 100.0
+        return account.notional_usd / max(distance, 0.1)
+
     def stretch(self) -> float:
         """Factor by which every target interval grows so the sweep fits its budget share."""
         if self.budget_per_min <= 0 or not self.accounts:
@@ -133,9 +140,11 @@ class RefreshScheduler:
         unlimited = self.budget_per_min <= 0
         affordable = limit if unlimited else int(available_weight // self.cost_weight)
         traded = sorted(
-            (a.traded_at, addr) for addr, a in self.accounts.items() if a.traded_at is not None
+            (-self.priority(a), a.traded_at, addr)
+            for addr, a in self.accounts.items()
+            if a.traded_at is not None
         )
-        batch = [addr for _, addr in traded][: min(limit, affordable)]
+        batch = [addr for _, _, addr in traded][: min(limit, affordable)]
         sweep_weight = available_weight - (
             0 if unlimited else self.budget_per_min * self.config.reserve
         )

@@ -129,6 +129,26 @@ class LiveBook:
         self._dirty.add(slot)
         self._maybe_compact()
 
+    def state(self, address: str, dex: str = "") -> tuple[VenueAccount, dict[str, Decimal]] | None:
+        """The account as last upserted and the book's current mark of each of its coins (the
+        tape moves it from there: tracker.risk.tape); None when the book does not hold it."""
+        slot = self._slot_of.get(AccountKey(address.lower(), dex))
+        if slot is None:
+            return None
+        account = self._accounts[slot]
+        assert account is not None
+        mark = self._cols.f("mark")
+        marks = {}
+        for row in self._slot_rows[slot]:
+            position = self._row_position[row]
+            if position is not None:
+                marks[position.coin] = Decimal(repr(float(mark[row])))
+        return account, marks
+
+    def settle(self) -> None:
+        """Recompute the accounts upserted since the last recompute (queries do it anyway)."""
+        self._flush()
+
     def remove(self, address: str, dex: str = "") -> bool:
         """Forget one account; False if the book did not hold it."""
         slot = self._slot_of.pop(AccountKey(address.lower(), dex), None)

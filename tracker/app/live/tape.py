@@ -1,0 +1,264 @@
+"""The tape-driven book: public trades move tracked positions at once; refreshes reconcile.
+
+A trade naming a tracked account whose state on the coin's dex the book holds moves that
+position through `tracker.risk.tape` (size exact; entry, realized PnL, margin and fee as the
+venue computes them, the fee estimated) and the book recomputes its liquidation price, distance
+and the account's shock. Each move is a `PositionChange` (source "tape", ref the trade hash).
+An account the book does not hold on that dex yet is only made due: its size before is unknown.
+
+A refresh must never undo trades already applied: a `clearinghouseState` can be in flight when a
+trade lands, and the answer can lag the tape. So every applied trade is kept per account and dex
+until a refresh covers it, and `reconcile` rebases the book on the venue's state and replays onto
+it the trades after the state's venue time (without a time on the answer: those applied after
+`tokens` were taken, before the request went out). The position is never reverted, nor closed
+and opened again. A state that covers every trade applied records the drift of the estimate
+(size, entry, liquidation price at the venue's marks) for each coin the tape moved, and a size
+the refresh corrects is a `PositionChange` with source "refresh".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tracker.records import MarketMeta, Trade, VenueAccount, VenuePosition
+from tracker.records.events import PositionChange, TapeDrift
+from tracker.risk.assess import assess_account, position_tiers
+from tracker.risk.live.book import LiveBook
+from tracker.risk.perps import Tiers
+from tracker.risk.tape import TapeFill, apply_fill, mark_of, remark
+
+log = logging.getLogger(__name__)
+MAX_LOG = 2000  # trades kept per account and dex until a refresh covers them
+ZERO = Decimal(0)
+
+
+def dex_of(coin: str) -> str:
+    """The dex of a perp coin name: `xyz:XYZ100` -> `xyz`, `ETH` -> `` (the main dex)."""
+    return coin.split(":", 1)[0] if ":" in coin else ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reconciled:
+    """What a refreshed state does to the book."""
+
+    account: VenueAccount  # the book's new state: the venue's, with later trades replayed
+    replayed: int  # trades applied that the state did not cover, replayed onto it
+    changes: tuple[PositionChange, ...] = ()  # sizes the refresh corrected
+    drift: tuple[TapeDrift, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Applied:
+    """One trade side the book applied, kept until a refresh covers it."""
+
+    seq: int  # the address's count of applied trade sides, this one included
+    time_ms: int
+    fill: TapeFill
+    max_leverage: int
+
+
+class TapeBook:
+    """Applies trades to the live book and reconciles refreshes with them (module docstring)."""
+
+    def __init__(
+        self,
+        book: LiveBook,
+        meta_for: Callable[[str], MarketMeta | None],
+        tracked: Callable[[str], bool],
+    ) -> None:
+        self.book, self.meta_for, self.tracked = book, meta_for, tracked
+        self.mids: dict[str, dict[str, Decimal]] = {}  # dex -> coin -> latest mid
+        self.applied = 0  # trade sides applied to the book
+        self.unknown = 0  # trade sides of tracked accounts the book did not hold yet
+        self.replayed = 0  # trades replayed onto refreshed states that did not cover them
+        self._epoch: dict[str, int] = {}  # address -> trade sides applied, ever
+        # (address, dex) -> the trades applied that no accepted refresh has covered yet
+        self._log: dict[tuple[str, str], deque[_Applied]] = {}
+        # (address, dex) -> coin -> trades applied since the last accepted refresh
+        self._moved: dict[tuple[str, str], dict[str, int]] = {}
+
+    def on_mids(self, dex: str, mids: Mapping[str, Decimal]) -> None:
+        """Remember the latest mid per coin (the mark of a coin an account did not hold)."""
+        self.mids.setdefault(dex, {}).update(mids)
+
+    # -- trades --------------------------------------------------------------------------------
+
+    def apply(self, trade: Trade) -> list[PositionChange]:
+        """Move the tracked parties of one trade; the changes it made. Their liquidation prices,
+        distances and shock are recomputed by `book.settle()` (or any query of the book), once
+        for a burst of trades."""
+        if trade.buyer is not None and trade.buyer == trade.seller:
+            return []  # a self-trade moves nothing
+        changes = []
+        dex = dex_of(trade.coin)
+        sides = ((trade.buyer, trade.size, "buy"), (trade.seller, -trade.size, "sell"))
+        for user, delta, side in sides:
+            if user is None or not self.tracked(user):
+                continue
+            change = self._apply_side(trade, dex, user, delta, taker=trade.side == side)
+            if change is not None:
+                changes.append(change)
+        return changes
+
+    def _apply_side(
+        self, trade: Trade, dex: str, user: str, delta: Decimal, *, taker: bool
+    ) -> PositionChange | None:
+        held = self.book.state(user, dex)
+        meta = self.meta_for(dex)
+        market = meta.markets.get(trade.coin) if meta is not None else None
+        if held is None or market is None:
+            self.unknown += 1
+            return None
+        account, marks = held
+        mark = marks.get(trade.coin) or self.mids.get(dex, {}).get(trade.coin)
+        mark = mark or market.mark_px or trade.px
+        fill = TapeFill.of(trade.coin, delta, trade.px, taker=taker)
+        effect = apply_fill(
+            account,
+            fill,
+            mark=mark,
+            marks=marks,
+            max_leverage=market.max_leverage,
+            tiers_of=position_tiers_of(meta),
+            ts=trade.ts,
+        )
+        self.book.upsert(effect.account, meta, ts=trade.ts)
+        self.applied += 1
+        seq = self._epoch[user] = self._epoch.get(user, 0) + 1
+        key = (user, dex)
+        applied = _Applied(
+            seq=seq, time_ms=trade.time_ms, fill=fill, max_leverage=market.max_leverage
+        )
+        self._log.setdefault(key, deque(maxlen=MAX_LOG)).append(applied)
+        moved = self._moved.setdefault(key, {})
+        moved[trade.coin] = moved.get(trade.coin, 0) + 1
+        return PositionChange(
+            venue=account.venue,
+            address=user,
+            dex=dex,
+            coin=trade.coin,
+            ts=trade.ts,
+            size_before=effect.size_before,
+            size_after=effect.size_after,
+            price=trade.px,
+            source="tape",
+            ref=trade.hash or f"tid:{trade.tid}",
+        )
+
+    # -- refreshes -----------------------------------------------------------------------------
+
+    def tokens(self, addresses: Iterable[str]) -> dict[str, int]:
+        """Per address, the trades applied so far: take them before a refresh's request."""
+        return {a: self._epoch.get(a, 0) for a in addresses}
+
+    def reconcile(self, account: VenueAccount, token: int, ts: datetime) -> Reconciled:
+        """The book's new state of one account from an exact refresh: the venue's, with the
+        trades applied that it does not cover replayed onto it (see the module docstring)."""
+        address, dex = account.address.lower(), account.dex
+        key = (address, dex)
+        entries = self._log.pop(key, ())
+        if account.venue_time is not None:
+            venue_ms = account.venue_time.timestamp() * 1000
+            later = [e for e in entries if e.time_ms > venue_ms]
+        else:  # no time on the answer: what was applied after the request went out
+            later = [e for e in entries if e.seq > token]
+        meta = self.meta_for(dex)
+        tiers_of = position_tiers_of(meta)
+        rebased = account
+        for e in later:
+            venue = next((p for p in rebased.positions if p.coin == e.fill.coin), None)
+            mark = mark_of(venue) if venue is not None else None
+            mark = mark or self.mids.get(dex, {}).get(e.fill.coin) or e.fill.px
+            effect = apply_fill(
+                rebased, e.fill, mark=mark, max_leverage=e.max_leverage, tiers_of=tiers_of
+            )
+            rebased = effect.account
+        if later:
+            self._log[key] = deque(later, maxlen=MAX_LOG)
+            self.replayed += len(later)
+        held = self.book.state(address, dex)
+        if held is None:
+            return Reconciled(account=rebased, replayed=len(later))
+        estimate = remark(held[0], held[1], tiers_of)
+        changes = _corrections(estimate, rebased, ts)
+        drift: tuple[TapeDrift, ...] = ()
+        if not later and key in self._moved:  # the state covers every trade applied: compare
+            drift = _drift(estimate, account, meta, self._moved.pop(key), ts)
+        return Reconciled(account=rebased, replayed=len(later), changes=changes, drift=drift)
+
+
+def position_tiers_of(meta: MarketMeta | None) -> Callable[[VenuePosition], Tiers]:
+    """The tiers function `tracker.risk.tape` needs, for one dex's meta."""
+    return lambda p: position_tiers(p, meta)
+
+
+def _sizes(account: VenueAccount) -> dict[str, VenuePosition]:
+    return {p.coin: p for p in account.positions}
+
+
+def _corrections(
+    estimate: VenueAccount, exact: VenueAccount, ts: datetime
+) -> tuple[PositionChange, ...]:
+    ours, theirs = _sizes(estimate), _sizes(exact)
+    ref = str(round((exact.venue_time or ts).timestamp() * 1000))
+    out = []
+    for coin in sorted(ours.keys() | theirs.keys()):
+        before = ours[coin].size if coin in ours else ZERO
+        after = theirs[coin].size if coin in theirs else ZERO
+        if before != after:
+            price = mark_of(theirs[coin] if coin in theirs else ours[coin])
+            out.append(
+                PositionChange(
+                    venue=exact.venue,
+                    address=exact.address.lower(),
+                    dex=exact.dex,
+                    coin=coin,
+                    ts=exact.venue_time or ts,
+                    size_before=before,
+                    size_after=after,
+                    price=price,
+                    source="refresh",
+                    ref=ref,
+                )
+            )
+    return tuple(out)
+
+
+def _drift(
+    estimate: VenueAccount,
+    exact: VenueAccount,
+    meta: MarketMeta | None,
+    trades: Mapping[str, int],
+    ts: datetime,
+) -> tuple[TapeDrift, ...]:
+    """The estimate at the venue's marks against the venue's figures, per coin the tape moved."""
+    theirs = _sizes(exact)
+    marks = {c: mark_of(p) for c, p in theirs.items()}
+    at_marks = remark(estimate, marks, position_tiers_of(meta))
+    ours = {p.coin: p for p in assess_account(at_marks, meta, ts).positions}
+    sizes = _sizes(at_marks)
+    out = []
+    for coin in sorted(trades):
+        mine, venue = ours.get(coin), theirs.get(coin)
+        out.append(
+            TapeDrift(
+                ts=exact.venue_time or ts,
+                venue=exact.venue,
+                address=exact.address.lower(),
+                dex=exact.dex,
+                coin=coin,
+                trades=trades[coin],
+                size_estimate=sizes[coin].size if coin in sizes else None,
+                size_venue=None if venue is None else venue.size,
+                entry_px_estimate=None if mine is None else mine.entry_px,
+                entry_px_venue=None if venue is None else venue.entry_px,
+                liquidation_px_estimate=None if mine is None else mine.liquidation_px,
+                liquidation_px_venue=None if venue is None else venue.liquidation_px,
+            )
+        )
+    return tuple(out)
