@@ -86,6 +86,8 @@ class Settings:
     eth_log_chunk_blocks: int = 2000  # eth_getLogs block range per request (halved on refusal)
     aave_pool_addresses_provider: str = DEFAULT_AAVE_POOL_ADDRESSES_PROVIDER
     large_liquidation_usd: Decimal = Decimal(1_000_000)
+    liquidation_candidate_usd: Decimal = Decimal(200_000)  # tape: one hash and taker, notional
+    liquidation_confirm_weight_per_min: int = 300  # userFillsByTime share of the budget
     transfer_min_usd: Decimal = Decimal(1_000_000)
     webhook_url: str | None = None
     discord_webhook_url: str | None = None
@@ -172,6 +174,17 @@ class Settings:
                 get("TRACKER_LARGE_LIQUIDATION_USD"),
                 Decimal(1_000_000),
                 "TRACKER_LARGE_LIQUIDATION_USD",
+            ),
+            liquidation_candidate_usd=_decimal(
+                get("TRACKER_LIQUIDATION_CANDIDATE_USD"),
+                Decimal(200_000),
+                "TRACKER_LIQUIDATION_CANDIDATE_USD",
+            ),
+            liquidation_confirm_weight_per_min=_int(
+                get("TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN"),
+                300,
+                "TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN",
+                minimum=1,
             ),
             transfer_min_usd=_decimal(
                 get("TRACKER_TRANSFER_MIN_USD"), Decimal(1_000_000), "TRACKER_TRANSFER_MIN_USD"

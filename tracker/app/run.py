@@ -12,6 +12,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from tracker.app.daemon import DaemonStats, LoopLag, build_schedules, run_daemon
@@ -99,9 +100,23 @@ async def run(
                 runner, build_schedules(watched.intervals, interval), stop, on_pass=on_pass
             )
             return stats
+        from tracker.app.liquidation_watch import LiquidationWatch
         from tracker.app.live.engine import LiveEngine
         from tracker.app.live.scheduler import SchedulerConfig
         from tracker.sources.hyperliquid.stream import HyperliquidStream
+
+        watch = LiquidationWatch(
+            client=poller.client,
+            db=settings.db_path,
+            alerting=runner.context,
+            sinks=runner.sinks,
+            candidate_usd=settings.liquidation_candidate_usd,
+            weight_per_min=settings.liquidation_confirm_weight_per_min,
+        )
+
+        def on_live_pass(report: PassReport) -> None:
+            dropped = watch.stats.dropped_for_budget
+            on_pass(replace(report, liquidation_candidates_dropped=dropped))
 
         async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
             engine = LiveEngine(
@@ -112,9 +127,10 @@ async def run(
                 db=settings.db_path,
                 alerting=runner.context,
                 sinks=runner.sinks,
-                on_pass=on_pass,
+                on_pass=on_live_pass,
                 config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
                 loop_lag=lag,
+                liquidations=watch,
             )
             try:
                 async with asyncio.TaskGroup() as group:

@@ -68,6 +68,7 @@ class PassReport:
     episodes: int = 0
     ethereum: dict[str, Any] | None = None  # the Ethereum side of the pass, when there is one
     reports: tuple[AccountReport, ...] = ()
+    liquidation_candidates_dropped: int | None = None  # live mode: no confirm budget in time
 
     def __repr__(self) -> str:
         return f"<PassReport {self.command}: {self.line()}>"
@@ -105,6 +106,11 @@ class PassReport:
             "liquidation_episodes": self.episodes,
             "ethereum": self.ethereum,
             "duration_s": round(self.duration_s, 3),
+            **(
+                {"liquidation_candidates_dropped": self.liquidation_candidates_dropped}
+                if self.liquidation_candidates_dropped is not None
+                else {}
+            ),
         }
 
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
@@ -64,6 +64,9 @@ from tracker.records import (
 from tracker.risk.live.book import LiveBook
 from tracker.sources.hyperliquid.stream import HyperliquidStream
 from tracker.store import open_store
+
+if TYPE_CHECKING:
+    from tracker.app.liquidation_watch import LiquidationWatch
 
 log = logging.getLogger(__name__)
 MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
@@ -114,7 +117,9 @@ class LiveEngine:
         on_pass: Callable[[PassReport], None] | None = None,
         config: SchedulerConfig | None = None,
         loop_lag: LoopLag | None = None,  # `tracker run --loop-lag`: its figures in the status
+        liquidations: LiquidationWatch | None = None,  # issue 15: market-wide liquidations
     ) -> None:
+        self.liquidations = liquidations
         self.poller, self.stream, self.run_pass = poller, stream, run_pass
         self.addresses = list(addresses)
         self.db, self.alerting, self.sinks, self.on_pass = db, alerting, list(sinks), on_pass
@@ -154,6 +159,14 @@ class LiveEngine:
         for dex in dexes:
             self.stream.subscribe_mids(dex)
         self._follow_coins()
+        # -- issue 15 (liquidation watch): the tape of every perp coin of every dex ----------
+        if self.liquidations is not None:
+            for dex in dexes:
+                meta = self.poller.meta_for(dex)
+                for coin in sorted(meta.markets) if meta else ():
+                    self.stream.subscribe_trades(coin)
+                    self._coins.add((dex, coin))
+        # -- end issue 15 --------------------------------------------------------------------
         self._follow_users()
         try:
             async with asyncio.TaskGroup() as group:
@@ -161,6 +174,8 @@ class LiveEngine:
                 self._spawn(self._consume(), "live-stream")
                 self._spawn(self._refresher(), "live-refresher")
                 self._spawn(self._housekeeping(), "live-housekeeping")
+                if self.liquidations is not None:  # issue 15: the confirm loop
+                    self._spawn(self.liquidations.run(stop), "live-liquidations")
                 await stop.wait()
                 for task in list(self._children):  # passes in flight too: nothing half-written
                     task.cancel()
@@ -206,6 +221,8 @@ class LiveEngine:
                 self._on_mids(event)
             elif isinstance(event, Trade):
                 self.stats.trades_seen += 1
+                if self.liquidations is not None:  # issue 15: candidates from the tape
+                    self.liquidations.on_trades((event,))
                 for user in (event.buyer, event.seller):
                     if user:
                         self._due(user)
@@ -479,6 +496,7 @@ class LiveEngine:
             "alerts_from_marks": self.stats.alerts_from_marks,
             "failed_passes": self.stats.failed_passes,
             "failed_alert_writes": self.stats.failed_alert_writes,
+            "liquidations": None if self.liquidations is None else self.liquidations.status(),
             "heap": {
                 **(heap.usage() or {}),
                 "trims": self.stats.heap_trims,
