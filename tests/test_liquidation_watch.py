@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from decimal import Decimal
 
 import pytest
@@ -200,3 +201,43 @@ async def test_a_bad_coin_flag_is_one_line_and_exit_2(tmp_path):
     result = await run_cli("liquidations", "--daily", "--coin", " ", env=env)
     assert result.code == 2 and "--coin" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_positions_the_mark_takes_past_liquidation_are_candidates_once(tmp_path):
+    from tests.test_live_book import RECORDED
+    from tracker.risk.live.book import LiveBook
+    from tracker.sources.hyperliquid.client import parse_clearinghouse_state
+
+    book, account = LiveBook(), None
+    for path in RECORDED:
+        parsed = parse_clearinghouse_state(json.loads(path.read_text()), X)
+        if any(p.liquidation_px for p in parsed.positions):
+            account = parsed
+            break
+    assert account is not None
+    book.upsert(account, None)
+    watch = LiquidationWatch(
+        client=None,  # never called: on_book only queues
+        db=tmp_path / "w.duckdb",
+        alerting=context(),
+        sinks=[],
+        candidate_usd=Decimal(200_000),
+        weight_per_min=300,
+        clock=Clock(),
+    )
+    watch.on_book(book)
+    assert watch.stats.candidates == 0  # every position on the safe side of its price
+    position = next(p for p in account.positions if p.liquidation_px)
+    past = position.liquidation_px * (Decimal("0.9") if position.size > 0 else Decimal("1.1"))
+    book.apply_marks({position.coin: past})
+    watch.on_book(book)
+    crossed = {(n.address, n.coin) for n in book.below([0.0])}
+    assert (X, position.coin) in crossed  # (a cross account's other legs may cross with it)
+    assert watch.stats.candidates == len(crossed)
+    watch.on_book(book)  # the same crossings again: not queued twice
+    assert watch.stats.candidates == len(crossed)
+    queued = {(p.candidate.address, p.candidate.coin) for p in watch._heap}
+    assert queued == crossed
+    assert all(
+        p.candidate.source == "crossed" and p.candidate.notional_usd > 0 for p in watch._heap
+    )

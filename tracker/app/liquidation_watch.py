@@ -33,6 +33,7 @@ from tracker.errors import BadInput, TrackerError
 from tracker.net.limiter import WeightLimiter
 from tracker.records import Fill, Trade
 from tracker.risk.liquidation_candidates import Candidate, CandidateGrouper
+from tracker.risk.live.book import LiveBook
 from tracker.sources.hyperliquid import client as hl
 from tracker.sources.hyperliquid.history import FILLS_PAGE, fill_key, parse_fills, read_forward
 from tracker.store import open_store
@@ -43,6 +44,7 @@ CONFIRM_DELAY_S = 1.0  # let the venue index the fills before asking for them
 MAX_WAIT_S = 600.0  # a candidate not confirmed by then is dropped (counted)
 MAX_PENDING = 5000  # the smallest candidates are dropped (counted) beyond this
 CHILDREN_REFRESH_S = 600.0
+CROSSED_REPEAT_S = 60.0  # a position past its liquidation price is looked at again after this
 MARGIN_MS = 2000  # read the account's fills this far after its candidates
 # and this far before them: slices under the threshold may precede the one seen (30 s apart)
 LOOKBACK_MS = 300_000
@@ -96,6 +98,7 @@ class LiquidationWatch:
         self._wake = asyncio.Event()
         self._covered: dict[str, int] = {}  # address -> ms up to which its fills were read
         self._children_at = float("-inf")
+        self._crossed_at: dict[tuple[str, str], float] = {}
 
     # -- called by the engine (sync, cheap) --------------------------------------------------
 
@@ -117,6 +120,29 @@ class LiquidationWatch:
                 source="crossed",
             )
         )
+
+    def on_book(self, book: LiveBook) -> None:
+        """After a re-mark: every tracked position the mark has taken past its local liquidation
+        price is a candidate (once per position every CROSSED_REPEAT_S)."""
+        crossed = book.below([0.0])
+        if not crossed:
+            return
+        now, now_ms = self._clock(), time.time_ns() // 1_000_000
+        for near in crossed:
+            key = (near.address, near.coin)
+            if now - self._crossed_at.get(key, float("-inf")) < CROSSED_REPEAT_S:
+                continue
+            self._crossed_at[key] = now
+            notional = sum(
+                (
+                    p.notional_usd
+                    for a in book.snapshots(near.address)
+                    for p in a.positions
+                    if p.coin == near.coin
+                ),
+                Decimal(0),
+            )
+            self.on_crossed(near.address, near.coin, now_ms, notional)
 
     def _push(self, candidate: Candidate) -> None:
         self.stats.candidates += 1

@@ -265,6 +265,8 @@ class LiveEngine:
             self.stats.mark_to_risk_ms.extend((done - e.ts.timestamp()) * 1000 for e in events)
         if touched and time.monotonic() - self._near_checked >= NEAR_CHECK_INTERVAL_S:
             self._near_checked = time.monotonic()
+            if self.liquidations is not None:  # issue 15: positions past their liquidation price
+                self.liquidations.on_book(self.book)
             self._check_near()
 
     def _check_near(self) -> None:
