@@ -54,6 +54,7 @@ class Tape:
         self._hashes = itertools.count(0xABC0_0000)
         self._oids = itertools.count(5_000_000)
         self._makers = itertools.count(0x1000)
+        self.sent: list[dict[str, Any]] = []  # every trade pushed, in order
 
     # -- the venue's side ------------------------------------------------------------------
 
@@ -75,6 +76,7 @@ class Tape:
 
     def push(self, coin: str, items: list[dict[str, Any]]) -> None:
         """Send trades of one coin in one `trades` message, as the venue batches them."""
+        self.sent.extend(items)
         self.fake.ws._broadcast(lambda c: c.wants("trades", coin=coin), _trades_frame(items))
 
     # -- flow --------------------------------------------------------------------------------
