@@ -107,6 +107,8 @@ async def test_tape_liquidations_of_strangers_end_to_end(hl_fake, alert_receiver
         assert Decimal(btc["long_notional_usd"]) == Decimal(btc["notional_usd"])
         watched_only = await run_cli("liquidations", "--json", "--watched", env=env)
         assert json.loads(watched_only.stdout) == []
+        shown = await run_cli("status", env=env)
+        assert "0 dropped for lack of budget" in shown.stdout, shown.stdout
         budget = (await status(env))["daemon"]["budget"]
         assert budget["max_in_any_min"] <= 1200
     finally:

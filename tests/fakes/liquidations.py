@@ -48,8 +48,10 @@ class Liquidated:
 class Tape:
     """Scripts public trades (and the fills behind them) on one fake venue."""
 
-    def __init__(self, fake: FakeHyperliquid, *, start_tid: int = 900_000_000_000_000) -> None:
-        self.fake = fake
+    def __init__(
+        self, fake: FakeHyperliquid, *, start_tid: int = 900_000_000_000_000, record: bool = True
+    ) -> None:
+        self.fake, self.record = fake, record
         self._tids = itertools.count(start_tid)
         self._hashes = itertools.count(0xABC0_0000)
         self._oids = itertools.count(5_000_000)
@@ -76,7 +78,8 @@ class Tape:
 
     def push(self, coin: str, items: list[dict[str, Any]]) -> None:
         """Send trades of one coin in one `trades` message, as the venue batches them."""
-        self.sent.extend(items)
+        if self.record:
+            self.sent.extend(items)
         self.fake.ws._broadcast(lambda c: c.wants("trades", coin=coin), _trades_frame(items))
 
     # -- flow --------------------------------------------------------------------------------

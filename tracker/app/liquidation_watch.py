@@ -190,6 +190,12 @@ class LiquidationWatch:
         return [p.candidate for p in mine]
 
     def _drop_stale(self) -> None:
+        if len(self._covered) > MAX_PENDING:  # forget reads no candidate window can reach
+            oldest = time.time_ns() // 1_000_000 - LOOKBACK_MS - int(MAX_WAIT_S * 1000)
+            self._covered = {a: ms for a, ms in self._covered.items() if ms >= oldest}
+        if len(self._crossed_at) > MAX_PENDING:
+            recent = self._clock() - CROSSED_REPEAT_S
+            self._crossed_at = {k: t for k, t in self._crossed_at.items() if t >= recent}
         horizon = self._clock() - MAX_WAIT_S - CONFIRM_DELAY_S
         kept = [p for p in self._heap if p.ready_at >= horizon]
         if len(kept) < len(self._heap):

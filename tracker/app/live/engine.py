@@ -62,7 +62,7 @@ from tracker.records import (
     UserLiquidation,
 )
 from tracker.risk.live.book import LiveBook
-from tracker.sources.hyperliquid.stream import HyperliquidStream
+from tracker.sources.hyperliquid.stream import MAX_SUBSCRIPTIONS, HyperliquidStream
 from tracker.store import open_store
 
 if TYPE_CHECKING:
@@ -161,11 +161,18 @@ class LiveEngine:
         self._follow_coins()
         # -- issue 15 (liquidation watch): the tape of every perp coin of every dex ----------
         if self.liquidations is not None:
-            for dex in dexes:
-                meta = self.poller.meta_for(dex)
-                for coin in sorted(meta.markets) if meta else ():
-                    self.stream.subscribe_trades(coin)
-                    self._coins.add((dex, coin))
+            # room kept for the per-user feeds (two each) and the coins watched accounts open
+            room = MAX_SUBSCRIPTIONS - 2 * MAX_USERS - 50 - len(self.stream.subscriptions)
+            coins = [
+                (dex, coin)
+                for dex in dexes
+                for coin in sorted(getattr(self.poller.meta_for(dex), "markets", {}))
+            ]
+            for dex, coin in coins[: max(room, 0)]:
+                self.stream.subscribe_trades(coin)
+                self._coins.add((dex, coin))
+            if len(coins) > room:
+                log.warning("the trades of %d coins are not followed", len(coins) - room)
         # -- end issue 15 --------------------------------------------------------------------
         self._follow_users()
         try:
