@@ -145,16 +145,20 @@ async def test_a_large_episode_alerts_once_and_the_alert_follows_later_slices(hl
         clock.now += lw.CONFIRM_DELAY_S
         await until(lambda: watch.stats.alerts == 1)
         first = len(x.trades)
-        await asyncio.sleep(0.01)  # the next slice a few ms later
+        await asyncio.sleep(0.01)  # the next slices a few ms later
         tape.slice(x, long=True, px=PX - 100, size="15", mark_px=PX - 100)
+        tape.slice(x, long=True, px=PX - 200, size="5", mark_px=PX - 200)
         watch.on_trades(parse_trades(x.trades[first:]))
         clock.now += lw.CONFIRM_DELAY_S
+        await asyncio.sleep(0.5)  # the loop comes round: the follow-ups wait for a quiet tape
+        assert watch.stats.confirm_calls == 1 and watch.status()["pending"] == 2
+        clock.now += lw.FOLLOW_QUIET_S
         await until(lambda: watch.stats.alerts_updated == 1)
-    assert watch.stats.alerts == 1
+    assert watch.stats.alerts == 1 and watch.stats.confirm_calls == 2  # one read for both
     ((notional, message),) = rows(
         db, "select notional_usd, message from alerts where kind = 'large_liquidation'"
     )
-    assert notional == x.notional_usd and "$2.52M" in message
+    assert notional == x.notional_usd and "$2.94M" in message
     assert rows(db, "select fills from liquidations") == [(len(x.trades),)]
 
 

@@ -21,7 +21,7 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -44,6 +44,11 @@ CONFIRM_DELAY_S = 1.0  # let the venue index the fills before asking for them
 MAX_WAIT_S = 600.0  # a candidate not confirmed by then is dropped (counted)
 MAX_PENDING = 5000  # the smallest candidates are dropped (counted) beyond this
 CHILDREN_REFRESH_S = 600.0
+# Once an account is confirmed liquidating on a coin, its next slices (the venue sends one every
+# 30 s, then maybe the backstop) wait until its tape has been quiet this long, or at most
+# FOLLOW_MAX_S, so one more read covers the rest of the episode instead of one read per slice.
+FOLLOW_QUIET_S = 35.0
+FOLLOW_MAX_S = 180.0
 CROSSED_REPEAT_S = 60.0  # a position past its liquidation price is looked at again after this
 MARGIN_MS = 2000  # read the account's fills this far after its candidates
 # and this far before them: slices under the threshold may precede the one seen (30 s apart)
@@ -86,7 +91,7 @@ class LiquidationWatch:
         sinks: Sequence[Any],
         candidate_usd: Decimal,
         weight_per_min: int,
-        clock: Any = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client, self.db, self.alerting, self.sinks = client, db, alerting, list(sinks)
         self.grouper = CandidateGrouper(candidate_usd, KNOWN_LIQUIDATORS)
@@ -99,6 +104,8 @@ class LiquidationWatch:
         self._covered: dict[str, int] = {}  # address -> ms up to which its fills were read
         self._children_at = float("-inf")
         self._crossed_at: dict[tuple[str, str], float] = {}
+        # (address, coin) -> (last liquidation fill ms, when its follow-up wait began or None)
+        self._liquidating: dict[tuple[str, str], tuple[int, float | None]] = {}
 
     # -- called by the engine (sync, cheap) --------------------------------------------------
 
@@ -147,6 +154,9 @@ class LiquidationWatch:
     def _push(self, candidate: Candidate) -> None:
         self.stats.candidates += 1
         ready = self._clock() + CONFIRM_DELAY_S
+        follow = self._liquidating.get((candidate.address, candidate.coin))
+        if follow is not None and candidate.first_ms - follow[0] <= self.alerting.gap_s * 1000:
+            ready = self._follow_up(candidate, follow)
         entry = _Pending(-candidate.notional_usd, next(self._seq), candidate, ready)
         heapq.heappush(self._heap, entry)
         if len(self._heap) > MAX_PENDING:
@@ -155,6 +165,18 @@ class LiquidationWatch:
             heapq.heapify(self._heap)
             self.stats.dropped_for_budget += 1
         self._wake.set()
+
+    def _follow_up(self, candidate: Candidate, follow: tuple[int, float | None]) -> float:
+        """A later slice of a liquidation already confirmed: it and the account's other pending
+        candidates wait for its tape to go quiet (at most FOLLOW_MAX_S since the first)."""
+        now = self._clock()
+        began = follow[1] if follow[1] is not None else now
+        self._liquidating[(candidate.address, candidate.coin)] = (follow[0], began)
+        ready = min(now + FOLLOW_QUIET_S, began + FOLLOW_MAX_S)
+        for pending in self._heap:
+            if pending.candidate.address == candidate.address:
+                pending.ready_at = max(pending.ready_at, ready)
+        return ready
 
     # -- the confirm loop --------------------------------------------------------------------
 
@@ -193,6 +215,9 @@ class LiquidationWatch:
         if len(self._covered) > MAX_PENDING:  # forget reads no candidate window can reach
             oldest = time.time_ns() // 1_000_000 - LOOKBACK_MS - int(MAX_WAIT_S * 1000)
             self._covered = {a: ms for a, ms in self._covered.items() if ms >= oldest}
+        if len(self._liquidating) > MAX_PENDING:
+            oldest_ms = time.time_ns() // 1_000_000 - int(self.alerting.gap_s * 1000)
+            self._liquidating = {k: v for k, v in self._liquidating.items() if v[0] >= oldest_ms}
         if len(self._crossed_at) > MAX_PENDING:
             recent = self._clock() - CROSSED_REPEAT_S
             self._crossed_at = {k: t for k, t in self._crossed_at.items() if t >= recent}
@@ -245,6 +270,9 @@ class LiquidationWatch:
             if f.liquidation_method is not None and (f.liquidated_user or address) == address
         ]
         coins = {f.coin for f in liquidations}
+        for coin in coins:
+            last = max(f.time_ms for f in liquidations if f.coin == coin)
+            self._liquidating[(address, coin)] = (last, None)
         confirmed = [c for c in batch if c.coin in coins]
         self.stats.confirmed += len(confirmed)
         self.stats.rejected += len(batch) - len(confirmed)
