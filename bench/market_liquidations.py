@@ -141,7 +141,12 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for coin, px in PX.items():
             fake.set_mark(coin, px)
         db = work / "m.duckdb"
-        env = env_for(fake.url, db, TRACKER_WEBHOOK_URL=f"{receiver.url}/hook")
+        env = env_for(
+            fake.url,
+            db,
+            TRACKER_WEBHOOK_URL=f"{receiver.url}/hook",
+            TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN=str(args.confirm_weight),
+        )
         wl = watchlist(work / "w.toml", [seed.CROSS_SHORT_SOL])
         errors = db.with_suffix(".stderr")
         proc = await asyncio.create_subprocess_exec(
@@ -262,7 +267,10 @@ def main() -> None:
     parser.add_argument("--big-per-min", type=float, default=20.0)
     parser.add_argument("--alpha", type=float, default=0.8, help="Pareto tail of the sizes")
     parser.add_argument("--cooldown-s", type=float, default=5.0, help="between slices")
-    parser.add_argument("--drain-s", type=float, default=20.0)
+    parser.add_argument("--drain-s", type=float, default=60.0, help="after the last liquidation")
+    parser.add_argument(
+        "--confirm-weight", type=int, default=300, help="TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:

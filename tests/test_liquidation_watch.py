@@ -245,3 +245,22 @@ def test_positions_the_mark_takes_past_liquidation_are_candidates_once(tmp_path)
     assert all(
         p.candidate.source == "crossed" and p.candidate.notional_usd > 0 for p in watch._heap
     )
+
+
+async def test_a_later_slice_that_makes_the_episode_large_is_read_at_once(hl_fake, tmp_path):
+    tape, clock, db = Tape(hl_fake), Clock(), tmp_path / "w.duckdb"
+    x = Liquidated(user=X, coin="BTC")
+    tape.slice(x, long=True, px=PX, size="5", mark_px=PX)  # $420k: not large
+    async with watching(hl_fake, db, weight=300, clock=clock) as watch:
+        watch.on_trades(parse_trades(x.trades))
+        clock.now += lw.CONFIRM_DELAY_S
+        await until(lambda: watch.stats.episodes == 1)
+        first = len(x.trades)
+        await asyncio.sleep(0.01)
+        tape.slice(x, long=True, px=PX, size="10", mark_px=PX)  # $840k more: $1.26M in all
+        watch.on_trades(parse_trades(x.trades[first:]))
+        clock.now += lw.CONFIRM_DELAY_S  # not the quiet wait of other later slices
+        await until(lambda: watch.stats.alerts == 1)
+    assert watch.stats.confirm_calls == 2
+    ((notional,),) = rows(db, "select notional_usd from alerts where kind = 'large_liquidation'")
+    assert notional == x.notional_usd

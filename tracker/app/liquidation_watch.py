@@ -71,6 +71,15 @@ class WatchStats:
     failed: int = 0
 
 
+@dataclass(slots=True)
+class _Following:
+    """An account confirmed liquidating on a coin, whose later slices are batched."""
+
+    last_ms: int  # its newest liquidation fill read
+    confirmed_usd: Decimal  # its episode's notional as stored
+    began: float | None = None  # when its later slices started waiting
+
+
 @dataclass(order=True, slots=True)
 class _Pending:
     priority: Decimal  # minus the notional: the heap pops the largest first
@@ -104,8 +113,7 @@ class LiquidationWatch:
         self._covered: dict[str, int] = {}  # address -> ms up to which its fills were read
         self._children_at = float("-inf")
         self._crossed_at: dict[tuple[str, str], float] = {}
-        # (address, coin) -> (last liquidation fill ms, when its follow-up wait began or None)
-        self._liquidating: dict[tuple[str, str], tuple[int, float | None]] = {}
+        self._liquidating: dict[tuple[str, str], _Following] = {}
 
     # -- called by the engine (sync, cheap) --------------------------------------------------
 
@@ -155,8 +163,8 @@ class LiquidationWatch:
         self.stats.candidates += 1
         ready = self._clock() + CONFIRM_DELAY_S
         follow = self._liquidating.get((candidate.address, candidate.coin))
-        if follow is not None and candidate.first_ms - follow[0] <= self.alerting.gap_s * 1000:
-            ready = self._follow_up(candidate, follow)
+        if follow is not None and candidate.first_ms - follow.last_ms <= self.alerting.gap_s * 1000:
+            ready = self._follow_up(candidate, follow, ready)
         entry = _Pending(-candidate.notional_usd, next(self._seq), candidate, ready)
         heapq.heappush(self._heap, entry)
         if len(self._heap) > MAX_PENDING:
@@ -166,16 +174,21 @@ class LiquidationWatch:
             self.stats.dropped_for_budget += 1
         self._wake.set()
 
-    def _follow_up(self, candidate: Candidate, follow: tuple[int, float | None]) -> float:
+    def _follow_up(self, candidate: Candidate, follow: _Following, soon: float) -> float:
         """A later slice of a liquidation already confirmed: it and the account's other pending
-        candidates wait for its tape to go quiet (at most FOLLOW_MAX_S since the first)."""
+        candidates wait for its tape to go quiet (at most FOLLOW_MAX_S since the first), unless
+        the tape says the episode now reaches the large threshold: that read goes at once."""
         now = self._clock()
-        began = follow[1] if follow[1] is not None else now
-        self._liquidating[(candidate.address, candidate.coin)] = (follow[0], began)
-        ready = min(now + FOLLOW_QUIET_S, began + FOLLOW_MAX_S)
-        for pending in self._heap:
-            if pending.candidate.address == candidate.address:
-                pending.ready_at = max(pending.ready_at, ready)
+        if follow.began is None:
+            follow.began = now
+        waiting = [p for p in self._heap if p.candidate.address == candidate.address]
+        tape_usd = sum((p.candidate.notional_usd for p in waiting), candidate.notional_usd)
+        large = self.alerting.large_usd
+        if follow.confirmed_usd < large <= follow.confirmed_usd + tape_usd:
+            return soon  # the alert is due: the account's pending candidates go with it
+        ready = min(now + FOLLOW_QUIET_S, follow.began + FOLLOW_MAX_S)
+        for entry in waiting:
+            entry.ready_at = max(entry.ready_at, ready)
         return ready
 
     # -- the confirm loop --------------------------------------------------------------------
@@ -217,7 +230,9 @@ class LiquidationWatch:
             self._covered = {a: ms for a, ms in self._covered.items() if ms >= oldest}
         if len(self._liquidating) > MAX_PENDING:
             oldest_ms = time.time_ns() // 1_000_000 - int(self.alerting.gap_s * 1000)
-            self._liquidating = {k: v for k, v in self._liquidating.items() if v[0] >= oldest_ms}
+            self._liquidating = {
+                k: v for k, v in self._liquidating.items() if v.last_ms >= oldest_ms
+            }
         if len(self._crossed_at) > MAX_PENDING:
             recent = self._clock() - CROSSED_REPEAT_S
             self._crossed_at = {k: t for k, t in self._crossed_at.items() if t >= recent}
@@ -272,7 +287,9 @@ class LiquidationWatch:
         coins = {f.coin for f in liquidations}
         for coin in coins:
             last = max(f.time_ms for f in liquidations if f.coin == coin)
-            self._liquidating[(address, coin)] = (last, None)
+            known = self._liquidating.get((address, coin))
+            stored = known.confirmed_usd if known is not None else Decimal(0)
+            self._liquidating[(address, coin)] = _Following(last_ms=last, confirmed_usd=stored)
         confirmed = [c for c in batch if c.coin in coins]
         self.stats.confirmed += len(confirmed)
         self.stats.rejected += len(batch) - len(confirmed)
@@ -325,6 +342,10 @@ class LiquidationWatch:
             self._covered.pop(address, None)  # read them again with the next candidate
             return
         self.stats.liquidation_fills += len(fills)
+        for ep in sorted(recorded.episodes, key=lambda e: e.end):  # the newest episode wins
+            follow = self._liquidating.get((ep.address, ep.coin))
+            if follow is not None and ep.notional_usd is not None:
+                follow.confirmed_usd = ep.notional_usd
         self.stats.episodes += len(recorded.episodes)
         self.stats.alerts += len(recorded.new_alerts)
         self.stats.alerts_updated += len(recorded.updated_alerts)
