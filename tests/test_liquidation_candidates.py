@@ -95,14 +95,14 @@ def test_a_trade_with_an_hlp_child_makes_the_other_side_a_candidate_from_a_tenth
     assert group_trades([both], MIN, vaults) == []
 
 
-def test_the_streaming_grouper_emits_once_per_group_until_it_doubles():
+def test_the_streaming_grouper_emits_from_the_threshold_with_each_new_total():
     grouper = CandidateGrouper(MIN)
     first = grouper.add([trade(size="1.5", tid=1)])  # $126k
     second = grouper.add([trade(size="1.5", tid=2)])  # $252k: emitted
-    third = grouper.add([trade(size="1", tid=3)])  # $336k: not yet double
-    fourth = grouper.add([trade(size="3", tid=4)])  # $588k: doubled
+    third = grouper.add([trade(size="1", tid=3), trade(size="1", tid=4)])  # one, at $420k
     assert first == [] and [c.notional_usd for c in second] == [Decimal(252_000)]
-    assert third == [] and [c.notional_usd for c in fourth] == [Decimal(588_000)]
+    assert [c.notional_usd for c in third] == [Decimal(420_000)]
+    assert grouper.add([trade(tx=H2, size="1", tid=5)]) == []  # another hash: its own group
 
 
 @given(

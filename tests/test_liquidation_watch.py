@@ -264,3 +264,24 @@ async def test_a_later_slice_that_makes_the_episode_large_is_read_at_once(hl_fak
     assert watch.stats.confirm_calls == 2
     ((notional,),) = rows(db, "select notional_usd from alerts where kind = 'large_liquidation'")
     assert notional == x.notional_usd
+
+
+async def test_the_read_that_makes_an_episode_large_goes_before_bigger_fresh_slices(
+    hl_fake, tmp_path
+):
+    tape, clock, db = Tape(hl_fake), Clock(), tmp_path / "w.duckdb"
+    x, y = Liquidated(user=X, coin="BTC"), Liquidated(user=Y, coin="BTC")
+    tape.slice(x, long=True, px=PX, size="5", mark_px=PX)  # $420k
+    # 60 a minute: the HLP children read, x's first read, and room for one more.
+    async with watching(hl_fake, db, weight=60, clock=clock) as watch:
+        watch.on_trades(parse_trades(x.trades))
+        clock.now += lw.CONFIRM_DELAY_S
+        await until(lambda: watch.stats.episodes == 1)
+        first = len(x.trades)
+        tape.slice(y, long=True, px=PX, size="8", mark_px=PX)  # $672k, a fresh account
+        tape.slice(x, long=True, px=PX, size="7", mark_px=PX)  # $588k: x reaches $1.008M
+        watch.on_trades(parse_trades([*y.trades, *x.trades[first:]]))
+        clock.now += lw.CONFIRM_DELAY_S
+        await until(lambda: watch.stats.alerts == 1)
+        assert watch.status()["pending"] == 1  # y waits for budget
+    assert fills_asked(hl_fake) == [X, X]

@@ -160,12 +160,27 @@ class LiquidationWatch:
             self.on_crossed(near.address, near.coin, now_ms, notional)
 
     def _push(self, candidate: Candidate) -> None:
-        self.stats.candidates += 1
-        ready = self._clock() + CONFIRM_DELAY_S
+        if candidate.hash is not None:
+            same = [
+                p
+                for p in self._heap
+                if (p.candidate.hash, p.candidate.address, p.candidate.coin)
+                == (candidate.hash, candidate.address, candidate.coin)
+            ]
+            if same:  # a queued group grew: its total (and so its rank) follows
+                self._heap.remove(same[0])
+                heapq.heapify(self._heap)
+            elif candidate.last_ms <= self._covered.get(candidate.address, 0):
+                return  # a read already covered these trades
+            else:
+                self.stats.candidates += 1
+        else:
+            self.stats.candidates += 1
+        ready, rank = self._clock() + CONFIRM_DELAY_S, candidate.notional_usd
         follow = self._liquidating.get((candidate.address, candidate.coin))
         if follow is not None and candidate.first_ms - follow.last_ms <= self.alerting.gap_s * 1000:
-            ready = self._follow_up(candidate, follow, ready)
-        entry = _Pending(-candidate.notional_usd, next(self._seq), candidate, ready)
+            ready, rank = self._follow_up(candidate, follow, ready)
+        entry = _Pending(-rank, next(self._seq), candidate, ready)
         heapq.heappush(self._heap, entry)
         if len(self._heap) > MAX_PENDING:
             smallest = max(self._heap)
@@ -174,10 +189,15 @@ class LiquidationWatch:
             self.stats.dropped_for_budget += 1
         self._wake.set()
 
-    def _follow_up(self, candidate: Candidate, follow: _Following, soon: float) -> float:
-        """A later slice of a liquidation already confirmed: it and the account's other pending
-        candidates wait for its tape to go quiet (at most FOLLOW_MAX_S since the first), unless
-        the tape says the episode now reaches the large threshold: that read goes at once."""
+    def _follow_up(
+        self, candidate: Candidate, follow: _Following, soon: float
+    ) -> tuple[float, Decimal]:
+        """A later slice of a liquidation already confirmed: when, and how high, to read it.
+
+        It and the account's other pending candidates wait for its tape to go quiet (at most
+        FOLLOW_MAX_S since the first), unless the tape says the episode now reaches the large
+        threshold: that read goes at once, ranked by the episode's size (the alert is due).
+        """
         now = self._clock()
         if follow.began is None:
             follow.began = now
@@ -185,11 +205,12 @@ class LiquidationWatch:
         tape_usd = sum((p.candidate.notional_usd for p in waiting), candidate.notional_usd)
         large = self.alerting.large_usd
         if follow.confirmed_usd < large <= follow.confirmed_usd + tape_usd:
-            return soon  # the alert is due: the account's pending candidates go with it
+            # the account's pending candidates go with it
+            return soon, follow.confirmed_usd + tape_usd
         ready = min(now + FOLLOW_QUIET_S, follow.began + FOLLOW_MAX_S)
         for entry in waiting:
             entry.ready_at = max(entry.ready_at, ready)
-        return ready
+        return ready, candidate.notional_usd
 
     # -- the confirm loop --------------------------------------------------------------------
 

@@ -65,21 +65,20 @@ class _Group:
 
 
 class CandidateGrouper:
-    """Groups trades as they stream in; a group is emitted once, when it reaches min_usd.
+    """Groups trades as they stream in; a group is emitted when it reaches min_usd and again,
+    with its new total, each time it grows after that (the caller updates what it queued).
 
     Trades of one hash may arrive in several messages, so groups stay open (bounded by
-    MAX_GROUPS, oldest forgotten first). A group that grows after it was emitted is emitted
-    again only when it has doubled since, so a liquidation hitting many orders costs one look.
+    MAX_GROUPS, oldest forgotten first).
     """
 
     def __init__(self, min_usd: Decimal, vaults: frozenset[str] = frozenset()) -> None:
         self.min_usd = min_usd
         self.vaults = vaults
         self._groups: OrderedDict[tuple[str, str, str], _Group] = OrderedDict()
-        self._emitted_at: dict[tuple[str, str, str], Decimal] = {}
 
     def add(self, trades: Iterable[Trade]) -> list[Candidate]:
-        """Candidates that these trades make (or grow past double); cheap, no I/O."""
+        """Candidates that these trades make or grow; cheap, no I/O."""
         out: dict[tuple[str, str, str], Candidate] = {}
         for trade in trades:
             if is_zero_hash(trade.hash):
@@ -93,15 +92,11 @@ class CandidateGrouper:
             if group is None:
                 group = self._groups[key] = _Group(trade.time_ms, trade.time_ms, Decimal(0))
                 if len(self._groups) > MAX_GROUPS:
-                    old, _ = self._groups.popitem(last=False)
-                    self._emitted_at.pop(old, None)
+                    self._groups.popitem(last=False)
             group.notional_usd += trade.px * trade.size
             group.first_ms = min(group.first_ms, trade.time_ms)
             group.last_ms = max(group.last_ms, trade.time_ms)
-            before = self._emitted_at.get(key)
-            due = before is None or group.notional_usd >= 2 * before
-            if group.notional_usd >= floor and due:
-                self._emitted_at[key] = group.notional_usd
+            if group.notional_usd >= floor:
                 out[key] = Candidate(
                     address=account,
                     coin=trade.coin,
