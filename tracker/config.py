@@ -90,6 +90,8 @@ class Settings:
     large_liquidation_usd: Decimal = Decimal(1_000_000)
     position_alert_usd: Decimal = Decimal(1_000_000)  # whale moves: a change at least this
     position_alert_cooldown_s: float = 60.0  # changes of one account and coin this close: one move
+    liquidation_candidate_usd: Decimal = Decimal(200_000)  # tape: one hash and taker, notional
+    liquidation_confirm_weight_per_min: int = 300  # userFillsByTime share of the budget
     transfer_min_usd: Decimal = Decimal(1_000_000)
     webhook_url: str | None = None
     discord_webhook_url: str | None = None
@@ -186,6 +188,17 @@ class Settings:
             ),
             position_alert_cooldown_s=_float(
                 get("TRACKER_POSITION_ALERT_COOLDOWN"), 60.0, "TRACKER_POSITION_ALERT_COOLDOWN"
+            ),
+            liquidation_candidate_usd=_decimal(
+                get("TRACKER_LIQUIDATION_CANDIDATE_USD"),
+                Decimal(200_000),
+                "TRACKER_LIQUIDATION_CANDIDATE_USD",
+            ),
+            liquidation_confirm_weight_per_min=_int(
+                get("TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN"),
+                300,
+                "TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN",
+                minimum=1,
             ),
             transfer_min_usd=_decimal(
                 get("TRACKER_TRANSFER_MIN_USD"), Decimal(1_000_000), "TRACKER_TRANSFER_MIN_USD"

@@ -1,5 +1,5 @@
--- The display name of each address in its latest leaderboard read (null when it has none).
-SELECT address, display_name
+-- The newest leaderboard display name of each of $addresses that has one (owners' text: data).
+SELECT address, arg_max(display_name, ts) AS display_name
 FROM leaderboard
-WHERE address IN (SELECT unnest($addresses::VARCHAR[]))
-QUALIFY row_number() OVER (PARTITION BY address ORDER BY ts DESC) = 1
+WHERE address IN (SELECT unnest($addresses::VARCHAR[])) AND display_name IS NOT NULL
+GROUP BY address

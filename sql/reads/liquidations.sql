@@ -6,8 +6,10 @@
 -- the debt repaid, the oracle's collateral price, the liquidator and the transaction have
 -- columns of their own, named as in aave_liquidation_calls. `watched`: stored with a
 -- Hyperliquid episode; for an Aave call, whether the borrower is in $watched (its Ethereum
--- watchlist addresses now).
-SELECT * FROM (
+-- watchlist addresses now). `leaderboard_name`: the account's newest leaderboard display name
+-- (owners' text: data), the label when no watchlist names it. $watched_only keeps watched
+-- accounts only; $coin (case-insensitive) one coin.
+SELECT e.*, names.display_name AS leaderboard_name FROM (
     SELECT venue, address, coin, side, start_ts AS "start", end_ts AS "end", fills, size,
            notional_usd, method, mark_px, realized_loss_usd, ledger_notional_usd, sources,
            watched, large, episode_id,
@@ -24,8 +26,14 @@ SELECT * FROM (
            debt_symbol, debt_to_cover, debt_usd, collateral_price_usd, liquidator, block_number,
            tx_hash
     FROM aave_liquidation_calls
-)
+) e
+LEFT JOIN (
+    SELECT address, arg_max(display_name, ts) AS display_name
+    FROM leaderboard WHERE display_name IS NOT NULL GROUP BY address
+) names USING (address)
 WHERE coalesce(notional_usd, 0) >= $min_usd
   AND ($since IS NULL OR "end" >= $since)
   AND ($address IS NULL OR address = $address)
+  AND (NOT $watched_only OR watched)
+  AND ($coin IS NULL OR upper(coin) = upper($coin))
 ORDER BY notional_usd DESC NULLS LAST, "start"

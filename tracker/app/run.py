@@ -12,6 +12,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -127,9 +128,23 @@ async def run(
             return await _poll_with_universe(
                 runner, schedules, universe, poller, settings, stop, interval, on_pass
             )
+        from tracker.app.liquidation_watch import LiquidationWatch
         from tracker.app.live.engine import LiveEngine
         from tracker.app.live.scheduler import SchedulerConfig
         from tracker.sources.hyperliquid.stream import HyperliquidStream
+
+        watch = LiquidationWatch(
+            client=poller.client,
+            db=settings.db_path,
+            alerting=runner.context,
+            sinks=runner.sinks,
+            candidate_usd=settings.liquidation_candidate_usd,
+            weight_per_min=settings.liquidation_confirm_weight_per_min,
+        )
+
+        def on_live_pass(report: PassReport) -> None:
+            dropped = watch.stats.dropped_for_budget
+            on_pass(replace(report, liquidation_candidates_dropped=dropped))
 
         async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
             engine = LiveEngine(
@@ -140,11 +155,12 @@ async def run(
                 db=settings.db_path,
                 alerting=runner.context,
                 sinks=runner.sinks,
-                on_pass=on_pass,
+                on_pass=on_live_pass,
                 config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
                 loop_lag=lag,
                 # whale moves from the tape alert within a second (alerts/move_engine.py)
                 on_position_changes=runner.moves.on_position_changes if runner.moves else None,
+                liquidations=watch,
             )
             if universe is not None:
                 engine.status_extra["universe"] = universe.progress

@@ -76,6 +76,7 @@ class PassReport:
     universe: dict[str, Any] | None = None  # `tracker run --discover`: the sweep's progress
     ethereum: dict[str, Any] | None = None  # the Ethereum side of the pass, when there is one
     reports: tuple[AccountReport, ...] = ()
+    liquidation_candidates_dropped: int | None = None  # live mode: no confirm budget in time
 
     def __repr__(self) -> str:
         return f"<PassReport {self.command}: {self.line()}>"
@@ -126,6 +127,11 @@ class PassReport:
             "universe": self.universe,
             "ethereum": self.ethereum,
             "duration_s": round(self.duration_s, 3),
+            **(
+                {"liquidation_candidates_dropped": self.liquidation_candidates_dropped}
+                if self.liquidation_candidates_dropped is not None
+                else {}
+            ),
         }
 
 

@@ -13,6 +13,7 @@ import typer
 from tracker.addresses import normalise_address
 from tracker.cli import charts as cli_charts
 from tracker.cli.common import DbOption, out, settings_for
+from tracker.errors import BadInput
 from tracker.times import option_time
 from tracker.venues import ETHEREUM
 
@@ -49,17 +50,48 @@ def liquidations(
         str | None, typer.Option("--since", help="Only episodes ending at or after (ISO 8601).")
     ] = None,
     address: Annotated[str | None, typer.Option("--address", help="Only this account.")] = None,
+    watched_only: Annotated[
+        bool, typer.Option("--watched", help="Only accounts on a watchlist.")
+    ] = False,
+    coin: Annotated[
+        str | None, typer.Option("--coin", help="Only this coin (BTC, xyz:XYZ100).")
+    ] = None,
+    daily: Annotated[
+        bool,
+        typer.Option(
+            "--daily", help="Per UTC day and coin: count, notional, long/short, the largest one."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Liquidation episodes (market slices and backstops merged), largest first."""
+    """Liquidation episodes of every account (market slices and backstops merged), largest
+    first; --daily sums them per UTC day and coin."""
     from tracker.output import reads as views
     from tracker.output import terminal_events as render_events
 
     who = normalise_address(address) if address else None
     when = option_time(since, "--since") if since else None
+    if coin is not None and (not coin.strip() or any(c.isspace() for c in coin)):
+        raise BadInput(f"--coin must name one coin like BTC, got {coin!r}")
     settings = settings_for(db)
     entries = cli_charts.watchlist_entries()
+    labels = {e.address: e.label for e in entries}
+    if daily:
+        days = views.liquidations_daily(
+            settings.db_path,
+            min_usd=Decimal(str(min_usd)),
+            since=when,
+            address=who,
+            watched_only=watched_only,
+            coin=coin,
+            labels=labels,
+        )
+        if as_json:
+            sys.stdout.write(orjson.dumps(days, option=orjson.OPT_INDENT_2).decode() + "\n")
+            return
+        out.print(render_events.liquidations_daily_table(days))
+        return
     rows = views.liquidations(
         settings.db_path,
         min_usd=Decimal(str(min_usd)),
@@ -67,7 +99,9 @@ def liquidations(
         address=who,
         large_usd=settings.large_liquidation_usd,
         watched=[e.address for e in entries if ETHEREUM in e.venues],  # Aave borrowers
-        labels={e.address: e.label for e in entries},
+        labels=labels,
+        watched_only=watched_only,
+        coin=coin,
     )
     if as_json:
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")

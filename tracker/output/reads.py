@@ -32,26 +32,74 @@ def liquidations(
     large_usd: Decimal,
     watched: Sequence[str] = (),
     labels: Mapping[str, str] | None = None,
+    watched_only: bool = False,
+    coin: str | None = None,
 ) -> list[dict[str, Any]]:
     """Liquidation episodes of every venue, largest first, as JSON-ready objects.
 
-    `label` is the watchlist's name for the liquidated account (None when nobody labelled it).
+    `label` is the watchlist's name for the liquidated account, else its leaderboard display
+    name (None when neither names it).
     """
-    rows = _rows(
-        db,
-        "liquidations",
-        {
-            "min_usd": min_usd,
-            "since": since,
-            "address": address,
-            "large_usd": large_usd,
-            "watched": list(watched),
-        },
-    )
+    params = {
+        "min_usd": min_usd,
+        "since": since,
+        "address": address,
+        "large_usd": large_usd,
+        "watched": list(watched),
+        "watched_only": watched_only,
+        "coin": coin,
+    }
+    rows = _rows(db, "liquidations", params)
     for row in rows:
         row["sources"] = row["sources"].split(",") if row["sources"] else []
-        row["label"] = (labels or {}).get(row["address"])
+        name = row.pop("leaderboard_name", None)
+        row["label"] = (labels or {}).get(row["address"]) or name
     return [jsonable(r) for r in rows]
+
+
+def liquidations_daily(
+    db: Path,
+    *,
+    min_usd: Decimal,
+    since: datetime | None,
+    address: str | None,
+    watched_only: bool = False,
+    coin: str | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Hyperliquid episodes per UTC day and coin: count, notional (all, long, short) and the
+    largest single liquidation, newest day first, as JSON-ready objects."""
+    params = {
+        "min_usd": min_usd,
+        "since": since,
+        "address": address,
+        "watched_only": watched_only,
+        "coin": coin,
+    }
+    out = []
+    for row in _rows(db, "liquidations_daily", params):
+        largest = row["largest_address"]
+        out.append(
+            jsonable(
+                {
+                    "day": row["day"].isoformat(),
+                    "coin": row["coin"],
+                    "count": row["count"],
+                    "notional_usd": row["notional_usd"],
+                    "long_notional_usd": row["long_notional_usd"],
+                    "short_notional_usd": row["short_notional_usd"],
+                    "largest": {
+                        "address": largest,
+                        "label": (labels or {}).get(largest) or row["largest_leaderboard_name"],
+                        "notional_usd": row["largest_notional_usd"],
+                        "method": row["largest_method"],
+                        "watched": row["largest_watched"],
+                        "episode_id": row["largest_episode_id"],
+                    },
+                }
+            )
+        )
+    return out
 
 
 def alerts(db: Path, *, limit: int, kind: str | None) -> list[dict[str, Any]]:

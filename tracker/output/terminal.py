@@ -346,6 +346,17 @@ def status_view(doc: dict[str, Any]) -> Group:
                 f"{daemon['staleness_p50_s']} s"
             )
         )
+        liq = daemon.get("liquidations")
+        if liq:  # issue 15: the tape's liquidation candidates
+            parts.append(
+                Text(
+                    f"liquidations: {liq['candidates']} candidates, {liq['confirmed']} "
+                    f"confirmed, {liq['rejected']} rejected, {liq['dropped_for_budget']} "
+                    f"dropped for lack of budget, {liq['pending']} pending; confirm weight "
+                    f"{liq['weight_used_last_min']}/{liq['weight_per_min']} (max "
+                    f"{liq['weight_max_in_any_min']})"
+                )
+            )
         if "loop_lag_ms_max" in daemon:  # `tracker run --loop-lag`
             parts.append(
                 Text(

@@ -107,3 +107,40 @@ def alerts_table(rows: Sequence[Mapping[str, Any]], now: datetime | None = None)
 
 def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
+
+
+def liquidations_daily_table(rows: Sequence[Mapping[str, Any]]) -> Fitted:
+    """Episodes per UTC day and coin, as tracker.output.reads.liquidations_daily lists them."""
+    full = Table(title="Liquidations per day (UTC)", title_justify="left", pad_edge=False)
+    for name in ("day", "coin", "count", "total $", "long $", "short $", "largest $", "method"):
+        right = name.endswith("$") or name == "count"
+        full.add_column(name, justify="right" if right else "left", no_wrap=True)
+    full.add_column("largest: account", overflow="fold")
+    compact = compact_table("Liquidations per day")
+    for name in ("day", "coin", "n", "total", "largest"):
+        compact.add_column(name, justify="left" if name in ("day", "coin") else "right")
+    compact.add_column("account", overflow="fold")
+    for r in rows:
+        top = r.get("largest") or {}
+        account = who(str(top.get("address", "")), top.get("label"))  # strangers' text
+        total, largest = _dec(r.get("notional_usd")), _dec(top.get("notional_usd"))
+        full.add_row(
+            str(r.get("day", "")),
+            Text(str(r.get("coin", ""))),
+            str(r.get("count", "")),
+            fmt(total, 0),
+            fmt(_dec(r.get("long_notional_usd")), 0),
+            fmt(_dec(r.get("short_notional_usd")), 0),
+            fmt(largest, 0),
+            Text(str(top.get("method", ""))),
+            account,
+        )
+        compact.add_row(
+            str(r.get("day", ""))[5:],
+            Text(str(r.get("coin", ""))),
+            str(r.get("count", "")),
+            money(total),
+            money(largest),
+            account,
+        )
+    return Fitted(full, compact)

@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
@@ -72,6 +72,9 @@ from tracker.records.events import PositionChange, TapeDrift
 from tracker.risk.live.book import LiveBook
 from tracker.sources.hyperliquid.stream import MAX_SUBSCRIPTIONS, HyperliquidStream
 from tracker.store import open_store
+
+if TYPE_CHECKING:
+    from tracker.app.liquidation_watch import LiquidationWatch
 
 log = logging.getLogger(__name__)
 MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
@@ -128,7 +131,9 @@ class LiveEngine:
         # called (in the engine's task group) with each batch of position changes from the tape
         # and from refreshes that corrected it; an error it raises stops the engine
         on_position_changes: Callable[[list[PositionChange]], Awaitable[None]] | None = None,
+        liquidations: LiquidationWatch | None = None,  # issue 15: market-wide liquidations
     ) -> None:
+        self.liquidations = liquidations
         self.poller, self.stream, self.run_pass = poller, stream, run_pass
         self.addresses = list(addresses)
         self.db, self.alerting, self.sinks, self.on_pass = db, alerting, list(sinks), on_pass
@@ -187,6 +192,8 @@ class LiveEngine:
                 self._spawn(self._consume(), "live-stream")
                 self._spawn(self._refresher(), "live-refresher")
                 self._spawn(self._housekeeping(), "live-housekeeping")
+                if self.liquidations is not None:  # issue 15: the confirm loop
+                    self._spawn(self.liquidations.run(stop), "live-liquidations")
                 await stop.wait()
                 for task in list(self._children):  # passes in flight too: nothing half-written
                     task.cancel()
@@ -274,6 +281,8 @@ class LiveEngine:
                 self._on_mids(event)
             elif isinstance(event, Trade):
                 self._on_trade(event)
+                if self.liquidations is not None:  # issue 15: candidates from the tape
+                    self.liquidations.on_trades((event,))
             elif (isinstance(event, UserFills) and not event.snapshot) or isinstance(
                 event, UserLiquidation
             ):
@@ -337,6 +346,8 @@ class LiveEngine:
             self.stats.mark_to_risk_ms.extend((done - e.ts.timestamp()) * 1000 for e in events)
         if touched and time.monotonic() - self._near_checked >= NEAR_CHECK_INTERVAL_S:
             self._near_checked = time.monotonic()
+            if self.liquidations is not None:  # issue 15: positions past their liquidation price
+                self.liquidations.on_book(self.book)
             self._check_near()
 
     def _check_near(self) -> None:
@@ -609,6 +620,7 @@ class LiveEngine:
             "alerts_from_marks": self.stats.alerts_from_marks,
             "failed_passes": self.stats.failed_passes,
             "failed_alert_writes": self.stats.failed_alert_writes,
+            "liquidations": None if self.liquidations is None else self.liquidations.status(),
             "heap": {
                 **(heap.usage() or {}),
                 "trims": self.stats.heap_trims,
