@@ -112,13 +112,15 @@ def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False
     return QueryResult(columns, rows)
 
 
+def as_objects(result: QueryResult) -> list[dict[str, Any]]:
+    """The rows as JSON-ready objects keyed by column (`--format json`, and the web API)."""
+    return [dict(zip(result.columns, jsonable(list(row)), strict=True)) for row in result.rows]
+
+
 def render(result: QueryResult, fmt: str, console: Console) -> str:
     """The result as a table, CSV or a JSON list of objects."""
     if fmt == "json":
-        objects = [
-            dict(zip(result.columns, jsonable(list(row)), strict=True)) for row in result.rows
-        ]
-        return orjson.dumps(objects, option=orjson.OPT_INDENT_2).decode() + "\n"
+        return orjson.dumps(as_objects(result), option=orjson.OPT_INDENT_2).decode() + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
