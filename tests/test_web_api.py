@@ -160,6 +160,17 @@ async def test_query_refuses_writes_and_files(store, sql):
     assert count[0]["n"] > 0
 
 
+async def test_query_stops_a_long_statement_and_a_long_result(store):
+    """A reader holds the file's lock that `tracker run` needs: the API bounds both."""
+    endless = "select count(*) from range(1000000000000) a"
+    async with served(store, query_timeout_s=0.5, query_max_rows=5) as site:
+        slow, stopped = await get(f"{site.url}api/query", params={"sql": endless})
+        big, refused = await get(f"{site.url}api/query", params={"sql": "select * from range(6)"})
+        fits, rows = await get(f"{site.url}api/query", params={"sql": "select * from range(5)"})
+    assert (slow, big, fits) == (400, 400, 200) and len(rows) == 5
+    assert "stopped" in stopped["error"] and "LIMIT" in refused["error"]
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
 async def test_only_get_and_head(store, method):
     async with served(store) as site, aiohttp.ClientSession() as session:

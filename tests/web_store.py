@@ -81,12 +81,21 @@ def reader(store: WebStore, db: Path | None = None) -> Reader:
 
 @contextlib.asynccontextmanager
 async def served(
-    store: WebStore, *, db: Path | None = None, host: str = "127.0.0.1", token: str | None = None
+    store: WebStore,
+    *,
+    db: Path | None = None,
+    host: str = "127.0.0.1",
+    token: str | None = None,
+    query_timeout_s: float | None = None,
+    query_max_rows: int | None = None,
 ) -> AsyncIterator[Serving]:
     """The real server on a free port, in this loop, until the block ends."""
     ready: asyncio.Future[Serving] = asyncio.get_running_loop().create_future()
+    source = reader(store, db)
+    source.query_timeout_s = query_timeout_s or source.query_timeout_s
+    source.query_max_rows = query_max_rows or source.query_max_rows
     task = asyncio.create_task(
-        serve(reader(store, db), host, 0, token=token, started=ready.set_result, poll_s=0.2)
+        serve(source, host, 0, token=token, started=ready.set_result, poll_s=0.2)
     )
     done, _ = await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:

@@ -41,6 +41,8 @@ class Reader:
         self.watchlists = tuple(watchlists)
         self.entries = {e.address: e for e in merge(self.watchlists)}
         self.large_usd = large_usd
+        self.query_timeout_s = 10.0  # /api/query: a reader holds the lock `tracker run` needs
+        self.query_max_rows = 10_000
 
     def _rows(self, store: Store, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         cursor = store.con.execute(resources.sql("reads", name), params)
@@ -159,7 +161,15 @@ class Reader:
         from tracker.output import user_query as queries
 
         statement, bound = queries.resolve(sql, name, params)
-        return queries.as_objects(queries.run(self.db, statement, bound, write=False))
+        result = queries.run(
+            self.db,
+            statement,
+            bound,
+            write=False,
+            timeout_s=self.query_timeout_s,
+            max_rows=self.query_max_rows,
+        )
+        return queries.as_objects(result)
 
     def latest(self) -> dict[str, Any]:
         """The newest snapshot, alert and liquidation times (what the stream announces)."""
