@@ -113,6 +113,9 @@ async def test_pages_load_with_the_stored_data_and_no_console_error(store, tmp_p
         eth = page.locator('#positions tr[data-coin="ETH"]')
         assert await eth.locator("td.mark").text_content() == "2,700.00"
         assert await eth.locator("td.liq").text_content() == "2,446.15"
+        # the charts come after the table: their title says the history was drawn
+        title = page.locator("#price-title")
+        await expect(title).to_have_text("ETH: mark and liquidation price", timeout=WAIT_MS)
         assert await page.locator("#value-chart canvas").count() > 0
         assert await page.locator("#price-chart canvas").count() > 0
 

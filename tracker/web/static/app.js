@@ -23,7 +23,7 @@ function usd(value, signed) {
   if (x === null || Number.isNaN(x)) return "-";
   const a = Math.abs(x);
   const [d, s] = a >= 1e9 ? [1e9, "B"] : a >= 1e6 ? [1e6, "M"] : a >= 1e3 ? [1e3, "K"] : [1, ""];
-  const body = "$" + (a / d).toFixed(a >= 1e3 ? 2 : 2) + s;
+  const body = "$" + (a / d).toFixed(2) + s;
   return (x < 0 ? "-" : signed && x > 0 ? "+" : "") + body;
 }
 
