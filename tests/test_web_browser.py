@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ FLAGS = [  # the machine's closed network: nothing in the background, no QUIC
     "--disable-sync",
 ]
 WAIT_MS = 30_000  # a ceiling for a condition to hold, not a measured time
+SHOTS = os.environ.get("WEB_SCREENSHOTS_DIR")  # when set: a screenshot of each page kept there
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +89,12 @@ async def browser(tmp_path: Path, *, bypass_csp: bool = False) -> AsyncIterator[
             await chromium.close()
 
 
+async def keep(page: Page, name: str) -> None:
+    """A full-page screenshot under $WEB_SCREENSHOTS_DIR, when the run asks for them."""
+    if SHOTS:
+        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
 async def rows(page: Page, table: str, count: int) -> None:
     await expect(page.locator(f"{table} tbody tr")).to_have_count(count, timeout=WAIT_MS)
 
@@ -107,6 +115,7 @@ async def test_pages_load_with_the_stored_data_and_no_console_error(store, tmp_p
         assert await whale.locator("td.value").text_content() == "$320.00K"
         assert await whale.locator("td.distance").text_content() == "9.40%"
         assert "warn" in (await whale.locator("td.distance").get_attribute("class") or "")
+        await keep(page, "overview")
 
         await page.goto(f"{site.url}accounts/{WHALE}")
         await rows(page, "#positions", positions[0][0])
@@ -118,13 +127,16 @@ async def test_pages_load_with_the_stored_data_and_no_console_error(store, tmp_p
         await expect(title).to_have_text("ETH: mark and liquidation price", timeout=WAIT_MS)
         assert await page.locator("#value-chart canvas").count() > 0
         assert await page.locator("#price-chart canvas").count() > 0
+        await keep(page, "account")
 
         await page.goto(f"{site.url}liquidations")
         await rows(page, "#liquidations", 1)
         assert "BTC" in (await page.locator("#liquidations tbody").text_content() or "")
+        await keep(page, "liquidations")
 
         await page.goto(f"{site.url}alerts")
         await rows(page, "#alerts", alerts)
+        await keep(page, "alerts")
     assert seen.errors == [] and seen.dialogs == [] and seen.outside == []
 
 
