@@ -241,6 +241,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "db-compat": ("db", "compat"),
     "discover": ("discover", "--min-account-value", "1000000"),
     "market": ("market", "ETH"),
+    "serve": ("serve", "--port", "0"),
 }
 # The commands that read Settings (every TRACKER_* variable is validated by these).
 SETTINGS_COMMANDS = [
@@ -669,6 +670,21 @@ def watchlist_cases() -> list[Case]:
     ]
 
 
+def serving() -> list[Case]:
+    return [
+        Case("serve-public-no-token", ("serve", "--host", "0.0.0.0"), says="TRACKER_SERVE_TOKEN"),
+        Case("serve-host-name", ("serve", "--host", "example.com"), says="--host"),
+        Case("serve-port-high", ("serve", "--port", "70000"), says="--port"),
+        Case(
+            "serve-token-short",
+            ("serve", "--host", "0.0.0.0"),
+            env={"TRACKER_SERVE_TOKEN": "short"},
+            says="TRACKER_SERVE_TOKEN",
+            hides="short",
+        ),
+    ]
+
+
 def outputs() -> list[Case]:
     return [
         Case("out-chart-suffix", ("chart", ADDR, "--out", "{dir}/c.txt"), says="--out"),
@@ -720,6 +736,7 @@ CASES = [
     *databases(),
     *watchlist_cases(),
     *outputs(),
+    *serving(),
 ]
 # Good input through the same harness: proves a bad case fails for its own reason.
 CONTROLS = [

@@ -11,7 +11,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -104,6 +104,7 @@ class Settings:
     liquidation_gap_s: float = 900.0
     follow_liquidators: bool = True
     log_level: str = "WARNING"
+    serve_token: str | None = field(default=None, repr=False)  # tracker serve off loopback
 
     @classmethod
     def from_env(
@@ -226,6 +227,7 @@ class Settings:
                 get("TRACKER_LIQUIDATION_GAP"), 900.0, "TRACKER_LIQUIDATION_GAP"
             ),
             log_level=_log_level(get("TRACKER_LOG_LEVEL")),
+            serve_token=_token(get("TRACKER_SERVE_TOKEN"), "TRACKER_SERVE_TOKEN"),
         )
 
     def secrets(self) -> list[str]:
@@ -241,6 +243,8 @@ class Settings:
         found = [part for url in urls if url for part in secret_parts(url)]
         if self.telegram_bot_token:
             found.append(self.telegram_bot_token)
+        if self.serve_token:
+            found.append(self.serve_token)
         return found
 
 
@@ -420,6 +424,15 @@ def _dexes(value: str | None) -> tuple[str, ...] | None:
     if any(not re.match(r"^(main|[a-z0-9]{1,16})$", n) for n in names):
         raise ConfigError(f"TRACKER_HL_DEXES must be 'all' or names like 'main,flx', got {value!r}")
     return tuple("" if n == "main" else n for n in names)
+
+
+def _token(value: str | None, name: str) -> str | None:
+    """A shared secret of at least 16 printable characters (None when unset)."""
+    if not value:
+        return None
+    if len(value) < 16 or not value.isprintable() or value != value.strip():
+        raise ConfigError(f"{name} must be at least 16 printable characters, no spaces at the ends")
+    return value
 
 
 def _log_level(value: str | None) -> str:

@@ -21,6 +21,7 @@ from tracker.cli import discover as cli_discover
 from tracker.cli import entity as cli_entity
 from tracker.cli import market as cli_market
 from tracker.cli import reads as cli_reads
+from tracker.cli import serve as cli_serve
 from tracker.cli import watchlist as cli_watchlist
 from tracker.cli.common import DbOption, err, out, settings_for
 from tracker.config import Settings, environment
@@ -292,6 +293,7 @@ def run(
 cli_discover.register(app)
 cli_market.register(app)
 cli_reads.register(app)  # after run: `tracker --help` lists the commands in this order
+cli_serve.register(app)
 
 
 def main() -> None:

@@ -84,13 +84,25 @@ def render_list(named: list[NamedQuery], console: Console) -> str:
     return capture.get()
 
 
-def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False) -> QueryResult:
+def run(
+    db: Path,
+    statement: str,
+    params: dict[str, Any],
+    *,
+    write: bool = False,
+    timeout_s: float | None = None,
+    max_rows: int | None = None,
+) -> QueryResult:
     """Execute one statement; parameters are bound by DuckDB, never interpolated.
 
     Without write the file is opened read-only and DuckDB's external access is off before the
     statement runs (the statement cannot turn it back on): no COPY TO, EXPORT DATABASE, ATTACH,
     INSTALL or LOAD, and no reading of other files (read_csv, read_text, ...) or URLs.
+    timeout_s interrupts a statement still running then (a reader holds the file's lock, which
+    keeps `tracker run` from writing); max_rows refuses a longer result (QueryError for both).
     """
+    import threading
+
     import duckdb
 
     from tracker.store import open_store
@@ -98,11 +110,21 @@ def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False
     with open_store(db, read_only=not write) as store:
         if not write:
             store.con.execute("SET enable_external_access = false")
+        timer = threading.Timer(timeout_s, store.con.interrupt) if timeout_s else None
         try:
+            if timer:
+                timer.start()
             cursor = store.con.execute(statement, params or None)
             columns = [d[0] for d in cursor.description] if cursor.description else []
-            rows = cursor.fetchall() if cursor.description else []
+            wanted = max_rows + 1 if max_rows is not None else None
+            rows = (
+                (cursor.fetchmany(wanted) if wanted else cursor.fetchall())
+                if cursor.description
+                else []
+            )
         except duckdb.Error as exc:
+            if timer and timer.finished.is_set():
+                raise QueryError(f"the query ran over {timeout_s:g} s and was stopped") from None
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             if not write and ("read-only" in first.lower() or "disabled" in first.lower()):
                 first += (
@@ -110,6 +132,11 @@ def run(db: Path, statement: str, params: dict[str, Any], *, write: bool = False
                     "pass --write to allow them)"
                 )
             raise QueryError(first) from None
+        finally:
+            if timer:
+                timer.cancel()
+    if max_rows is not None and len(rows) > max_rows:
+        raise QueryError(f"the result has over {max_rows} rows: add a LIMIT")
     return QueryResult(columns, rows)
 
 
@@ -120,13 +147,15 @@ def _csv(value: object) -> object:
     return csv_cell(cell) if isinstance(cell, str) else cell
 
 
+def as_objects(result: QueryResult) -> list[dict[str, Any]]:
+    """The rows as JSON-ready objects keyed by column (`--format json`, and the web API)."""
+    return [dict(zip(result.columns, jsonable(list(row)), strict=True)) for row in result.rows]
+
+
 def render(result: QueryResult, fmt: str, console: Console) -> str:
     """The result as a table, CSV or a JSON list of objects."""
     if fmt == "json":
-        objects = [
-            dict(zip(result.columns, jsonable(list(row)), strict=True)) for row in result.rows
-        ]
-        return orjson.dumps(objects, option=orjson.OPT_INDENT_2).decode() + "\n"
+        return orjson.dumps(as_objects(result), option=orjson.OPT_INDENT_2).decode() + "\n"
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")

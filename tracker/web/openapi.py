@@ -1,0 +1,135 @@
+"""/api/openapi.json: the API described (OpenAPI 3.1); tests check it names every route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from tracker import __version__
+
+
+def _param(name: str, help: str, *, where: str = "query", kind: str = "string") -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": kind}
+    if kind == "array":
+        schema = {"type": "array", "items": {"type": "string"}}
+    doc: dict[str, Any] = {"name": name, "in": where, "description": help, "schema": schema}
+    if where == "path":
+        doc["required"] = True
+    return doc
+
+
+ADDRESS = _param("address", "0x + 40 hex digits, any case", where="path")
+_ERROR = {
+    "description": "a bad query string, as one line",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}},
+                "required": ["error"],
+            }
+        }
+    },
+}
+
+
+def _get(summary: str, params: list[dict[str, Any]], body: str = "array") -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": params,
+            "responses": {
+                "200": {
+                    "description": "JSON; decimals are strings, times ISO 8601 UTC",
+                    "content": {"application/json": {"schema": {"type": body}}},
+                },
+                "400": _ERROR,
+                "401": _ERROR,
+            },
+        }
+    }
+
+
+PATHS: dict[str, Any] = {
+    "/api/accounts": _get(
+        "Stored accounts, riskiest first: value, notional, shock, nearest liquidation",
+        [
+            _param("watchlist", "only this watchlist's addresses"),
+            _param("tag", "only addresses with this tag"),
+            _param("coin", "only accounts holding this coin"),
+            _param("address", "only this address"),
+        ],
+    ),
+    "/api/accounts/{address}": _get(
+        "The latest stored state of one address, as `tracker watch --once --json`",
+        [ADDRESS],
+        "object",
+    ),
+    "/api/accounts/{address}/history": _get(
+        "Account value, PnL and per coin mark and liquidation prices: what `tracker chart` draws",
+        [ADDRESS, _param("since", "ISO 8601 time")],
+        "object",
+    ),
+    "/api/watchlists": _get("The watchlists: name, description, number of addresses", []),
+    "/api/liquidations": _get(
+        "Liquidation episodes, largest first, as `tracker liquidations --json`",
+        [
+            _param("min_usd", "only episodes of at least this notional", kind="number"),
+            _param("since", "only episodes ending at or after (ISO 8601)"),
+            _param("address", "only this account"),
+        ],
+    ),
+    "/api/alerts": _get(
+        "Stored alerts, newest first, as `tracker alerts --json`",
+        [
+            _param("limit", "how many (1 to 1000, default 50)", kind="integer"),
+            _param("kind", "only this kind"),
+        ],
+    ),
+    "/api/query": _get(
+        "Read-only SQL or a named query, as `tracker query --format json` (no --write here)",
+        [
+            _param("sql", "one SQL statement"),
+            _param("name", "a named query (see `tracker query --list`)"),
+            _param("param", "key=value, repeatable", kind="array"),
+        ],
+    ),
+    "/api/stream": {
+        "get": {
+            "summary": "Server-Sent Events: `change` when the data changed, `ping` every 5 s",
+            "responses": {"200": {"description": "text/event-stream"}},
+        }
+    },
+    "/api/openapi.json": {
+        "get": {
+            "summary": "This document",
+            "responses": {"200": {"description": "OpenAPI 3.1"}},
+        }
+    },
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "tracker",
+            "version": __version__,
+            "description": "Read-only: GET and HEAD only (other methods: 405). Off loopback, send "
+            "'Authorization: Bearer <TRACKER_SERVE_TOKEN>'.",
+        },
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """GET /api/openapi.json."""
+    from tracker.web.api import json_response, params
+
+    params(request, set())
+    return json_response(document())

@@ -1,0 +1,107 @@
+"""The pages: a server-rendered shell each (no data in it), filled by static/app.js from the API.
+
+Nothing a stranger wrote reaches these shells: the only variable is a checked address, and it is
+escaped anyway. The script inserts every label and name as text (textContent), never as markup.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiohttp import web
+
+from tracker.addresses import normalise_address
+
+_NAV = (("/", "Overview"), ("/liquidations", "Liquidations"), ("/alerts", "Alerts"))
+
+_OVERVIEW = """
+<form id="filters" method="get" action="/">
+  <label>watchlist <select name="watchlist" id="f-watchlist">
+    <option value="">all</option></select></label>
+  <label>tag <input name="tag" id="f-tag" size="10"></label>
+  <label>coin <input name="coin" id="f-coin" size="8"></label>
+  <button type="submit">filter</button>
+</form>
+<table id="accounts" class="data"><thead><tr>
+  <th>account</th><th>name</th><th class="n">value</th><th class="n">notional</th>
+  <th class="n">shock</th><th>nearest</th><th class="n">mark</th><th class="n">liq. price</th>
+  <th class="n">distance</th>
+</tr></thead><tbody></tbody></table>
+<p id="empty" hidden>No stored accounts match: run <code>tracker snapshot</code>
+  or widen the filters.</p>
+"""
+
+_ACCOUNT = """
+<section id="summary" class="summary"></section>
+<h2>Positions</h2>
+<table id="positions" class="data"><thead><tr>
+  <th>coin</th><th>side</th><th class="n">size</th><th class="n">entry</th><th class="n">mark</th>
+  <th class="n">notional</th><th class="n">uPnL</th><th class="n">ROE</th><th class="n">lev.</th>
+  <th>mode</th><th class="n">liq. (ours)</th><th class="n">liq. (venue)</th>
+  <th class="n">distance</th>
+</tr></thead><tbody></tbody></table>
+<h2>Account value and unrealized PnL</h2>
+<div id="value-chart" class="chart"></div>
+<h2 id="price-title">Mark and liquidation price</h2>
+<div id="price-chart" class="chart"></div>
+<p class="credit">Charts: TradingView Lightweight Charts&trade;, shipped with tracker.</p>
+"""
+
+_LIQUIDATIONS = """
+<table id="liquidations" class="data"><thead><tr>
+  <th>ended</th><th>account</th><th>coin</th><th>side</th><th class="n">notional</th>
+  <th class="n">mark</th><th>method</th><th class="n">fills</th>
+</tr></thead><tbody></tbody></table>
+"""
+
+_ALERTS = """
+<table id="alerts" class="data"><thead><tr>
+  <th>time</th><th>kind</th><th>severity</th><th>account</th><th>coin</th><th>message</th>
+  <th>delivered to</th>
+</tr></thead><tbody></tbody></table>
+"""
+
+
+def shell(page: str, title: str, body: str, *, address: str = "", charts: bool = False) -> str:
+    """A whole page: header with navigation and the stream's state, the body, the scripts."""
+    nav = "".join(f'<a href="{href}">{escape(name)}</a>' for href, name in _NAV)
+    scripts = '<script src="/static/lightweight-charts.standalone.production.js"></script>'
+    return (
+        "<!doctype html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)} - tracker</title>"
+        '<link rel="icon" href="data:,">'
+        '<link rel="stylesheet" href="/static/style.css"></head>'
+        f'<body data-page="{escape(page)}" data-address="{escape(address)}">'
+        f"<header><strong>tracker</strong><nav>{nav}</nav>"
+        '<span id="live" class="live">connecting</span></header>'
+        f'<main><h1 id="title">{escape(title)}</h1>{body}</main>'
+        f'{scripts if charts else ""}<script src="/static/app.js"></script>'
+        "</body></html>\n"
+    )
+
+
+def _html(text: str) -> web.Response:
+    return web.Response(text=text, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+
+async def overview(request: web.Request) -> web.Response:
+    """GET /: accounts sorted by risk."""
+    return _html(shell("overview", "Accounts by risk", _OVERVIEW))
+
+
+async def account(request: web.Request) -> web.Response:
+    """GET /accounts/{address}: positions, value and price charts."""
+    address = normalise_address(request.match_info["address"])
+    return _html(shell("account", address, _ACCOUNT, address=address, charts=True))
+
+
+async def liquidations(request: web.Request) -> web.Response:
+    """GET /liquidations: the episodes feed."""
+    return _html(shell("liquidations", "Liquidations", _LIQUIDATIONS))
+
+
+async def alerts(request: web.Request) -> web.Response:
+    """GET /alerts: the alert feed."""
+    return _html(shell("alerts", "Alerts", _ALERTS))

@@ -1,0 +1,179 @@
+"""What the dashboard reads from the DuckDB file, each call opening it read-only as `tracker query`
+does. Blocking: the server calls these in a worker thread, never on the event loop.
+
+Every document is built by the serializer the CLI's `--json` uses (`output.terminal.watch_json`,
+`output.reads`, `output.user_query`), so the API and the CLI share their keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tracker import resources
+from tracker.errors import BadInput
+from tracker.jsonable import jsonable
+from tracker.records import AccountReport, AccountSnapshot, EthereumReport, Holding, Position
+from tracker.store import Store, open_store
+from tracker.watchlists import Watchlist, merge
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Filters:
+    """The overview's filters (None: no filter)."""
+
+    watchlist: str | None = None
+    tag: str | None = None
+    coin: str | None = None
+    address: str | None = None
+
+
+class Reader:
+    """The read side of one DuckDB file, labelled by the watchlists."""
+
+    def __init__(self, db: Path, watchlists: Sequence[Watchlist], large_usd: Decimal) -> None:
+        self.db = db
+        self.watchlists = tuple(watchlists)
+        self.entries = {e.address: e for e in merge(self.watchlists)}
+        self.large_usd = large_usd
+        self.query_timeout_s = 10.0  # /api/query: a reader holds the lock `tracker run` needs
+        self.query_max_rows = 10_000
+
+    def _rows(self, store: Store, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        cursor = store.con.execute(resources.sql("reads", name), params)
+        columns = [d[0] for d in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def _addresses(self, filters: Filters) -> list[str] | None:
+        """The addresses the filters allow (None: every stored account)."""
+        allowed: set[str] | None = None
+        if filters.watchlist is not None:
+            found = [w for w in self.watchlists if w.name == filters.watchlist]
+            if not found:
+                raise BadInput(f"no watchlist named {filters.watchlist[:80]!r}")
+            allowed = {e.address for e in found[0].entries}
+        if filters.tag is not None:
+            tagged = {a for a, e in self.entries.items() if filters.tag in e.tags}
+            allowed = tagged if allowed is None else allowed & tagged
+        if filters.address is not None:
+            allowed = {filters.address} if allowed is None else allowed & {filters.address}
+        return None if allowed is None else sorted(allowed)
+
+    def overview(self, filters: Filters) -> list[dict[str, Any]]:
+        """Stored accounts, riskiest first, with their labels and nearest liquidation."""
+        addresses = self._addresses(filters)
+        params = {"every": addresses is None, "addresses": addresses or [], "coin": filters.coin}
+        with open_store(self.db, read_only=True) as store:
+            rows = self._rows(store, "web_overview", params)
+        for row in rows:
+            entry = self.entries.get(row["address"])
+            row["label"] = entry.label if entry else None
+            row["tags"] = list(entry.tags) if entry else []
+            row["entity"] = entry.entity if entry else None
+            row["watchlists"] = [
+                w.name
+                for w in self.watchlists
+                if any(e.address == row["address"] for e in w.entries)
+            ]
+        return [jsonable(r) for r in rows]
+
+    def account(self, address: str) -> dict[str, Any] | None:
+        """`tracker watch --once --json` of address's latest stored state (None: never stored)."""
+        from tracker.output.terminal import watch_json
+
+        with open_store(self.db, read_only=True) as store:
+            accounts = self._rows(store, "web_accounts", {"address": address})
+            positions = self._rows(store, "web_positions", {"address": address})
+            holdings = self._rows(store, "web_holdings", {"address": address})
+        if not accounts and not holdings:
+            return None
+        snapshots = tuple(
+            AccountSnapshot(
+                **a,
+                positions=tuple(
+                    Position(**p)
+                    for p in positions
+                    if (p["venue"], p["dex"], p["ts"]) == (a["venue"], a["dex"], a["ts"])
+                ),
+            )
+            for a in accounts
+        )
+        times = [a.ts for a in snapshots] + [h["ts"] for h in holdings]
+        report = AccountReport(address=address, ts=max(times), accounts=snapshots, spot=())
+        eth = (
+            EthereumReport(
+                address=address,
+                ts=holdings[0]["ts"],
+                holdings=tuple(Holding(**h) for h in holdings),
+                accounts=(),
+                aave=(),
+            )
+            if holdings
+            else None
+        )
+        return watch_json(report, eth)
+
+    def history(self, address: str, since: datetime | None) -> dict[str, Any] | None:
+        """What `tracker chart` draws for address, as JSON (None: never stored)."""
+        from tracker.output.charts import chart_series
+
+        entry = self.entries.get(address)
+        with open_store(self.db, read_only=True) as store:
+            try:
+                series = chart_series(
+                    store, address, since=since, label=entry.label if entry else None
+                )
+            except BadInput:
+                return None
+        doc: dict[str, Any] = jsonable(dataclasses.asdict(series))
+        return doc
+
+    def liquidations(
+        self, *, min_usd: Decimal, since: datetime | None, address: str | None
+    ) -> list[dict[str, Any]]:
+        """`tracker liquidations --json`."""
+        from tracker.output import reads as views
+        from tracker.venues import ETHEREUM
+
+        return views.liquidations(
+            self.db,
+            min_usd=min_usd,
+            since=since,
+            address=address,
+            large_usd=self.large_usd,
+            watched=[a for a, e in self.entries.items() if ETHEREUM in e.venues],
+            labels={a: e.label for a, e in self.entries.items()},
+        )
+
+    def alerts(self, *, limit: int, kind: str | None) -> list[dict[str, Any]]:
+        """`tracker alerts --json`."""
+        from tracker.output import reads as views
+
+        return views.alerts(self.db, limit=limit, kind=kind)
+
+    def query(self, sql: str | None, name: str | None, params: list[str]) -> list[dict[str, Any]]:
+        """`tracker query --format json`, read-only (no --write here, ever)."""
+        from tracker.output import user_query as queries
+
+        statement, bound = queries.resolve(sql, name, params)
+        result = queries.run(
+            self.db,
+            statement,
+            bound,
+            write=False,
+            timeout_s=self.query_timeout_s,
+            max_rows=self.query_max_rows,
+        )
+        return queries.as_objects(result)
+
+    def latest(self) -> dict[str, Any]:
+        """The newest snapshot, alert and liquidation times (what the stream announces)."""
+        with open_store(self.db, read_only=True) as store:
+            rows = self._rows(store, "web_latest", {})
+        doc: dict[str, Any] = jsonable(rows[0])
+        return doc

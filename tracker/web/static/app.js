@@ -1,0 +1,314 @@
+// tracker's pages: fetch the JSON API, render tables, follow /api/stream. Text from strangers
+// (labels, display names, messages) is only ever set with textContent, never parsed as markup.
+"use strict";
+
+const DANGER_PCT = [2, 5, 10]; // as the terminal: red under 2 %, orange under 5 %, yellow under 10 %
+const STALE_MS = 15000; // the server pings every 5 s: three missed pings is a stale stream
+const page = document.body.dataset.page;
+const address = document.body.dataset.address;
+
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+}
+
+function num(value) {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function usd(value, signed) {
+  const x = num(value);
+  if (x === null || Number.isNaN(x)) return "-";
+  const a = Math.abs(x);
+  const [d, s] = a >= 1e9 ? [1e9, "B"] : a >= 1e6 ? [1e6, "M"] : a >= 1e3 ? [1e3, "K"] : [1, ""];
+  const body = "$" + (a / d).toFixed(2) + s;
+  return (x < 0 ? "-" : signed && x > 0 ? "+" : "") + body;
+}
+
+function px(value) {
+  const x = num(value);
+  if (x === null) return "-";
+  const a = Math.abs(x);
+  const places = a >= 1000 ? 2 : a >= 1 ? 4 : 8;
+  return x.toLocaleString("en-US", { minimumFractionDigits: places, maximumFractionDigits: places });
+}
+
+function pct(value, signed) {
+  const x = num(value);
+  if (x === null) return "-";
+  return (signed && x > 0 ? "+" : "") + x.toFixed(2) + "%";
+}
+
+function danger(value) {
+  const x = num(value);
+  if (x === null) return "safe";
+  if (x < DANGER_PCT[0]) return "critical";
+  if (x < DANGER_PCT[1]) return "high";
+  if (x < DANGER_PCT[2]) return "warn";
+  return "safe";
+}
+
+function signClass(value) {
+  const x = num(value);
+  return x === null || x === 0 ? "" : x > 0 ? "up" : "down";
+}
+
+function short(a) {
+  return a ? a.slice(0, 6) + "…" + a.slice(-4) : "-";
+}
+
+function when(iso) {
+  return iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-";
+}
+
+function cell(row, text, cls) {
+  const td = el("td", text, cls);
+  row.appendChild(td);
+  return td;
+}
+
+function accountLink(addr, label) {
+  const a = el("a", label || short(addr));
+  a.href = "/accounts/" + encodeURIComponent(addr);
+  a.title = addr;
+  return a;
+}
+
+function fill(table, rows, build) {
+  const body = document.querySelector(table + " tbody");
+  const fresh = document.createElement("tbody");
+  for (const row of rows) fresh.appendChild(build(row));
+  body.replaceWith(fresh);
+}
+
+async function getJSON(path) {
+  const response = await fetch(path, { headers: { Accept: "application/json" } });
+  const doc = await response.json();
+  if (!response.ok) throw new Error(doc.error || response.statusText);
+  return doc;
+}
+
+function problem(message) {
+  let box = document.getElementById("problem");
+  if (!box) {
+    box = el("p", null, "problem");
+    box.id = "problem";
+    document.querySelector("main").prepend(box);
+  }
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+// --- overview ---------------------------------------------------------------------------------
+
+async function overview() {
+  const query = new URLSearchParams(location.search);
+  for (const [k, v] of [...query]) if (!v) query.delete(k);
+  const rows = await getJSON("/api/accounts" + (query.size ? "?" + query : ""));
+  fill("#accounts", rows, (r) => {
+    const tr = el("tr");
+    tr.dataset.address = r.address;
+    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, r.display_name || "", "name");
+    cell(tr, usd(r.account_value_usd), "n value");
+    cell(tr, usd(r.notional_usd), "n");
+    cell(tr, pct(r.shock_to_liq_pct, true), "n " + danger(Math.abs(num(r.shock_to_liq_pct) ?? Infinity)));
+    cell(tr, r.coin ? r.coin + " " + r.side : "-");
+    cell(tr, px(r.mark_px), "n mark");
+    cell(tr, px(r.liquidation_px), "n");
+    cell(tr, pct(r.distance_to_liq_pct), "n distance " + danger(r.distance_to_liq_pct));
+    return tr;
+  });
+  document.getElementById("empty").hidden = rows.length > 0;
+}
+
+async function overviewFilters() {
+  const query = new URLSearchParams(location.search);
+  const select = document.getElementById("f-watchlist");
+  for (const w of await getJSON("/api/watchlists")) {
+    const option = el("option", w.name + " (" + w.addresses + ")");
+    option.value = w.name;
+    select.appendChild(option);
+  }
+  select.value = query.get("watchlist") || "";
+  document.getElementById("f-tag").value = query.get("tag") || "";
+  document.getElementById("f-coin").value = query.get("coin") || "";
+}
+
+// --- account ----------------------------------------------------------------------------------
+
+let charts = null;
+
+async function account() {
+  const [doc, rows] = await Promise.all([
+    getJSON("/api/accounts/" + address),
+    getJSON("/api/accounts?address=" + address),
+  ]);
+  const who = rows[0] || {};
+  const title = document.getElementById("title");
+  title.textContent = who.label || short(address);
+  title.title = address;
+  const summary = document.getElementById("summary");
+  summary.replaceChildren();
+  const facts = [
+    ["address", address, ""],
+    ["leaderboard name", who.display_name || "-", "name"],
+    ["value", usd(who.account_value_usd), "value"],
+    ["notional", usd(who.notional_usd), ""],
+    ["shock to liquidation", pct(who.shock_to_liq_pct, true), ""],
+    ["as of", when(doc.time), "time"],
+  ];
+  for (const [name, text, cls] of facts) {
+    const item = el("div", null, "fact " + cls);
+    item.appendChild(el("span", name, "k"));
+    item.appendChild(el("span", text, "v"));
+    summary.appendChild(item);
+  }
+  fill("#positions", doc.positions, (p) => {
+    const tr = el("tr");
+    tr.dataset.coin = p.coin;
+    cell(tr, p.dex ? p.dex + ":" + p.coin : p.coin);
+    cell(tr, p.side, p.side === "long" ? "up" : "down");
+    cell(tr, num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n");
+    cell(tr, px(p.entry_px), "n");
+    cell(tr, px(p.mark_px), "n mark");
+    cell(tr, usd(p.notional_usd), "n");
+    cell(tr, usd(p.unrealized_pnl, true), "n " + signClass(p.unrealized_pnl));
+    cell(tr, p.roe === null ? "-" : pct(num(p.roe) * 100, true), "n " + signClass(p.roe));
+    cell(tr, p.leverage + "x", "n");
+    cell(tr, p.margin_mode);
+    cell(tr, px(p.liquidation_px), "n liq");
+    cell(tr, px(p.venue_liquidation_px), "n");
+    cell(tr, pct(p.distance_to_liq_pct), "n distance " + danger(p.distance_to_liq_pct));
+    return tr;
+  });
+  await drawCharts(await getJSON("/api/accounts/" + address + "/history"));
+}
+
+function points(ts, values) {
+  const byTime = new Map(); // one point per second (the chart's resolution), the last one wins
+  ts.forEach((t, i) => {
+    if (values[i] !== null) byTime.set(Math.floor(Date.parse(t) / 1000), Number(values[i]));
+  });
+  return [...byTime].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value }));
+}
+
+function newChart(id) {
+  const box = document.getElementById(id);
+  return LightweightCharts.createChart(box, {
+    height: 280,
+    autoSize: true,
+    layout: { background: { color: "#11161c" }, textColor: "#c9d1d9" },
+    grid: { vertLines: { color: "#1f2730" }, horzLines: { color: "#1f2730" } },
+    timeScale: { timeVisible: true, secondsVisible: true },
+    rightPriceScale: { borderVisible: false },
+    leftPriceScale: { visible: true, borderVisible: false },
+  });
+}
+
+async function drawCharts(history) {
+  if (typeof LightweightCharts === "undefined") return;
+  if (!charts) {
+    const value = newChart("value-chart");
+    const price = newChart("price-chart");
+    const line = LightweightCharts.LineSeries;
+    charts = {
+      value: value.addSeries(line, { color: "#58a6ff", title: "value", priceScaleId: "right" }),
+      pnl: value.addSeries(line, { color: "#d29922", title: "uPnL", priceScaleId: "left" }),
+      mark: price.addSeries(line, { color: "#c9d1d9", title: "mark" }),
+      liq: price.addSeries(line, { color: "#f85149", title: "liq. (ours)" }),
+      venue: price.addSeries(line, { color: "#db6d28", title: "liq. (venue)", lineStyle: 2 }),
+      charts: [value, price],
+    };
+  }
+  charts.value.setData(points(history.ts, history.account_value_usd));
+  charts.pnl.setData(points(history.ts, history.unrealized_pnl_usd));
+  const coin = history.coins[0];
+  document.getElementById("price-title").textContent = coin
+    ? coin.coin + ": mark and liquidation price"
+    : "No positions in the stored history";
+  charts.mark.setData(coin ? points(coin.ts, coin.mark_px) : []);
+  charts.liq.setData(coin ? points(coin.ts, coin.liquidation_px) : []);
+  charts.venue.setData(coin ? points(coin.ts, coin.venue_liquidation_px) : []);
+  for (const chart of charts.charts) chart.timeScale().fitContent();
+}
+
+// --- feeds ------------------------------------------------------------------------------------
+
+async function liquidations() {
+  const rows = await getJSON("/api/liquidations");
+  fill("#liquidations", rows, (r) => {
+    const tr = el("tr");
+    cell(tr, when(r.end), "time");
+    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, r.coin);
+    cell(tr, r.side || "-", r.side === "long" ? "up" : "down");
+    cell(tr, usd(r.notional_usd), "n");
+    cell(tr, px(r.mark_px), "n");
+    cell(tr, r.method);
+    cell(tr, r.fills, "n");
+    return tr;
+  });
+}
+
+async function alerts() {
+  const rows = await getJSON("/api/alerts?limit=200");
+  fill("#alerts", rows, (r) => {
+    const tr = el("tr", null, "severity-" + r.severity);
+    cell(tr, when(r.time), "time");
+    cell(tr, r.kind);
+    cell(tr, r.severity);
+    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, r.coin || "-");
+    cell(tr, r.message, "message");
+    cell(tr, [...r.delivered_to, ...r.failed_sinks.map((s) => s + " (failed)")].join(", "));
+    return tr;
+  });
+}
+
+// --- live -------------------------------------------------------------------------------------
+
+const render = { overview, account, liquidations, alerts }[page];
+let lastEvent = 0;
+let refreshing = null;
+
+function live(state, text) {
+  const badge = document.getElementById("live");
+  badge.className = "live " + state;
+  badge.textContent = text;
+}
+
+async function refresh() {
+  try {
+    await render();
+    problem("");
+  } catch (error) {
+    problem("could not read the data: " + error.message);
+  }
+}
+
+function follow() {
+  const source = new EventSource("/api/stream");
+  source.addEventListener("change", () => {
+    lastEvent = Date.now();
+    live("ok", "live · " + new Date().toISOString().slice(11, 19) + "Z");
+    refreshing = (refreshing || Promise.resolve()).then(refresh);
+  });
+  source.addEventListener("ping", () => {
+    lastEvent = Date.now();
+    if (!document.getElementById("live").classList.contains("ok")) live("ok", "live");
+  });
+  source.addEventListener("trouble", (e) => {
+    lastEvent = Date.now();
+    live("stale", "store unreadable: " + JSON.parse(e.data).error);
+  });
+  source.onerror = () => live("down", "reconnecting…");
+  setInterval(() => {
+    if (lastEvent && Date.now() - lastEvent > STALE_MS) live("stale", "stale: no news for 15 s");
+  }, 2000);
+}
+
+if (page === "overview") overviewFilters().catch((e) => problem(e.message));
+follow(); // its first `change` renders the page
