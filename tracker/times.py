@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from tracker.errors import BadInput
@@ -24,3 +25,18 @@ def option_time(text: str, option: str) -> datetime:
         raise BadInput(
             f"{option} must be an ISO 8601 time like 2026-01-31T00:00:00Z, got {text!r}"
         ) from None
+
+
+async def wait_set(event: asyncio.Event, timeout_s: float) -> bool:
+    """True once event is set, False after timeout_s.
+
+    A cancellation always propagates: `asyncio.wait_for` on Python 3.11 can swallow one that
+    arrives as the awaited event is set, so a task cancelled at that moment went on running (the
+    live engine's refresher did, under a steady stream of trades).
+    """
+    try:
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

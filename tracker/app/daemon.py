@@ -26,6 +26,7 @@ from typing import Any
 from tracker.app.snapshot_pass import PassReport
 from tracker.errors import BadInput, TrackerError
 from tracker.percentiles import percentile
+from tracker.times import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +110,7 @@ async def run_daemon(
             for schedule in due:
                 schedule.next_due = max(schedule.next_due + schedule.interval_s, clock())
         wait = max(min(s.next_due for s in schedules) - clock(), 0.0)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=wait)
+        await wait_set(stop, wait)
     return stats
 
 

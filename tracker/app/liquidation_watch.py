@@ -16,7 +16,6 @@ from `vaultDetails` of the HLP parent at start and every `CHILDREN_REFRESH_S`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -37,6 +36,7 @@ from tracker.risk.live.book import LiveBook
 from tracker.sources.hyperliquid import client as hl
 from tracker.sources.hyperliquid.history import FILLS_PAGE, fill_key, parse_fills, read_forward
 from tracker.store import open_store
+from tracker.times import wait_set
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +223,7 @@ class LiquidationWatch:
             batch = self._next_batch()
             if batch is None:
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=0.25)
+                await wait_set(self._wake, 0.25)
                 continue
             await self._confirm(batch)
 

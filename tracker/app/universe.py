@@ -21,7 +21,6 @@ scheduler and a share of the budget left to the watchlists.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -34,6 +33,7 @@ from tracker.app.daemon import finished_unless_stopped
 from tracker.config import Settings
 from tracker.errors import BadInput, TrackerError, VenueError
 from tracker.records.leaderboard import Leaderboard
+from tracker.times import wait_set
 
 if TYPE_CHECKING:
     import aiohttp
@@ -171,8 +171,7 @@ async def follow(
         else:
             if added or removed:
                 await on_change({a: float(v) for a, v in added.items()}, removed)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=wait)
+        await wait_set(stop, wait)
 
 
 class PollingSweep:
@@ -224,8 +223,7 @@ class PollingSweep:
             now = time.monotonic()
             batch = self.scheduler.next_batch(now, available, limit=SWEEP_BATCH)
             if not batch:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=0.5)
+                await wait_set(stop, 0.5)
                 continue
             self.scheduler.refreshing(batch, now)
             task = asyncio.create_task(self.runner.refresh(batch, self.keep_s))

@@ -7,7 +7,6 @@ The library calls behind the command; the CLI parses, calls one of them and rend
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from tracker.app.runner import Watched, hyperliquid_poller, pass_runner
 from tracker.app.snapshot_pass import PassReport
 from tracker.config import Settings
 from tracker.records import AccountReport, EthereumReport
+from tracker.times import wait_set
 
 ETH_WATCH_INTERVAL_S = 12.0  # about one Ethereum block
 
@@ -101,8 +101,7 @@ async def watch_live(settings: Settings, address: str, interval: float, show: Sh
                 state.polls += 1
                 show(report, "polled", state)
                 due.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(due.wait(), timeout=interval)
+                await wait_set(due, interval)
 
         async def stream_marks() -> None:
             async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:

@@ -59,10 +59,9 @@ class Changes:
     async def after(self, version: int, timeout_s: float) -> int:
         """The version once it differs from version, or the same one after timeout_s."""
         async with self._changed:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.version != version), timeout_s
-                )
+            with contextlib.suppress(TimeoutError):  # not wait_for: 3.11's can eat a cancel
+                async with asyncio.timeout(timeout_s):
+                    await self._changed.wait_for(lambda: self.version != version)
             return self.version
 
 

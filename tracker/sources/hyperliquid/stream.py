@@ -314,8 +314,9 @@ class HyperliquidStream:
             while True:
                 if outbox.empty():
                     wait = self.ping_interval_s - (loop.time() - last)
-                    try:
-                        text = await asyncio.wait_for(outbox.get(), max(wait, 0.001))
+                    try:  # not wait_for: on 3.11 it can eat a cancellation
+                        async with asyncio.timeout(max(wait, 0.001)):
+                            text = await outbox.get()
                     except TimeoutError:
                         text = _PING
                 else:
