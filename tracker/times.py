@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from tracker.errors import BadInput
+
+if TYPE_CHECKING:
+    import asyncio  # imported when waited on: light commands never load asyncio
 
 
 def parse_iso(text: str) -> datetime:
@@ -34,6 +37,8 @@ async def wait_set(event: asyncio.Event, timeout_s: float) -> bool:
     arrives as the awaited event is set, so a task cancelled at that moment went on running (the
     live engine's refresher did, under a steady stream of trades).
     """
+    import asyncio
+
     try:
         async with asyncio.timeout(timeout_s):
             await event.wait()
