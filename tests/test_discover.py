@@ -28,12 +28,15 @@ async def fake() -> Any:
         yield venue
 
 
-async def discover(fake: FakeHyperliquid, tmp_path: Path, *args: str) -> CliResult:
+async def discover(
+    fake: FakeHyperliquid, tmp_path: Path, *args: str, columns: int | None = None
+) -> CliResult:
     env = tracker_env(
         fake.url,
         tmp_path / "t.duckdb",
         TRACKER_HL_STATS_URL=fake.url,
         TRACKER_WATCHLISTS_DIR=str(tmp_path / "watchlists"),
+        **({"COLUMNS": str(columns)} if columns else {}),
     )
     return await run_cli("discover", *args, env=env)
 
@@ -87,7 +90,7 @@ async def test_top_and_sort_and_the_table(fake, tmp_path):
     best = sorted(rows, key=pnl, reverse=True)[:3]
     assert [d["address"] for d in json.loads(result.stdout)] == [r["ethAddress"] for r in best]
 
-    table = await discover(fake, tmp_path, "--top", "2")
+    table = await discover(fake, tmp_path, "--top", "2", columns=200)
     assert table.code == 0, table.stderr
     largest = sorted(rows, key=value, reverse=True)
     assert largest[0]["ethAddress"] in table.stdout and largest[1]["ethAddress"] in table.stdout
@@ -95,6 +98,23 @@ async def test_top_and_sort_and_the_table(fake, tmp_path):
     assert table.stdout.index(largest[0]["ethAddress"]) < table.stdout.index(
         largest[1]["ethAddress"]
     )
+
+
+async def test_at_80_columns_the_table_is_compact_and_keeps_the_names(fake, tmp_path):
+    from tests.test_narrow import assert_uncut
+
+    rows = seeded_leaderboard(5)
+    rows[0]["displayName"] = "[red]Big[/red] <b>Whale</b>"
+    rows[0]["accountValue"] = "999000000"  # the largest: first in the table
+    fake.put_leaderboard(rows)
+    narrow = await discover(fake, tmp_path, "--top", "3", columns=80)
+    assert narrow.code == 0, narrow.stderr
+    assert_uncut(narrow.stdout, 80)
+    # the owner's name as text (markup not applied), then the short address, and the value
+    short = rows[0]["ethAddress"][:6] + "…" + rows[0]["ethAddress"][-4:]
+    first = narrow.stdout.split(" 1  ", 1)[1]  # the account cell may wrap onto the next line
+    assert first.startswith("[red]Big[/red]") and f"<b>Whale</b> {short}" in first, narrow.stdout
+    assert "$999.0M" in narrow.stdout
 
 
 @pytest.mark.parametrize(
