@@ -223,7 +223,7 @@ async def test_live_mode_sweeps_the_universe_and_reports_progress(hl_fake, tmp_p
         assert SMALL not in users(hl_fake, "clearinghouseState")
         assert BIG not in users(hl_fake, "spotClearinghouseState")
         status = await run_cli("status", env=env)
-        assert "universe (tracker run --discover 1000000" in status.stdout
+        assert "universe (tracker run --discover 1000000): " in status.stdout
 
         # A trade names BIG: it is refreshed at once, but its positions did not change, so
         # nothing is stored within --interval; once they change, the refresh is stored.

@@ -381,9 +381,10 @@ def status_view(doc: dict[str, Any]) -> Group:
     elif "last_pass" in doc:
         parts.append(Text("no pass stored yet", "dim"))
     if universe := doc.get("universe"):
+        threshold = _plain_number(universe["min_account_value_usd"])
         parts.append(
             Text(
-                f"universe (tracker run --discover {universe['min_account_value_usd']}): "
+                f"universe (tracker run --discover {threshold}): "
                 f"{universe['seen']}/{universe['accounts']} accounts seen, "
                 f"{universe['accounts'] - universe['seen']} to sweep; leaderboard read "
                 f"{universe['listed_at']}"
@@ -404,3 +405,12 @@ NO_STATUS_FILE = (
     "(`tracker run --no-live`), as after `tracker snapshot`, this shows what the store holds: "
     "the last stored pass and the accounts whose latest snapshot is oldest."
 )
+
+
+def _plain_number(value: object) -> str:
+    """1000000 for the store's 1000000.000000000000000000 (a threshold as the user typed it)."""
+    try:
+        number = Decimal(str(value))
+    except ArithmeticError:
+        return str(value)
+    return f"{number.normalize():f}" if number == number.to_integral() else str(number.normalize())
