@@ -2,6 +2,10 @@
 
 Every endpoint is overridable; the defaults point at the real services. The environment wins
 over `.env`. The tracker is read-only by design: a value that looks like a private key is refused.
+
+Longer than our ~400 lines on purpose: every setting is declared, defaulted and checked here, a
+few lines each, so that one file lists them all (docs/architecture.md); splitting it would
+scatter that list.
 """
 
 from __future__ import annotations

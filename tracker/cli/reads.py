@@ -32,7 +32,7 @@ def status(
 ) -> None:
     """What the running `tracker run` reports: budget use, stream health, stalest accounts."""
     from tracker.output import reads as views
-    from tracker.output import terminal as render
+    from tracker.output import status_view as render
 
     settings = settings_for(db)
     doc = views.status(settings)
