@@ -64,8 +64,8 @@ async def test_run_serves_the_api_and_the_stream_while_passes_are_stored(hl_fake
         await read_passes(proc, 1, timeout=60)
         async with aiohttp.ClientSession() as session:
             first = await accounts(session, base)
-            async with session.get(f"{base}api/stream") as stream:
-                assert stream.status == 200
+            async with session.get(f"{base}api/stream") as stream, asyncio.timeout(120):
+                assert stream.status == 200  # the timeout bounds a hang, asserts no time
                 seen = await next_event(stream, "change")
                 await read_passes(proc, 1, timeout=60)  # a new pass, stored meanwhile
                 after = await next_event(stream, "change")
@@ -143,3 +143,37 @@ async def test_a_read_waiting_for_the_store_lock_does_not_block_the_loop(tmp_pat
         async with await waiting as response:
             status = response.status
     assert (answered, still_waiting, status) == (200, True, 200)
+
+
+async def test_each_stored_pass_is_announced_on_the_stream_at_once(tmp_path):
+    """The daemon's on_pass bumps the stream itself: a `change` follows a pass with the file
+    untouched (the file watcher would see nothing; without the bump only pings would come)."""
+    from datetime import UTC, datetime
+
+    from tracker.app.serving import Listen, serving
+    from tracker.app.snapshot_pass import PassReport
+    from tracker.config import Settings
+
+    db = tmp_path / "t.duckdb"
+    with open_store(db):
+        pass
+    settings = Settings.from_env({"TRACKER_DB": str(db)}, dotenv_path=tmp_path / "no.env")
+    urls: list[str] = []
+    passes: list[PassReport] = []
+    listen = Listen("127.0.0.1", 0, lambda url, _login: urls.append(url))
+    report = PassReport(
+        ts=datetime.now(UTC), command="run", addresses=0, ok=0, failed={}, positions=0,
+        new_fills=0, new_funding=0, new_ledger=0, history_read=0, history_postponed=0,
+        gaps=(), weight=0, duration_s=0.0,
+    )  # fmt: skip
+    async with (
+        serving(settings, listen, passes.append) as on_pass,
+        aiohttp.ClientSession() as session,
+        session.get(f"{urls[0]}api/stream") as stream,
+    ):
+        seen = await next_event(stream, "change")
+        await next_event(stream, "ping")  # the stream is quiet: the file is not changing
+        on_pass(report)
+        async with asyncio.timeout(30):  # a bound, not a timed assertion: fail, don't hang
+            after = await next_event(stream, "change")
+    assert passes == [report] and after["version"] == seen["version"] + 1
