@@ -20,6 +20,7 @@ from tracker.app.daemon import DaemonStats, LoopLag, Schedule, build_schedules, 
 from tracker.app.ethereum_pass import ethereum_link
 from tracker.app.poller import HyperliquidPoller
 from tracker.app.runner import Runner, Watched, hyperliquid_poller, pass_runner
+from tracker.app.serving import Listen, serving
 from tracker.app.snapshot_pass import PassReport, Progress
 from tracker.app.universe import PollingSweep, Universe, follow
 from tracker.config import Settings
@@ -78,12 +79,14 @@ async def run(
     on_pass: OnPass,
     progress: Progress | None,
     discover: Decimal | None = None,
+    serve: Listen | None = None,
 ) -> Any:
     """Track until SIGINT/SIGTERM; the daemon's or the live engine's stats when stopped.
 
     With discover (USD), the leaderboard accounts worth that much are tracked too
     (tracker.app.universe). Live mode stores an unchanged account once per interval, polling
     mode's universe passes likewise; the watchlists' polling passes store every account.
+    With serve, the dashboard listens there until the daemon stops (tracker.app.serving).
     """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -94,6 +97,8 @@ async def run(
     async with contextlib.AsyncExitStack() as stack:
         if lag is not None:
             await stack.enter_async_context(lag.running())
+        if serve is not None:
+            on_pass = await stack.enter_async_context(serving(settings, serve, on_pass))
         poller = await stack.enter_async_context(hyperliquid_poller(settings))
         ethereum = await stack.enter_async_context(ethereum_link(settings))
         universe = (

@@ -245,6 +245,15 @@ def run(
             "TRACKER_DISCOVER_INTERVAL seconds.",
         ),
     ] = None,
+    serve: Annotated[
+        str | None,
+        typer.Option(
+            "--serve",
+            metavar="[HOST:]PORT",
+            help="Also serve the dashboard (as `tracker serve` does) from the daemon; host "
+            "127.0.0.1 unless given (off loopback: TRACKER_SERVE_TOKEN).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
     """Track until SIGINT/SIGTERM; one JSON line per refresh pass on stdout.
@@ -267,6 +276,7 @@ def run(
     threshold = None if discover is None else cli_discover.usd(discover, "--discover")
     watched = _watched(watchlist, may_be_empty=threshold is not None)
     settings = settings_for(db)
+    listen = None if serve is None else cli_serve.listen(serve, settings.serve_token)
     tracking.check_store(settings)
     lag = LoopLag() if loop_lag else None
 
@@ -285,6 +295,7 @@ def run(
             on_pass=on_pass,
             progress=_progress,
             discover=threshold,
+            serve=listen,
         )
     )
     raise typer.Exit(0 if stats.passes or not stats.failed_passes else 1)

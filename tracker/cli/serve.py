@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tracker.cli.common import DbOption, err, out, settings_for
+
+if TYPE_CHECKING:
+    from tracker.app.serving import Listen
 
 
 def register(app: typer.Typer) -> None:
@@ -45,3 +48,23 @@ def serve(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_web(reader, host, port, token=settings.serve_token, started=started))
+
+
+def listen(value: str, token: str | None) -> Listen:
+    """`tracker run --serve [HOST:]PORT` checked before any I/O (BadInput: one line, exit 2).
+
+    Once listening, the address and, with a token, the one-time link go to stderr: `tracker
+    run`'s stdout carries the passes' JSON lines.
+    """
+    from tracker.app.serving import Listen
+    from tracker.web.server import check_token, parse_listen
+
+    host, port = parse_listen(value)
+    check_token(host, token)
+
+    def started(url: str, login_url: str | None) -> None:
+        err.print(f"serving at {url}", markup=False, highlight=False)
+        if login_url:  # a one-time code, not the token: it opens one browser's session
+            err.print(f"open once to sign in: {login_url}", markup=False, highlight=False)
+
+    return Listen(host, port, started)

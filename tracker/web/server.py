@@ -9,11 +9,12 @@ loopback, so a page elsewhere cannot reach the API through DNS rebinding.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,14 +55,14 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_host(host: str) -> str:
+def check_host(host: str, option: str = "--host") -> str:
     """host when it is an IP address or 'localhost'; BadInput otherwise (one line)."""
     if not is_loopback(host):
         try:
             ipaddress.ip_address(host)
         except ValueError:
             raise BadInput(
-                f"--host must be an IP address or localhost, got {host[:60]!r}"
+                f"{option} must be an IP address or localhost, got {host[:60]!r}"
             ) from None
     return host
 
@@ -173,18 +174,32 @@ class Serving:
     login_url: str | None
 
 
-async def serve(
-    reader: Reader,
-    host: str,
-    port: int,
-    *,
-    token: str | None,
-    started: Callable[[Serving], None],
-    poll_s: float = 1.0,
-) -> None:
-    """Serve until cancelled; started(...) once listening. BadInput for a host or port refused."""
+def parse_listen(value: str) -> tuple[str, int]:
+    """'[HOST:]PORT' (IPv6 as [::1]:PORT) as (host, port); host 127.0.0.1 when only PORT."""
+    host, sep, port_text = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep:
+        host = "127.0.0.1"
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535 or (sep and not host):
+        raise BadInput(f"--serve takes [HOST:]PORT with PORT 0-65535, got {value[:60]!r}")
+    return check_host(host, "--serve host"), int(port_text)
+
+
+def check_token(host: str, token: str | None) -> None:
+    """BadInput unless host is loopback or a token guards it."""
     if not is_loopback(host) and token is None:
         raise BadInput(f"serving on {host} needs TRACKER_SERVE_TOKEN (loopback needs none)")
+
+
+@contextlib.asynccontextmanager
+async def listening(
+    reader: Reader, host: str, port: int, *, token: str | None, poll_s: float = 1.0
+) -> AsyncIterator[tuple[Serving, stream.Changes]]:
+    """The app listening until the block ends; where, and its change counter to bump.
+
+    BadInput for a host or port refused.
+    """
+    check_token(host, token)
     app = make_app(reader, token=token, poll_s=poll_s)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
@@ -198,7 +213,22 @@ async def serve(
         shown = f"[{host}]" if ":" in host else host
         url = f"http://{shown}:{bound}/"
         once = app[GUARD].once
-        started(Serving(url, f"{url}login?once={once.decode()}" if token and once else None))
-        await asyncio.Event().wait()
+        login_url = f"{url}login?once={once.decode()}" if token and once else None
+        yield Serving(url, login_url), app[stream.CHANGES]
     finally:
         await runner.cleanup()
+
+
+async def serve(
+    reader: Reader,
+    host: str,
+    port: int,
+    *,
+    token: str | None,
+    started: Callable[[Serving], None],
+    poll_s: float = 1.0,
+) -> None:
+    """Serve until cancelled; started(...) once listening. BadInput for a host or port refused."""
+    async with listening(reader, host, port, token=token, poll_s=poll_s) as (serving, _):
+        started(serving)
+        await asyncio.Event().wait()

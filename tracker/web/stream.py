@@ -36,13 +36,19 @@ def _stamp(db: Path) -> tuple[tuple[int, int] | None, ...]:
 
 
 class Changes:
-    """The file's version: a counter raised each time its stamp changes."""
+    """The file's version: a counter raised each time its stamp changes or a writer bumps it."""
 
     def __init__(self, db: Path, poll_s: float) -> None:
         self.db = db
         self.poll_s = poll_s
         self.version = 0
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()  # replaced by a fresh one at each bump
+
+    def bump(self) -> None:
+        """A new version now: the writer in this process (the daemon) stored something."""
+        self.version += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     async def watch(self) -> None:
         """Look at the file every poll_s until cancelled."""
@@ -52,17 +58,16 @@ class Changes:
             now = await asyncio.to_thread(_stamp, self.db)
             if now != seen:
                 seen = now
-                async with self._changed:
-                    self.version += 1
-                    self._changed.notify_all()
+                self.bump()
 
     async def after(self, version: int, timeout_s: float) -> int:
         """The version once it differs from version, or the same one after timeout_s."""
-        async with self._changed:
+        if self.version == version:
+            changed = self._changed
             with contextlib.suppress(TimeoutError):  # not wait_for: 3.11's can eat a cancel
                 async with asyncio.timeout(timeout_s):
-                    await self._changed.wait_for(lambda: self.version != version)
-            return self.version
+                    await changed.wait()
+        return self.version
 
 
 CHANGES = web.AppKey("changes", Changes)
