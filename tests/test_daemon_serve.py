@@ -177,3 +177,23 @@ async def test_each_stored_pass_is_announced_on_the_stream_at_once(tmp_path):
         async with asyncio.timeout(30):  # a bound, not a timed assertion: fail, don't hang
             after = await next_event(stream, "change")
     assert passes == [report] and after["version"] == seen["version"] + 1
+
+
+async def test_run_serve_labels_accounts_from_its_own_watchlist_outside_any_folder(
+    hl_fake, tmp_path
+):
+    # -w names a file outside the watchlists folder, which does not exist: the pages still know
+    # the daemon's labels (and the server starts at all)
+    env = tracker_env(
+        hl_fake.url, tmp_path / "t.duckdb", TRACKER_WATCHLISTS_DIR=str(tmp_path / "no-folder")
+    )
+    watchlist = write_watchlist(tmp_path / "elsewhere.toml", WATCHED)
+    proc, base = await start_serving(env, watchlist, "--no-live")
+    try:
+        await read_passes(proc, 1, timeout=60)
+        async with aiohttp.ClientSession() as session:
+            rows = await accounts(session, base)
+    finally:
+        code, _, err = await stop(proc)
+    assert code == 0, err
+    assert [(r["address"], r["label"]) for r in rows] == [(WATCHED, "watched 0")]

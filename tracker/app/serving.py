@@ -25,6 +25,7 @@ class Listen:
     host: str
     port: int
     started: Callable[[str, str | None], None]  # (url, one-time login url or None)
+    watchlists: tuple[str, ...] = ()  # the daemon's -w names and paths: labels and filters
 
 
 @contextlib.asynccontextmanager
@@ -34,7 +35,12 @@ async def serving(settings: Settings, listen: Listen, on_pass: OnPass) -> AsyncI
     from tracker.web.reads import Reader
     from tracker.web.server import listening
 
-    found = watchlists.load_all(watchlists.watchlists_dir(environment()))
+    # the daemon's own watchlists (-w, wherever they are) and those of the folder, if any
+    folder = watchlists.watchlists_dir(environment())
+    named = [watchlists.resolve(n, folder) for n in listen.watchlists]
+    in_folder = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    paths = {p.resolve(): p for p in [*named, *in_folder]}
+    found = watchlists.load_all(paths.values())
     reader = Reader(settings.db_path, found, settings.large_liquidation_usd)
     token = settings.serve_token
     async with listening(reader, listen.host, listen.port, token=token) as (where, changes):

@@ -276,7 +276,7 @@ def run(
     threshold = None if discover is None else cli_discover.usd(discover, "--discover")
     watched = _watched(watchlist, may_be_empty=threshold is not None)
     settings = settings_for(db)
-    listen = None if serve is None else cli_serve.listen(serve, settings.serve_token)
+    listen = None if serve is None else cli_serve.listen(serve, settings.serve_token, watchlist)
     tracking.check_store(settings)
     lag = LoopLag() if loop_lag else None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -50,7 +51,7 @@ def serve(
         asyncio.run(serve_web(reader, host, port, token=settings.serve_token, started=started))
 
 
-def listen(value: str, token: str | None) -> Listen:
+def listen(value: str, token: str | None, watchlists: Sequence[str] | None = None) -> Listen:
     """`tracker run --serve [HOST:]PORT` checked before any I/O (BadInput: one line, exit 2).
 
     Once listening, the address and, with a token, the one-time link go to stderr: `tracker
@@ -67,4 +68,4 @@ def listen(value: str, token: str | None) -> Listen:
         if login_url:  # a one-time code, not the token: it opens one browser's session
             err.print(f"open once to sign in: {login_url}", markup=False, highlight=False)
 
-    return Listen(host, port, started)
+    return Listen(host, port, started, tuple(watchlists or ()))
