@@ -270,6 +270,23 @@ async def test_cli_serve_off_loopback_needs_the_token_and_never_prints_it(store)
     assert "login?once=" in second and TOKEN not in printed
 
 
+async def test_cli_serve_starts_without_a_watchlists_folder(store, tmp_path):
+    # a user who only ran `tracker watch ADDRESS` has no watchlists folder: serve still serves
+    env = {**store.env, "TRACKER_WATCHLISTS_DIR": str(tmp_path / "never-made")}
+    proc = await start_cli("serve", "--port", "0", env=env)
+    try:
+        assert proc.stdout is not None
+        first = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        port = re.search(r":(\d+)/", first)
+        assert port, first
+        status, rows = await get(f"http://127.0.0.1:{port[1]}/api/accounts")
+    finally:
+        proc.terminate()
+        await proc.communicate()
+    assert status == 200 and len(rows) == 3
+    assert all(row["label"] is None for row in rows)
+
+
 def test_the_shipped_chart_library_is_the_locked_npm_build():
     shipped = STATIC / "lightweight-charts.standalone.production.js"
     npm = REPO / "node_modules" / "lightweight-charts"

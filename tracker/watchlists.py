@@ -114,6 +114,15 @@ def load_all(source: Path | Iterable[Path]) -> list[Watchlist]:
     return [load(path) for path in paths]
 
 
+def labelling(directory: Path, named: Sequence[str] = ()) -> list[Watchlist]:
+    """The named watchlists (NAME or PATH) and every file in directory, each once; a missing
+    directory is none (the pages label what they can: `tracker serve`, `tracker run --serve`)."""
+    paths = [resolve(n, directory) for n in named]
+    if directory.is_dir():
+        paths += sorted(directory.glob("*.toml"))
+    return load_all({p.resolve(): p for p in paths}.values())
+
+
 def merge(watchlists: Iterable[Watchlist]) -> list[WatchedAddress]:
     """One entry per address, in first-seen order: what every command watches.
 

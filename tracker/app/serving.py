@@ -36,11 +36,7 @@ async def serving(settings: Settings, listen: Listen, on_pass: OnPass) -> AsyncI
     from tracker.web.server import listening
 
     # the daemon's own watchlists (-w, wherever they are) and those of the folder, if any
-    folder = watchlists.watchlists_dir(environment())
-    named = [watchlists.resolve(n, folder) for n in listen.watchlists]
-    in_folder = sorted(folder.glob("*.toml")) if folder.is_dir() else []
-    paths = {p.resolve(): p for p in [*named, *in_folder]}
-    found = watchlists.load_all(paths.values())
+    found = watchlists.labelling(watchlists.watchlists_dir(environment()), listen.watchlists)
     reader = Reader(settings.db_path, found, settings.large_liquidation_usd)
     token = settings.serve_token
     async with listening(reader, listen.host, listen.port, token=token) as (where, changes):

@@ -38,7 +38,7 @@ def serve(
 
     settings = settings_for(db)
     check_host(host)
-    found = watchlists.load_all(watchlists.watchlists_dir(environment()))
+    found = watchlists.labelling(watchlists.watchlists_dir(environment()))
     reader = Reader(settings.db_path, found, settings.large_liquidation_usd)
 
     def started(serving: Serving) -> None:
