@@ -175,14 +175,15 @@ def report(
 
 
 def watchlist_entries() -> list[WatchedAddress]:
-    """Every watchlist's entries, merged; none when the folder cannot be read (a warning says why).
+    """Every watchlist's entries, merged; none without a folder, or when one cannot be read (a
+    warning says why).
 
     For commands that only label or mark what they show, so a broken watchlist does not stop them.
     """
     from tracker import watchlists
 
     try:
-        found = watchlists.load_all(watchlists.watchlists_dir(environment()))
+        found = watchlists.labelling(watchlists.watchlists_dir(environment()))
     except BadInput as exc:
         log.warning("no labels from the watchlists: %s", exc)
         return []
