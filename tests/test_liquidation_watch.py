@@ -285,3 +285,38 @@ async def test_the_read_that_makes_an_episode_large_goes_before_bigger_fresh_sli
         await until(lambda: watch.stats.alerts == 1)
         assert watch.status()["pending"] == 1  # y waits for budget
     assert fills_asked(hl_fake) == [X, X]
+
+
+async def test_a_read_before_the_venue_served_the_trades_is_asked_once_more(hl_fake, tmp_path):
+    # The venue indexes fills a moment after the tape shows the trades: a read that finds none of
+    # the candidate's trades must not reject it for good.
+    tape, clock, db = Tape(hl_fake), Clock(), tmp_path / "w.duckdb"
+    x = Liquidated(user=X, coin="BTC")
+    tape.slice(x, long=True, px=PX, size="30", mark_px=PX)  # $2.52M
+    served = hl_fake._fills.pop(X.lower())  # not served yet
+    async with watching(hl_fake, db, weight=300, clock=clock) as watch:
+        watch.on_trades(parse_trades(x.trades))
+        clock.now += lw.CONFIRM_DELAY_S
+        await until(lambda: watch.stats.confirm_calls == 1 and watch.stats.retried == 1)
+        assert watch.stats.rejected == 0 and watch.status()["pending"] == 1
+        hl_fake.put_fills(X, list(served.items))  # now the venue serves them
+        clock.now += lw.RETRY_UNSERVED_S
+        await until(lambda: watch.stats.confirmed == 1)
+    assert watch.stats.confirm_calls == 2 and watch.stats.rejected == 0
+    stored = rows(db, "select address, coin, notional_usd from liquidations")
+    assert stored == [(X, "BTC", x.notional_usd)]
+
+
+async def test_a_candidate_is_asked_again_only_once(hl_fake, tmp_path):
+    tape, clock, db = Tape(hl_fake), Clock(), tmp_path / "w.duckdb"
+    x = Liquidated(user=X, coin="BTC")
+    tape.slice(x, long=True, px=PX, size="30", mark_px=PX)
+    hl_fake._fills.pop(X.lower())  # never served: the tape's trades were not its liquidation
+    async with watching(hl_fake, db, weight=300, clock=clock) as watch:
+        watch.on_trades(parse_trades(x.trades))
+        clock.now += lw.CONFIRM_DELAY_S
+        await until(lambda: watch.stats.retried == 1)
+        clock.now += lw.RETRY_UNSERVED_S
+        await until(lambda: watch.stats.rejected == 1)
+    assert watch.stats.confirm_calls == 2 and watch.stats.confirmed == 0
+    assert rows(db, "select count(*) from liquidations") == [(0,)]

@@ -9,8 +9,14 @@ its own (`TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN`) on top of the shared limi
 total never exceeds the venue's budget. Only fills carrying a `liquidation` object make a
 liquidation; they are stored and turned into episodes and alerts by `tracker.alerts.market`.
 A candidate that waits longer than `MAX_WAIT_S` for budget (or is pushed out of a full queue) is
-dropped and counted, for `tracker status`. HLP's child vaults, where backstops land, are read
-from `vaultDetails` of the HLP parent at start and every `CHILDREN_REFRESH_S`.
+dropped and counted, for `tracker status`. A read that finds none of a candidate's trades came
+before the venue served them: that candidate is asked once more after `RETRY_UNSERVED_S`. HLP's
+child vaults, where backstops land, are read from `vaultDetails` of the HLP parent at start and
+every `CHILDREN_REFRESH_S`.
+
+Longer than our ~400 lines on purpose: the queue, its weight share, the reads and the follow-up
+of episodes in progress share one pending heap and its counters; the pure grouping and the
+storage already live apart (`risk.liquidation_candidates`, `alerts.market`).
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ log = logging.getLogger(__name__)
 
 CONFIRM_DELAY_S = 1.0  # let the venue index the fills before asking for them
 MAX_WAIT_S = 600.0  # a candidate not confirmed by then is dropped (counted)
+# A read that found none of a candidate's trades came before the venue served them: its
+# candidates are asked once more after this, not rejected (the account's other fills say nothing)
+RETRY_UNSERVED_S = 3.0
 MAX_PENDING = 5000  # the smallest candidates are dropped (counted) beyond this
 CHILDREN_REFRESH_S = 600.0
 # Once an account is confirmed liquidating on a coin, its next slices (the venue sends one every
@@ -63,6 +72,7 @@ class WatchStats:
     confirm_calls: int = 0
     confirmed: int = 0  # candidates whose account had a liquidation fill in the window
     rejected: int = 0  # candidates whose account had none: never called a liquidation
+    retried: int = 0  # candidates whose trades the venue had not served yet: asked again once
     dropped_for_budget: int = 0
     liquidation_fills: int = 0
     episodes: int = 0
@@ -111,6 +121,7 @@ class LiquidationWatch:
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._covered: dict[str, int] = {}  # address -> ms up to which its fills were read
+        self._retried: set[tuple[str | None, str, str]] = set()  # (hash, address, coin) asked again
         self._children_at = float("-inf")
         self._crossed_at: dict[tuple[str, str], float] = {}
         self._liquidating: dict[tuple[str, str], _Following] = {}
@@ -294,9 +305,6 @@ class LiquidationWatch:
             log.warning("liquidation candidates of %s not confirmed: %s", address, exc)
             self.stats.failed += 1
             return
-        # Read up to `end`, but a fill newer than a moment ago may not have been served yet.
-        read_to = min(end, time.time_ns() // 1_000_000 - MARGIN_MS)
-        self._covered[address] = max(self._covered.get(address, 0), read_to)
         # Its own liquidation fills only: as a maker in someone else's liquidation its fills carry
         # the object too, naming the other account, and do not describe its position.
         liquidations = [
@@ -304,6 +312,24 @@ class LiquidationWatch:
             for f in fills
             if f.liquidation_method is not None and (f.liquidated_user or address) == address
         ]
+        # A candidate none of whose trades came back was asked too early: once more, later.
+        served = {f.hash for f in fills if f.hash}
+        liquidated = {f.coin for f in liquidations}
+        unserved = [
+            c
+            for c in batch
+            if c.hash is not None
+            and c.coin not in liquidated
+            and c.hash not in served
+            and (c.hash, c.address, c.coin) not in self._retried
+        ]
+        # Read up to `end`, but a fill newer than a moment ago may not have been served yet.
+        read_to = min(end, time.time_ns() // 1_000_000 - MARGIN_MS)
+        if unserved:  # leave their window unread, so the second ask reads it
+            read_to = min(read_to, min(c.first_ms for c in unserved) - 1)
+        self._covered[address] = max(self._covered.get(address, 0), read_to)
+        self._ask_again(unserved)
+        batch = [c for c in batch if c not in unserved]
         coins = {f.coin for f in liquidations}
         for coin in coins:
             last = max(f.time_ms for f in liquidations if f.coin == coin)
@@ -316,6 +342,17 @@ class LiquidationWatch:
         if not liquidations:
             return
         await self._record(address, liquidations)
+
+    def _ask_again(self, unserved: list[Candidate]) -> None:
+        if len(self._retried) > MAX_PENDING:
+            self._retried.clear()
+        ready = self._clock() + RETRY_UNSERVED_S
+        for c in unserved:
+            self._retried.add((c.hash, c.address, c.coin))
+            heapq.heappush(self._heap, _Pending(-c.notional_usd, next(self._seq), c, ready))
+            self.stats.retried += 1
+        if unserved:
+            self._wake.set()
 
     async def _read_fills(self, address: str, start: int, end: int) -> list[Fill]:
         async def fetch(cursor: int) -> Any:
@@ -385,6 +422,7 @@ class LiquidationWatch:
             "confirm_calls": self.stats.confirm_calls,
             "confirmed": self.stats.confirmed,
             "rejected": self.stats.rejected,
+            "retried": self.stats.retried,
             "dropped_for_budget": self.stats.dropped_for_budget,
             "liquidation_fills": self.stats.liquidation_fills,
             "alerts": self.stats.alerts,
