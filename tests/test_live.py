@@ -36,8 +36,8 @@ async def status(env) -> dict:
     return json.loads(result.stdout)
 
 
-async def read_one(db, sql: str, params: dict) -> tuple:
-    """One row from the running daemon's database, waiting out the moments a pass holds it."""
+async def read_all(db, sql: str, params: dict | None = None) -> list[tuple]:
+    """Rows from the running daemon's database, waiting out the moments a pass holds it."""
     async with asyncio.timeout(20):
         while True:
             try:
@@ -48,9 +48,15 @@ async def read_one(db, sql: str, params: dict) -> tuple:
                 await asyncio.sleep(0.05)  # the pass's write lasts milliseconds
                 continue
             try:
-                return con.execute(sql, params).fetchone()
+                return con.execute(sql, params or {}).fetchall()
             finally:
                 con.close()
+
+
+async def read_one(db, sql: str, params: dict) -> tuple | None:
+    """One row from the running daemon's database (None when there is none)."""
+    rows = await read_all(db, sql, params)
+    return rows[0] if rows else None
 
 
 async def stop(proc) -> str:

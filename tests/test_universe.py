@@ -9,13 +9,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from tests.conftest import run_cli, start_cli, tracker_env
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.leaderboard import leaderboard_row
 from tests.test_daemon import read_passes
+from tests.test_live import read_all
 from tests.test_snapshot import write_watchlist
 
 HOSTILE = "@everyone <b>[red]x[/red]</b>\nline"
@@ -41,19 +41,7 @@ def board(*extra: dict[str, Any]) -> list[dict[str, Any]]:
 
 async def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
     """Rows from the running daemon's database, waiting out the moments a pass holds it."""
-    async with asyncio.timeout(20):
-        while True:
-            try:
-                con = duckdb.connect(str(db), read_only=True)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc):
-                    raise
-                await asyncio.sleep(0.05)
-                continue
-            try:
-                return con.execute(sql).fetchall()
-            finally:
-                con.close()
+    return await read_all(db, sql)
 
 
 async def until(check: Any, timeout: float = 30.0) -> Any:
