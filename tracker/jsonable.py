@@ -18,3 +18,9 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
+
+
+def trimmed(value: Decimal) -> Decimal:
+    """value without trailing zeros (the store keeps 18 decimals), never in exponent form."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal

@@ -34,6 +34,7 @@ from decimal import Decimal, localcontext
 
 from tracker.addresses import short_address
 from tracker.alerts.rules import usd
+from tracker.jsonable import trimmed
 from tracker.plain import plain
 from tracker.records import AccountReport, Alert
 from tracker.records.events import PositionChange, move_kind
@@ -199,12 +200,6 @@ def _reconcile(
     return checked, alert
 
 
-def _num(value: Decimal) -> Decimal:
-    """value without trailing zeros (the store keeps 18 decimals), never in exponent form."""
-    normal = value.normalize()
-    return normal.quantize(Decimal(1)) if normal == normal.to_integral() else normal
-
-
 def _where(change: PositionChange) -> str:
     return f"{change.venue}:{change.address}:{change.dex}:{change.coin}"
 
@@ -228,7 +223,7 @@ def _alert(
 ) -> Alert:
     kind = move_kind(size_before, size_after)
     assert kind is not None
-    size_change = _num(size_after - size_before)
+    size_change = trimmed(size_after - size_before)
     side = "long" if (size_after if size_after != 0 else size_before) > 0 else "short"
     label = rules.labels.get(change.address)
     who = (
@@ -246,7 +241,7 @@ def _alert(
         address=change.address,
         label=label,
         coin=change.coin,
-        notional_usd=_num(notional_usd),
+        notional_usd=trimmed(notional_usd),
         severity="warning",
         message=(
             f"WHALE {kind.upper()} {who} {coin} {side} {size_change:+,f} "
@@ -257,9 +252,9 @@ def _alert(
             {
                 "side": side,
                 "size_change": str(size_change),
-                "size_before": str(_num(size_before)),
-                "size_after": str(_num(size_after)),
-                "price": str(_num(price)),
+                "size_before": str(trimmed(size_before)),
+                "size_after": str(trimmed(size_after)),
+                "price": str(trimmed(price)),
                 "dex": change.dex,
                 "source": change.source,
                 "changes": changes,

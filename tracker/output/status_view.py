@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from tracker.jsonable import trimmed
 from tracker.output.fit import full_time
 
 
@@ -120,7 +121,6 @@ NO_STATUS_FILE = (
 def _plain_number(value: object) -> str:
     """1000000 for the store's 1000000.000000000000000000 (a threshold as the user typed it)."""
     try:
-        number = Decimal(str(value))
+        return str(trimmed(Decimal(str(value))))
     except ArithmeticError:
         return str(value)
-    return f"{number.normalize():f}" if number == number.to_integral() else str(number.normalize())
