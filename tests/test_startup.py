@@ -23,6 +23,7 @@ HEAVY = (
     "duckdb",
     "asyncio",
     "tomlkit",
+    "pydantic",  # typer 0.29+ imports it to coerce options: pyproject keeps typer below
     "tracker.app",
     "tracker.app.live.engine",
     "tracker.app.daemon",
