@@ -20,7 +20,8 @@ from tracker.records import AccountReport, Market
 from tracker.risk.assess import assess_account
 from tracker.sources.hyperliquid.client import parse_clearinghouse_state
 from tracker.store import Store, open_store
-from tracker.store.db import migrate
+from tracker.store import db as store_db
+from tracker.store.db import kept_open, migrate
 from tracker.store.writes import PassSummary, write_pass
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "hyperliquid"
@@ -59,6 +60,31 @@ def test_writes_are_idempotent_and_exact(db_path):
     assert sol[0] == T0
     assert sol[3] == Decimal("22881.19788911")
     assert abs(sol[2] - sol[3]) < Decimal("1e-8")
+
+
+def test_decimals_are_stored_as_duckdbs_own_cast_of_their_full_text(db_path):
+    """writes._text rounds to the column's 18 places in Python (DuckDB casts longer text 25x
+    slower); every stored decimal must equal DuckDB's cast of the unrounded text."""
+    report = _report(T0)
+    position = report.positions[0]
+    awkward = {
+        "size": Decimal("-0.0000000000000000025"),  # a tie, below zero: away from zero
+        "entry_px": Decimal("5.199153597211849639034105054"),
+        "notional_usd": Decimal("1E+5"),
+        "roe": Decimal("0.0000000000000000014999"),
+        "liquidation_px": Decimal("1.99999999999999999999"),
+    }
+    snap = replace(report.accounts[0], positions=(replace(position, **awkward),))
+    with open_store(db_path) as store:
+        write_pass(store, [replace(report, accounts=(snap,))], [])
+        stored = store.con.execute(
+            "select size, entry_px, notional_usd, roe, liquidation_px from positions"
+        ).fetchone()
+        cast = store.con.execute(
+            "select " + ", ".join(f"'{v}'::DECIMAL(38, 18)" for v in awkward.values())
+        ).fetchone()
+    assert stored == cast
+    assert stored[0] == Decimal("-0.000000000000000003") and stored[4] == Decimal(2)
 
 
 def test_latest_positions_follow_the_latest_account_snapshot(db_path):
@@ -134,6 +160,44 @@ def test_a_pass_whose_write_fails_midway_leaves_nothing(db_path):
         inserted = write_pass(store, [report], [fine], summary)
         assert [inserted[t] for t in ("account_snapshots", "positions", "markets")] == [1, 2, 1]
         assert _counts(store) == (1, 2, 1, 1)
+
+
+def _other_process_opens(path: Path) -> bool:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; duckdb.connect(sys.argv[1]).close()",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode == 0
+
+
+def test_a_kept_store_is_handed_to_the_next_writable_open_once(db_path):
+    with kept_open(db_path):
+        assert db_path.exists()  # created and migrated at once: a bad --db fails here
+        assert not _other_process_opens(db_path)  # held meanwhile, as the pass's own open is
+        kept = store_db._KEPT[str(db_path.resolve())]
+        with open_store(db_path) as first:
+            taken = first.con
+            assert taken is kept  # the open DuckDB was handed over, not started again
+            assert first.con.execute("select count(*) from schema_migrations").fetchone() != (0,)
+        with pytest.raises(duckdb.ConnectionException):
+            taken.execute("select 1")  # the taker closed it as its own
+        with open_store(db_path) as second:
+            assert second.con is not taken
+    assert _other_process_opens(db_path)
+
+
+def test_a_kept_store_nobody_took_is_closed_on_exit(db_path):
+    with kept_open(db_path):
+        pass
+    assert _other_process_opens(db_path)
 
 
 def test_store_locked_by_another_process_waits_then_reports_busy(db_path):

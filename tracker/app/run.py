@@ -14,18 +14,20 @@ import sys
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.app.daemon import DaemonStats, LoopLag, Schedule, build_schedules, run_daemon
 from tracker.app.ethereum_pass import ethereum_link
 from tracker.app.poller import HyperliquidPoller
 from tracker.app.runner import Runner, Watched, hyperliquid_poller, pass_runner
-from tracker.app.serving import Listen, serving
 from tracker.app.snapshot_pass import PassReport, Progress
-from tracker.app.universe import PollingSweep, Universe, follow
 from tracker.config import Settings
 from tracker.errors import TrackerError
-from tracker.store import open_store
+from tracker.store.db import kept_open, open_store
+
+if TYPE_CHECKING:  # run's universe and dashboard are imported when asked for, not by snapshot
+    from tracker.app.serving import Listen
+    from tracker.app.universe import Universe
 
 OnPass = Callable[[PassReport], None]
 
@@ -34,6 +36,11 @@ def check_store(settings: Settings) -> None:
     """Open (create, migrate) the store before any network I/O: a bad --db fails at once."""
     with open_store(settings.db_path):
         pass
+
+
+def store_checked(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    """check_store for a one-shot pass: the store stays open for the pass to take over."""
+    return kept_open(settings.db_path)
 
 
 async def snapshot(
@@ -88,6 +95,9 @@ async def run(
     mode's universe passes likewise; the watchlists' polling passes store every account.
     With serve, the dashboard listens there until the daemon stops (tracker.app.serving).
     """
+    from tracker.app.serving import serving
+    from tracker.app.universe import Universe, follow
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -195,6 +205,8 @@ async def _poll_with_universe(
     on_pass: OnPass,
 ) -> DaemonStats:
     """Polling mode with a universe: the watchlists' schedules beside the universe's sweep."""
+    from tracker.app.universe import PollingSweep, follow
+
     sweep = PollingSweep(runner, universe, poller.client.limiter, interval)
     stats = DaemonStats()
     try:

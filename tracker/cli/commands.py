@@ -194,10 +194,10 @@ def snapshot(
 
     watched = _watched(watchlist)
     settings = settings_for(db)
-    tracking.check_store(settings)
-    report = asyncio.run(
-        tracking.snapshot(settings, watched, force_history=full_history, progress=_progress)
-    )
+    with tracking.store_checked(settings):
+        report = asyncio.run(
+            tracking.snapshot(settings, watched, force_history=full_history, progress=_progress)
+        )
     if as_json:
         sys.stdout.write(orjson.dumps(report.as_json(), option=orjson.OPT_INDENT_2).decode())
         sys.stdout.write("\n")

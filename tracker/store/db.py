@@ -102,17 +102,17 @@ def _connect(path: Path, read_only: bool, busy_timeout_s: float) -> duckdb.DuckD
             raise StoreError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
 
 
-@contextmanager
-def open_store(
-    path: Path, *, read_only: bool = False, busy_timeout_s: float = 15.0, report_format: bool = True
-) -> Iterator[Store]:
-    """Open (creating and migrating when writable) the store at path; close on exit.
+# A store a one-shot command opened before its network I/O, kept for the next writable open of
+# the same file in this process (see kept_open). Keyed like _FILE_LOCKS; guarded by its guard.
+_KEPT: dict[str, duckdb.DuckDBPyConnection] = {}
 
-    A path that cannot hold a database (a folder, a file that is not DuckDB, a path through a
-    file) is BadInput; a DuckDB file that is damaged or cannot be read is a StoreError. The first
-    writable open of a file in a format DuckDB 1.x clients cannot read logs one warning, unless
-    report_format is false.
-    """
+
+def _take_kept(path: Path) -> duckdb.DuckDBPyConnection | None:
+    with _FILE_LOCKS_GUARD:
+        return _KEPT.pop(str(path.resolve()), None)
+
+
+def _check_path(path: Path, read_only: bool) -> None:
     if path.is_dir():
         raise BadInput(f"{path} is a folder, not a DuckDB database file (--db, TRACKER_DB)")
     if read_only and not path.exists():
@@ -124,27 +124,83 @@ def open_store(
             raise BadInput(f"cannot create {path}: a part of its folder is a file") from None
         except OSError as exc:
             raise StoreError(f"cannot create {path.parent}: {exc.strerror}") from None
+
+
+def _open(
+    path: Path, read_only: bool, busy_timeout_s: float, report_format: bool
+) -> duckdb.DuckDBPyConnection:
+    """Connect, set UTC and, when writable, migrate; the caller holds the process's file lock."""
+    con = _connect(path, read_only, busy_timeout_s)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        if not read_only:
+            store = Store(con, path, read_only)
+            try:
+                migrate(store)
+            except duckdb.Error as exc:  # e.g. a DuckDB file of another tool, tables in the way
+                first = str(exc).strip().splitlines()[0]
+                raise StoreError(f"cannot migrate {path}: {first}") from None
+            if report_format:
+                _report_format_once(store)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+@contextmanager
+def open_store(
+    path: Path, *, read_only: bool = False, busy_timeout_s: float = 15.0, report_format: bool = True
+) -> Iterator[Store]:
+    """Open (creating and migrating when writable) the store at path; close on exit.
+
+    A path that cannot hold a database (a folder, a file that is not DuckDB, a path through a
+    file) is BadInput; a DuckDB file that is damaged or cannot be read is a StoreError. The first
+    writable open of a file in a format DuckDB 1.x clients cannot read logs one warning, unless
+    report_format is false. A writable open takes over a store kept_open left for it.
+    """
+    _check_path(path, read_only)
     lock = _file_lock(path)
     if not lock.acquire(timeout=busy_timeout_s):
         raise StoreBusy(f"{path} is in use in this process for over {busy_timeout_s:.0f}s")
     try:
-        con = _connect(path, read_only, busy_timeout_s)
+        con = None if read_only else _take_kept(path)
+        if con is None:
+            con = _open(path, read_only, busy_timeout_s, report_format)
         try:
-            con.execute("SET TimeZone = 'UTC'")
-            store = Store(con, path, read_only)
-            if not read_only:
-                try:
-                    migrate(store)
-                except duckdb.Error as exc:  # e.g. a DuckDB file of another tool, tables in the way
-                    first = str(exc).strip().splitlines()[0]
-                    raise StoreError(f"cannot migrate {path}: {first}") from None
-                if report_format:
-                    _report_format_once(store)
-            yield store
+            yield Store(con, path, read_only)
         finally:
             con.close()
     finally:
         lock.release()
+
+
+@contextmanager
+def kept_open(path: Path, *, busy_timeout_s: float = 15.0) -> Iterator[None]:
+    """Open (create, migrate) the store now and keep it for this process's next writable open.
+
+    For a one-shot command (`tracker snapshot`): its store opens before any network I/O, so a
+    bad --db fails at once, and its pass opens the file again moments later to read where
+    history resumes. Handing the open connection over saves that second start of DuckDB (about
+    20 ms). Closed on exit if no open took it. The file stays locked against other processes
+    in between, as it would be for the pass's own open.
+    """
+    _check_path(path, False)
+    lock = _file_lock(path)
+    if not lock.acquire(timeout=busy_timeout_s):
+        raise StoreBusy(f"{path} is in use in this process for over {busy_timeout_s:.0f}s")
+    try:
+        con = _open(path, False, busy_timeout_s, True)
+    finally:
+        lock.release()
+    with _FILE_LOCKS_GUARD:
+        _KEPT[str(path.resolve())] = con
+    try:
+        yield
+    finally:
+        left = _take_kept(path)
+        if left is not None:
+            left.close()
 
 
 def storage_version(store: Store) -> str:
