@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from tracker import resources
+from tracker.alerts import store as alert_store
 from tracker.alerts.engine import AlertContext, Evaluation, dispatch, evaluate
 from tracker.alerts.move_engine import MoveSettings, evaluate_moves
 from tracker.alerts.moves import refresh_changes
@@ -289,10 +290,10 @@ async def snapshot_pass(
         if alerting and alerting.position_alert_usd is not None
         else []
     )
-    inserted, evaluation = await asyncio.to_thread(
-        _write, db, ok, result, summary, batch, alerting, keep_s, moves
+    inserted, evaluation, pending = await asyncio.to_thread(
+        _write, db, ok, result, summary, batch, alerting, keep_s, moves, [s.name for s in sinks]
     )
-    if evaluation is not None and sinks:
+    if evaluation is not None and pending:
         await dispatch(db, sinks, timeout_s=poller.client.policy.timeout_s * 2)
     return PassReport(
         ts=ts,
@@ -342,7 +343,11 @@ def _write(
     alerting: AlertContext | None,
     keep_s: float | None,
     moves: Sequence[PositionChange],
-) -> tuple[dict[str, int], Evaluation | None]:
+    sinks: Sequence[str],
+) -> tuple[dict[str, int], Evaluation | None, int]:
+    """Store the pass and evaluate its alerts under one open; also count the (alert, sink) pairs
+    pending delivery, so that a pass with none skips the dispatch and its own open of the file.
+    (Pairs that become pending later come from a path that dispatches them itself.)"""
     with open_store(db) as store:
         try:
             to_store = ok
@@ -362,7 +367,10 @@ def _write(
                 new = evaluate_moves(store, settings, moves)
                 if evaluation is not None:
                     evaluation = replace(evaluation, new_alerts=[*evaluation.new_alerts, *new])
+            pending = (
+                len(alert_store.pending(store, sinks)) if evaluation is not None and sinks else 0
+            )
         except duckdb.Error as exc:
             first = str(exc).splitlines()[0]
             raise StoreError(f"writing the pass to {db} failed: {first}") from exc
-    return inserted, evaluation
+    return inserted, evaluation, pending
