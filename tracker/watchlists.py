@@ -19,17 +19,17 @@ import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import tomlkit
-from tomlkit.exceptions import ParseError, TOMLKitError
-from tomlkit.items import AoT, Table
+from typing import TYPE_CHECKING, Any
 
 from tracker.addresses import is_address, normalise_address
 from tracker.atomic import write_atomic
 from tracker.errors import BadAddress, BadInput
 from tracker.resources import data_dir
 from tracker.venues import HYPERLIQUID, WATCHLIST_VENUES
+
+if TYPE_CHECKING:  # tomlkit is imported where a file is edited: reading needs only tomllib
+    import tomlkit
+    from tomlkit.items import Table
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +205,8 @@ def add_all(path: Path, entries: Sequence[NewEntry]) -> Watchlist:
         doc = _parse(_read(path), path)
         current = _validate(doc.unwrap(), path)
     else:
+        import tomlkit
+
         doc = tomlkit.document()
         current = Watchlist(name=path.stem, path=path)
     present = {entry.address: (n, entry.label) for n, entry in enumerate(current.entries, 1)}
@@ -221,6 +223,8 @@ def add_all(path: Path, entries: Sequence[NewEntry]) -> Watchlist:
 
 
 def _new_table(new: NewEntry, address: str) -> Table:
+    import tomlkit
+
     table = tomlkit.table()
     table.add("address", address)
     table.add("label", new.label.strip())
@@ -268,6 +272,9 @@ def _read(path: Path) -> str:
 
 
 def _parse(text: str, path: Path) -> tomlkit.TOMLDocument:
+    import tomlkit
+    from tomlkit.exceptions import ParseError, TOMLKitError
+
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
@@ -429,6 +436,9 @@ def _union(*groups: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _append_entry(doc: tomlkit.TOMLDocument, table: Table, path: Path) -> None:
+    import tomlkit
+    from tomlkit.items import AoT
+
     # One blank line between the previous content and the new [[address]], so a trailing comment
     # of the file does not read as the new entry's comment (and `remove` can undo this exactly).
     existing = doc.get("address")
@@ -491,6 +501,9 @@ def _cut_entry_lines(text: str, index: int) -> str | None:
 
 
 def _same_data(text: str, expected: dict[str, Any]) -> bool:
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     try:
         got = tomlkit.parse(text).unwrap()
     except TOMLKitError:

@@ -47,6 +47,14 @@ class PollResult:
         return tuple(r for r in self.reports if r.errors)
 
 
+async def _settled(awaitable: Awaitable[T]) -> T | BaseException:
+    """The awaitable's result, or the exception it raised (as gather's return_exceptions)."""
+    try:
+        return await awaitable
+    except Exception as exc:
+        return exc
+
+
 async def fetch_parsed(fetch: Callable[[], Awaitable[Any]], parse: Callable[[Any], T]) -> T:
     """Fetch and parse; an unparseable answer is fetched once more before giving up."""
     try:
@@ -222,11 +230,23 @@ class HyperliquidPoller:
                 log.warning("spot balances of %s unavailable: %s", address, exc)
                 return ()
 
-        # gather, not a TaskGroup: one dex's VenueError must surface as itself (the address is
-        # then skipped whole) rather than inside an ExceptionGroup.
-        states, balances = await asyncio.gather(
-            asyncio.gather(*(dex_state(d) for d in dexes), return_exceptions=True), spot_balances()
-        )
+        # Spot is read beside the perp states. Not a TaskGroup: one dex's VenueError must surface
+        # as itself (the address is then skipped whole) rather than inside an ExceptionGroup. With
+        # one dex (the common case) its state is read in this task: a pass over 1,000 addresses
+        # then makes 2,000 tasks fewer.
+        balances_task = asyncio.create_task(spot_balances()) if spot else None
+        try:
+            if len(dexes) == 1:
+                states: list[Any] = [await _settled(dex_state(dexes[0]))]
+            else:
+                states = await asyncio.gather(
+                    *(dex_state(d) for d in dexes), return_exceptions=True
+                )
+            balances = await balances_task if balances_task is not None else ()
+        except BaseException:
+            if balances_task is not None:
+                balances_task.cancel()
+            raise
         for outcome in states:
             if isinstance(outcome, BaseException):
                 raise outcome

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 from tracker.addresses import normalise_address
 from tracker.cli.common import DbOption, settings_for
@@ -23,6 +22,8 @@ from tracker.times import option_time
 from tracker.venues import HYPERLIQUID
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tracker.watchlists import WatchedAddress
 
 log = logging.getLogger(__name__)
@@ -204,4 +205,6 @@ def _watched(names: list[str] | None) -> list[WatchedAddress]:
 
 def _console() -> Console:
     # Made per call, not at import: rich reads the terminal width when a Console is created.
+    from rich.console import Console
+
     return Console(highlight=False)

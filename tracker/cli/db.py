@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from tracker.cli.common import settings_for
+from tracker.cli.common import out, settings_for
 
 app = typer.Typer(
     name="db",
@@ -17,7 +16,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-out = Console()
 
 
 @app.command("compat")

@@ -8,11 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
-from tracker.cli.common import settings_for
+from tracker.cli.common import out, settings_for
 from tracker.config import environment
 from tracker.plain import plain
 
@@ -24,7 +21,6 @@ app = typer.Typer(
     help="One actor's addresses across venues (watchlist `entity`).",
     no_args_is_help=False,
 )
-out = Console()
 
 
 def _entries() -> list[WatchedAddress]:
@@ -68,6 +64,9 @@ def _dec(value: Any) -> Any:
 
 
 def _render(view: dict[str, Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
     from tracker.output.terminal import danger_style, fmt, fmt_px
 
     out.print(

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 
 from tracker.cli.common import DbOption, err, settings_for
 
@@ -35,6 +34,8 @@ def market(
     positions, liquidation clusters, recent changes and liquidations. Without COIN: every
     tracked coin by tracked notional."""
     import asyncio
+
+    from rich.console import Console
 
     from tracker.app.market import market as read_market
     from tracker.cli.charts import watchlist_labels

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from tracker.config import environment
 from tracker.plain import plain
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from tracker.watchlists import Watchlist
 
 app = typer.Typer(
@@ -51,12 +51,17 @@ def _folder(directory: Path | None) -> Path:
 
 def _console() -> Console:
     # Made per call, not at import: rich reads the terminal width when a Console is created.
+    from rich.console import Console
+
     return Console(highlight=False)
 
 
 @app.command("list")
 def list_(directory: DirOption = None) -> None:
     """List the watchlists in the folder: name, entries, description."""
+    from rich.table import Table
+    from rich.text import Text
+
     from tracker import watchlists
 
     folder = _folder(directory)
@@ -179,6 +184,9 @@ def watchlist_json(watchlist: Watchlist) -> dict[str, Any]:
 
 def watchlist_table(watchlist: Watchlist) -> Table:
     """A rich table of the entries of one watchlist."""
+    from rich.table import Table
+    from rich.text import Text
+
     title = f"{watchlist.name}: {len(watchlist.entries)} entries"
     if watchlist.interval_s is not None:
         title += f", every {watchlist.interval_s:g}s"
