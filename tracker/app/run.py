@@ -96,7 +96,7 @@ async def run(
     With serve, the dashboard listens there until the daemon stops (tracker.app.serving).
     """
     from tracker.app.serving import serving
-    from tracker.app.universe import Universe, follow
+    from tracker.app.universe import Universe
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -130,11 +130,6 @@ async def run(
             universe=universe,
             keep_s=interval if live else None,
         )
-        eth_only = {
-            a: watched.intervals[a]
-            for a in watched.eth_addresses
-            if a not in set(watched.addresses)
-        }
         if not live or not (watched.addresses or universe):
             schedules = build_schedules(watched.intervals, interval)
             if universe is None:
@@ -143,55 +138,77 @@ async def run(
             return await _poll_with_universe(
                 runner, schedules, universe, poller, settings, stop, interval, on_pass
             )
-        from tracker.app.liquidation_watch import LiquidationWatch
-        from tracker.app.live.engine import LiveEngine
-        from tracker.app.live.scheduler import SchedulerConfig
-        from tracker.sources.hyperliquid.stream import HyperliquidStream
+        return await _live(
+            runner, poller, settings, watched, universe, stop, interval, lag, on_pass
+        )
 
-        watch = LiquidationWatch(
-            client=poller.client,
+
+async def _live(
+    runner: Runner,
+    poller: HyperliquidPoller,
+    settings: Settings,
+    watched: Watched,
+    universe: Universe | None,
+    stop: asyncio.Event,
+    interval: float,
+    lag: LoopLag | None,
+    on_pass: OnPass,
+) -> Any:
+    """Live mode: the WebSocket engine, the liquidation watch on the tape, the universe's
+    leaderboard follower, and the plain schedule of Ethereum-only entries; its stats at stop."""
+    from tracker.app.liquidation_watch import LiquidationWatch
+    from tracker.app.live.engine import LiveEngine
+    from tracker.app.live.scheduler import SchedulerConfig
+    from tracker.app.universe import follow
+    from tracker.sources.hyperliquid.stream import HyperliquidStream
+
+    eth_only = {
+        a: watched.intervals[a] for a in watched.eth_addresses if a not in set(watched.addresses)
+    }
+    watch = LiquidationWatch(
+        client=poller.client,
+        db=settings.db_path,
+        alerting=runner.context,
+        sinks=runner.sinks,
+        candidate_usd=settings.liquidation_candidate_usd,
+        weight_per_min=settings.liquidation_confirm_weight_per_min,
+    )
+
+    def on_live_pass(report: PassReport) -> None:
+        dropped = watch.stats.dropped_for_budget
+        on_pass(replace(report, liquidation_candidates_dropped=dropped))
+
+    async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
+        engine = LiveEngine(
+            poller=poller,
+            stream=stream,
+            run_pass=runner,
+            addresses=watched.addresses,
             db=settings.db_path,
             alerting=runner.context,
             sinks=runner.sinks,
-            candidate_usd=settings.liquidation_candidate_usd,
-            weight_per_min=settings.liquidation_confirm_weight_per_min,
+            on_pass=on_live_pass,
+            config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
+            loop_lag=lag,
+            # whale moves from the tape alert within a second (alerts/move_engine.py)
+            on_position_changes=runner.moves.on_position_changes if runner.moves else None,
+            liquidations=watch,
         )
-
-        def on_live_pass(report: PassReport) -> None:
-            dropped = watch.stats.dropped_for_budget
-            on_pass(replace(report, liquidation_candidates_dropped=dropped))
-
-        async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
-            engine = LiveEngine(
-                poller=poller,
-                stream=stream,
-                run_pass=runner,
-                addresses=watched.addresses,
-                db=settings.db_path,
-                alerting=runner.context,
-                sinks=runner.sinks,
-                on_pass=on_live_pass,
-                config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
-                loop_lag=lag,
-                # whale moves from the tape alert within a second (alerts/move_engine.py)
-                on_position_changes=runner.moves.on_position_changes if runner.moves else None,
-                liquidations=watch,
-            )
-            if universe is not None:
-                engine.status_extra["universe"] = universe.progress
-            try:
-                async with asyncio.TaskGroup() as group:
-                    group.create_task(engine.run(stop))
-                    if universe is not None:
-                        group.create_task(
-                            follow(poller.client.session, settings, universe, stop, engine.track)
-                        )
-                    if eth_only:  # Ethereum-only entries keep their plain schedule
-                        schedules = build_schedules(eth_only, interval)
-                        group.create_task(run_daemon(runner, schedules, stop, on_pass=on_pass))
-            except* TrackerError as failed:  # one line and its exit code, not a group traceback
-                raise failed.exceptions[0] from None
-        return engine.stats
+        if universe is not None:
+            engine.status_extra["universe"] = universe.progress
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(engine.run(stop))
+                if universe is not None:
+                    group.create_task(
+                        follow(poller.client.session, settings, universe, stop, engine.track)
+                    )
+                if eth_only:  # Ethereum-only entries keep their plain schedule
+                    schedules = build_schedules(eth_only, interval)
+                    group.create_task(run_daemon(runner, schedules, stop, on_pass=on_pass))
+        except* TrackerError as failed:  # one line and its exit code, not a group traceback
+            raise failed.exceptions[0] from None
+    return engine.stats
 
 
 async def _poll_with_universe(

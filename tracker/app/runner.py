@@ -159,23 +159,13 @@ async def pass_runner(
     Addresses of the universe (`tracker run --discover`) get their state only, and their
     leaderboard names as labels where the watchlists give none.
     """
-    from tracker.alerts.engine import AlertContext
     from tracker.alerts.move_engine import MoveAlerter, MoveSettings
     from tracker.alerts.sinks import build_sinks
     from tracker.app.ethereum_pass import ethereum_pass
 
     follow = settings.follow_liquidators if follow_liquidators is None else follow_liquidators
     liquidators = await discover_liquidators(poller.client) if follow else frozenset()
-    context = AlertContext(
-        large_usd=settings.large_liquidation_usd,
-        near_levels_pct=settings.near_liq_pct,
-        gap_s=settings.liquidation_gap_s,
-        watched=frozenset(watched.addresses),
-        labels=watched.labels if universe is None else ChainMap(watched.labels, universe.labels),
-        liquidators=frozenset(liquidators),
-        position_alert_usd=settings.position_alert_usd,
-        position_alert_cooldown_s=settings.position_alert_cooldown_s,
-    )
+    context = _alert_context(settings, watched, universe, liquidators)
     sinks = [
         s
         for s in build_sinks(settings, poller.client.session)
@@ -221,3 +211,22 @@ async def pass_runner(
         timeout_s=poller.client.policy.timeout_s * 2,
     )
     return Runner(run, context, sinks, settings.db_path, keep_s, moves)
+
+
+def _alert_context(
+    settings: Settings, watched: Watched, universe: Universe | None, liquidators: frozenset[str]
+) -> AlertContext:
+    """What the alert rules of every pass of a command share: thresholds, who is watched, labels
+    (the watchlists', else the leaderboard's names) and the liquidator vaults."""
+    from tracker.alerts.engine import AlertContext
+
+    return AlertContext(
+        large_usd=settings.large_liquidation_usd,
+        near_levels_pct=settings.near_liq_pct,
+        gap_s=settings.liquidation_gap_s,
+        watched=frozenset(watched.addresses),
+        labels=watched.labels if universe is None else ChainMap(watched.labels, universe.labels),
+        liquidators=liquidators,
+        position_alert_usd=settings.position_alert_usd,
+        position_alert_cooldown_s=settings.position_alert_cooldown_s,
+    )

@@ -251,22 +251,7 @@ async def snapshot_pass(
     state = await asyncio.to_thread(read_pass_state, db, [*addresses, *followed])
     result: PollResult = await poller.poll(addresses, ts, state_only=state_only)
     ok = [r for r in result.reports if not r.errors]
-    plan = {
-        r.address: [] if r.address in state_only else due_streams(r, state, policy, ts) for r in ok
-    }
-    # Positions that moved since the last read make fills urgent (a liquidation, a trade). An
-    # address seen for the first time waits its turn like the rest: its snapshot comes first.
-    urgent = {
-        r.address
-        for r in ok
-        if r.address not in state_only and changed(r, state) and state.was_read(r.address)
-    }
-    allowance = policy.allowance
-    budget = allowance.available() if allowance is not None else None
-    plan, postponed, planned = budget_history(plan, urgent, state, budget)
-    if allowance is not None:
-        allowance.spend(planned)
-    plan.update({a: ["fills"] for a in followed if policy.enabled})  # liquidators: every pass
+    plan, postponed = _history_plan(ok, state, policy, ts, state_only, followed)
     got = await read_history(poller, plan, state, ts, progress)
     failed = {r.address: r.errors[0] for r in result.failed}
     if history_required:
@@ -318,6 +303,35 @@ async def snapshot_pass(
         positions_stored=None if keep_s is None else inserted["positions"],
         reports=result.reports,
     )
+
+
+def _history_plan(
+    ok: Sequence[AccountReport],
+    state: PassState,
+    policy: HistoryPolicy,
+    ts: datetime,
+    state_only: frozenset[str],
+    followed: Sequence[str],
+) -> tuple[dict[str, list[str]], int]:
+    """The history streams to read per address this pass, within the history budget, and how
+    many addresses had to wait for it."""
+    plan = {
+        r.address: [] if r.address in state_only else due_streams(r, state, policy, ts) for r in ok
+    }
+    # Positions that moved since the last read make fills urgent (a liquidation, a trade). An
+    # address seen for the first time waits its turn like the rest: its snapshot comes first.
+    urgent = {
+        r.address
+        for r in ok
+        if r.address not in state_only and changed(r, state) and state.was_read(r.address)
+    }
+    allowance = policy.allowance
+    budget = allowance.available() if allowance is not None else None
+    plan, postponed, planned = budget_history(plan, urgent, state, budget)
+    if allowance is not None:
+        allowance.spend(planned)
+    plan.update({a: ["fills"] for a in followed if policy.enabled})  # liquidators: every pass
+    return plan, postponed
 
 
 def _refresh_changes(

@@ -13,6 +13,69 @@ from tracker.jsonable import trimmed
 from tracker.output.fit import full_time
 
 
+def _daemon_lines(daemon: dict[str, Any]) -> list[Any]:
+    """The running daemon's part: its budget, stream, latencies, liquidations, stalest accounts."""
+    parts: list[Any] = []
+    running = (
+        "running"
+        if daemon.get("running")
+        else "NOT running (its last status below; a polling daemon writes none)"
+    )
+    budget, stream = daemon["budget"], daemon["stream"]
+    parts.append(
+        Text(
+            f"daemon pid {daemon['pid']} {running}, {daemon['mode']} mode, "
+            f"status at {daemon['time']}"
+        )
+    )
+    parts.append(
+        Text(
+            f"budget: {budget['used_last_min']}/{budget['per_min'] or 'unlimited'}"
+            f" weight in the last minute (max {budget['max_in_any_min']})"
+        )
+    )
+    parts.append(
+        Text(
+            f"stream: {stream['state']}, {stream['reconnects']} reconnects, last "
+            f"message {stream['last_message_s_ago']} s ago, "
+            f"{len(stream['users_followed'])} users followed, "
+            f"{stream['coins']} coins"
+        )
+    )
+    parts.append(
+        Text(
+            f"mark to risk p99 {daemon['mark_to_risk_p99_ms']} ms, trade to "
+            f"refresh p99 {daemon['trade_to_refresh_p99_s']} s, staleness p50 "
+            f"{daemon['staleness_p50_s']} s"
+        )
+    )
+    liq = daemon.get("liquidations")
+    if liq:  # issue 15: the tape's liquidation candidates
+        parts.append(
+            Text(
+                f"liquidations: {liq['candidates']} candidates, {liq['confirmed']} "
+                f"confirmed, {liq['rejected']} rejected, {liq['dropped_for_budget']} "
+                f"dropped for lack of budget, {liq['pending']} pending; confirm weight "
+                f"{liq['weight_used_last_min']}/{liq['weight_per_min']} (max "
+                f"{liq['weight_max_in_any_min']})"
+            )
+        )
+    if "loop_lag_ms_max" in daemon:  # `tracker run --loop-lag`
+        parts.append(
+            Text(
+                f"event loop lag: max {daemon['loop_lag_ms_max']} ms, p99 "
+                f"{daemon['loop_lag_ms_p99']} ms ({daemon['loop_lag_wakeups']} wake-ups)"
+            )
+        )
+    stalest = Table(title="Stalest accounts", title_justify="left", pad_edge=False)
+    stalest.add_column("address")
+    stalest.add_column("staleness s", justify="right")
+    for row in daemon["stalest"]:
+        stalest.add_row(row["address"], str(row["staleness_s"]))
+    parts.append(stalest)
+    return parts
+
+
 def status_view(doc: dict[str, Any]) -> Group:
     """`tracker status` for people."""
     parts: list[Any] = [Text.assemble(("tracker status ", "bold"), doc["db"])]
@@ -24,63 +87,7 @@ def status_view(doc: dict[str, Any]) -> Group:
     if not daemon:
         parts.append(Text(NO_STATUS_FILE, "dim"))
     else:
-        running = (
-            "running"
-            if daemon.get("running")
-            else "NOT running (its last status below; a polling daemon writes none)"
-        )
-        budget, stream = daemon["budget"], daemon["stream"]
-        parts.append(
-            Text(
-                f"daemon pid {daemon['pid']} {running}, {daemon['mode']} mode, "
-                f"status at {daemon['time']}"
-            )
-        )
-        parts.append(
-            Text(
-                f"budget: {budget['used_last_min']}/{budget['per_min'] or 'unlimited'}"
-                f" weight in the last minute (max {budget['max_in_any_min']})"
-            )
-        )
-        parts.append(
-            Text(
-                f"stream: {stream['state']}, {stream['reconnects']} reconnects, last "
-                f"message {stream['last_message_s_ago']} s ago, "
-                f"{len(stream['users_followed'])} users followed, "
-                f"{stream['coins']} coins"
-            )
-        )
-        parts.append(
-            Text(
-                f"mark to risk p99 {daemon['mark_to_risk_p99_ms']} ms, trade to "
-                f"refresh p99 {daemon['trade_to_refresh_p99_s']} s, staleness p50 "
-                f"{daemon['staleness_p50_s']} s"
-            )
-        )
-        liq = daemon.get("liquidations")
-        if liq:  # issue 15: the tape's liquidation candidates
-            parts.append(
-                Text(
-                    f"liquidations: {liq['candidates']} candidates, {liq['confirmed']} "
-                    f"confirmed, {liq['rejected']} rejected, {liq['dropped_for_budget']} "
-                    f"dropped for lack of budget, {liq['pending']} pending; confirm weight "
-                    f"{liq['weight_used_last_min']}/{liq['weight_per_min']} (max "
-                    f"{liq['weight_max_in_any_min']})"
-                )
-            )
-        if "loop_lag_ms_max" in daemon:  # `tracker run --loop-lag`
-            parts.append(
-                Text(
-                    f"event loop lag: max {daemon['loop_lag_ms_max']} ms, p99 "
-                    f"{daemon['loop_lag_ms_p99']} ms ({daemon['loop_lag_wakeups']} wake-ups)"
-                )
-            )
-        stalest = Table(title="Stalest accounts", title_justify="left", pad_edge=False)
-        stalest.add_column("address")
-        stalest.add_column("staleness s", justify="right")
-        for row in daemon["stalest"]:
-            stalest.add_row(row["address"], str(row["staleness_s"]))
-        parts.append(stalest)
+        parts.extend(_daemon_lines(daemon))
     if doc.get("last_pass"):
         p = doc["last_pass"]
         parts.append(
