@@ -1,14 +1,55 @@
-"""Keep secrets out of logs: API keys inside RPC URLs, webhook URLs, bot tokens."""
+"""Keep secrets out of logs: API keys inside RPC URLs, webhook URLs, bot tokens.
+
+A configured secret is held as a `Secret`, so a repr, a log line or an f-string shows stars; the
+value itself comes only from an explicit `.reveal()` (or `revealed` for an optional one).
+"""
 
 from __future__ import annotations
 
 import re
+from typing import final
 from urllib.parse import urlsplit, urlunsplit
+
+HIDDEN = "**********"
 
 # A path segment or query value this long and made of key-ish characters is treated as a secret
 # (Infura/Alchemy keys, Discord/Slack webhook tokens, Telegram bot tokens).
 _SECRETISH = re.compile(r"^[A-Za-z0-9_\-:.]{16,}$")
 _TELEGRAM = re.compile(r"bot\d+:[A-Za-z0-9_\-]+")
+
+
+@final
+class Secret:
+    """A configured value never shown: repr, str and f-strings give stars, `.reveal()` the value.
+
+    pydantic's SecretStr without pydantic (tracker/config.py says why); equal when the values are.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself, for the one call that sends or checks it."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret({HIDDEN!r})"
+
+    def __str__(self) -> str:
+        return HIDDEN
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def revealed(secret: Secret | None) -> str | None:
+    """The value of an optional secret; None when it is not set."""
+    return None if secret is None else secret.reveal()
 
 
 def redact_url(url: str) -> str:
