@@ -20,6 +20,7 @@ from tracker.app.ethereum_poll import ethereum_session, poll_ethereum, write_eth
 from tracker.app.log_scans import scan_liquidations
 from tracker.errors import VenueResponseError
 from tracker.output import reads as views
+from tracker.redact import Secret
 from tracker.risk import aave as risk_aave
 from tracker.store import open_store
 
@@ -271,7 +272,11 @@ async def test_refused_log_ranges_are_halved_until_the_provider_accepts(
     receipt = scenario.liquidate(chain, aave, chain.accounts[3], whale)
     async with rpc_proxy(chain.url, max_log_range=8) as proxy:
         settings = tracker_settings(
-            chain, aave, tmp_path / "t.duckdb", eth_rpc_url=proxy.url, eth_log_chunk_blocks=100
+            chain,
+            aave,
+            tmp_path / "t.duckdb",
+            eth_rpc_url=Secret(proxy.url),
+            eth_log_chunk_blocks=100,
         )
         scan = await scan_liquidations(settings, settings.db_path)
 
@@ -300,7 +305,9 @@ async def test_a_provider_refusing_every_range_fails_the_scan_without_moving_the
     chain: Anvil, aave: AaveMarket, tmp_path: Path
 ) -> None:
     async with rpc_proxy(chain.url, max_log_range=0) as proxy:
-        settings = tracker_settings(chain, aave, tmp_path / "t.duckdb", eth_rpc_url=proxy.url)
+        settings = tracker_settings(
+            chain, aave, tmp_path / "t.duckdb", eth_rpc_url=Secret(proxy.url)
+        )
         with pytest.raises(VenueResponseError) as caught:
             await scan_liquidations(settings, settings.db_path)
         with open_store(settings.db_path) as store:

@@ -15,6 +15,7 @@ from tests.chain.tracker_settings import tracker_settings
 from tracker.app.ethereum_poll import ethereum_session, poll_ethereum, write_ethereum
 from tracker.errors import VenueUnavailable
 from tracker.jsonable import jsonable
+from tracker.redact import Secret
 from tracker.sources.ethereum.rpc import ChainMismatch, EthereumNotConfigured
 from tracker.store import open_store
 
@@ -113,7 +114,7 @@ async def test_rpc_down_raises_venue_unavailable_with_redacted_url(tmp_path: Pat
 
     key = "k3y0123456789abcdefSECRET"
     url = f"http://127.0.0.1:{_closed_port()}/v2/{key}"
-    settings = Settings(db_path=tmp_path / "t.duckdb", eth_rpc_url=url, http_retries=1)
+    settings = Settings(db_path=tmp_path / "t.duckdb", eth_rpc_url=Secret(url), http_retries=1)
 
     with pytest.raises(VenueUnavailable) as caught:
         await poll_ethereum(settings, ["0x" + "ab" * 20], TS)

@@ -40,6 +40,7 @@ from tracker.config import Settings
 from tracker.errors import ConfigError, TrackerError
 from tracker.net.http import RetryPolicy
 from tracker.records import Alert
+from tracker.redact import Secret
 
 # Backoff of at most 10 ms: a wait of 300 ms can only come from the server's Retry-After.
 FAST = RetryPolicy(retries=2, base_delay_s=0.01, max_delay_s=5.0, timeout_s=5.0)
@@ -447,10 +448,10 @@ async def test_secrets_never_reach_logs_or_deliveries(
     )
     settings = Settings(
         db_path=Path("unused.duckdb"),
-        webhook_url=hook_url(alert_receiver),
-        discord_webhook_url=hook_url(alert_receiver, "discord"),
-        slack_webhook_url=f"http://127.0.0.1:{free_port()}/services/{HOOK_TOKEN}",
-        telegram_bot_token=TG_TOKEN,
+        webhook_url=Secret(hook_url(alert_receiver)),
+        discord_webhook_url=Secret(hook_url(alert_receiver, "discord")),
+        slack_webhook_url=Secret(f"http://127.0.0.1:{free_port()}/services/{HOOK_TOKEN}"),
+        telegram_bot_token=Secret(TG_TOKEN),
         telegram_chat_id="42",
         telegram_api_url=alert_receiver.url,
         http_retries=2,
@@ -481,10 +482,10 @@ async def test_build_sinks_console_always_others_when_configured(
     full = Settings(
         db_path=tmp_path / "t.duckdb",
         alerts_jsonl=tmp_path / "alerts.jsonl",
-        webhook_url=hook_url(alert_receiver),
-        discord_webhook_url=f"{alert_receiver.url}/discord",
-        slack_webhook_url=f"{alert_receiver.url}/slack",
-        telegram_bot_token=TG_TOKEN,
+        webhook_url=Secret(hook_url(alert_receiver)),
+        discord_webhook_url=Secret(f"{alert_receiver.url}/discord"),
+        slack_webhook_url=Secret(f"{alert_receiver.url}/slack"),
+        telegram_bot_token=Secret(TG_TOKEN),
         telegram_chat_id="42",
         telegram_api_url=alert_receiver.url,
     )
@@ -503,7 +504,9 @@ async def test_telegram_needs_token_and_chat(
     session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
     with pytest.raises(ConfigError, match="TRACKER_TELEGRAM_CHAT_ID"):
-        build_sinks(Settings(db_path=tmp_path / "t.duckdb", telegram_bot_token=TG_TOKEN), session)
+        build_sinks(
+            Settings(db_path=tmp_path / "t.duckdb", telegram_bot_token=Secret(TG_TOKEN)), session
+        )
 
 
 def test_alert_text_is_the_message_on_one_line_or_the_fields() -> None:

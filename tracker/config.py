@@ -3,9 +3,14 @@
 Every endpoint is overridable; the defaults point at the real services. The environment wins
 over `.env`. The tracker is read-only by design: a value that looks like a private key is refused.
 
-Longer than our ~400 lines on purpose: every setting is declared, defaulted and checked here, a
-few lines each, so that one file lists them all (docs/architecture.md); splitting it would
-scatter that list.
+Each setting is declared once, as a field of `Settings` that names its variable, its parser and
+its default; `Settings.from_env` is one loop over those fields. A variable unset or blank takes
+the default; a value the parser refuses is one `ConfigError` line that starts with the variable's
+name. URLs that may carry keys, and tokens, are `Secret`s: stars when shown, `.reveal()` to use.
+Hand-rolled rather than pydantic-settings (which issue 13 suggested) for start-up: importing
+pydantic alone costs about 75 ms, and `tracker --help` must start within 0.2 s of a bare
+interpreter (tests/test_startup.py). About 400 lines: the table, the parsers it names and the .env
+reading stay together, so that one file says everything about every setting.
 """
 
 from __future__ import annotations
@@ -14,23 +19,20 @@ import io
 import math
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 from tracker.errors import ConfigError
-from tracker.redact import redact_url
+from tracker.redact import Secret, redact_url
 
 DEFAULT_HL_API_URL = "https://api.hyperliquid.xyz"
 DEFAULT_HL_WS_URL = "wss://api.hyperliquid.xyz/ws"
-DEFAULT_HL_STATS_URL = "https://stats-data.hyperliquid.xyz"
-DEFAULT_WEIGHT_PER_MIN = 1200
-# Aave v3 Core market on Ethereum: Pool, oracle and data provider are resolved from it on chain.
-DEFAULT_AAVE_POOL_ADDRESSES_PROVIDER = "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e"
 # SYMBOL, address, decimals of the ERC-20s valued as holdings (shared/reference/evm.md §3.2).
 DEFAULT_ETH_TOKENS: tuple[tuple[str, str, int | None], ...] = (
     ("WETH", "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2", 18),
@@ -45,6 +47,174 @@ _PRIVATE_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 _KEY_NAMES = ("PRIVATE_KEY", "SECRET_KEY", "MNEMONIC", "SEED_PHRASE")
 _WORD = re.compile(r"^[a-z]{3,8}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_URL = re.compile(r"(https?|wss?)://[^\s/]+(/\S*)?")
+_READ = "tracker.config.read"  # a field's metadata key for its Read
+
+T = TypeVar("T")
+# What an unset variable takes when its default depends on the environment or on a setting
+# declared above it: (environment, the settings read so far) -> value.
+Unset = Callable[[Mapping[str, str], Mapping[str, Any]], T]
+
+
+class Invalid(Exception):
+    """A value a parser refuses; its message follows the variable's name ("must be ...")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Generic[T]):
+    """Where a setting comes from: its variable and the parser of a value that is not blank."""
+
+    name: str
+    parse: Callable[[str], T]
+    unset: Unset[T] | None = None  # None: the field's default
+
+
+def setting(
+    name: str, parse: Callable[[str], T], default: T, *, unset: Unset[T] | None = None
+) -> T:
+    """A field of Settings read from variable name: parse(value) when set, else default."""
+    return field(default=default, metadata={_READ: Read(name, parse, unset)})
+
+
+def declarations() -> dict[str, Read[Any]]:
+    """Each field of Settings -> the variable it is read from, and how."""
+    return {f.name: f.metadata[_READ] for f in fields(Settings)}
+
+
+# --- parsers: a value that is not blank -> the setting, or Invalid -----------------------------
+
+
+def url(value: str) -> str:
+    if not _URL.fullmatch(value):
+        raise Invalid(f"must be an http(s) or ws(s) URL, got {_shown_url(value)!r}")
+    return value.rstrip("/")
+
+
+def secret_url(value: str) -> Secret:
+    """A URL that may carry a key (an RPC's path, a webhook's token)."""
+    return Secret(url(value))
+
+
+def token(value: str) -> Secret:
+    """A shared secret of at least 16 printable characters."""
+    if len(value) < 16 or not value.isprintable() or value != value.strip():
+        raise Invalid("must be at least 16 printable characters, no spaces at the ends")
+    return Secret(value)
+
+
+def whole(minimum: int) -> Callable[[str], int]:
+    """A parser of whole numbers of at least minimum."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise Invalid(f"must be a whole number, got {value!r}") from None
+        if number < minimum:
+            raise Invalid(f"must be at least {minimum}, got {number}")
+        return number
+
+    return parse
+
+
+def seconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise Invalid(f"must be a number of seconds, got {value!r}") from None
+    if not number > 0:
+        raise Invalid(f"must be positive, got {value!r}")
+    return number
+
+
+def finite_seconds(value: str) -> float:
+    number = seconds(value)
+    if not math.isfinite(number):
+        raise Invalid(f"must be a finite number of seconds, got {number}")
+    return number
+
+
+def amount(value: str) -> Decimal:
+    """A non-negative decimal (USD)."""
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise Invalid(f"must be a number, got {value!r}") from None
+    if not number.is_finite() or number < 0:
+        raise Invalid(f"must be a non-negative number, got {value!r}")
+    return number
+
+
+def flag(value: str) -> bool:
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise Invalid(f"must be true or false, got {value!r}")
+
+
+def address(value: str) -> str:
+    if not _ADDRESS.match(value.strip()):
+        raise Invalid(f"must be 0x followed by 40 hex digits, got {value[:60]!r}")
+    return value.strip()
+
+
+def path(value: str) -> Path:
+    return Path(value).expanduser()
+
+
+def percentages(value: str) -> tuple[Decimal, ...]:
+    """Comma-separated percentages in (0, 100), highest first."""
+    try:
+        levels = tuple(sorted({Decimal(v.strip()) for v in value.split(",")}, reverse=True))
+    except ArithmeticError:
+        raise Invalid(f"must be numbers like '5,2', got {value!r}") from None
+    if not levels or any(not (v.is_finite() and 0 < v < 100) for v in levels):  # NaN: no <
+        raise Invalid(f"must be percentages in (0, 100), got {value!r}")
+    return levels
+
+
+def dexes(value: str) -> tuple[str, ...] | None:
+    """'all' (None) or dex names; 'main' is the main dex ("")."""
+    if value.strip().lower() == "all":
+        return None
+    names = [part.strip() for part in value.split(",")]
+    if any(not re.match(r"^(main|[a-z0-9]{1,16})$", n) for n in names):
+        raise Invalid(f"must be 'all' or names like 'main,flx', got {value!r}")
+    return tuple("" if n == "main" else n for n in names)
+
+
+def token_list(value: str) -> tuple[tuple[str, str, int | None], ...]:
+    """SYMBOL:address[:decimals], comma separated; addresses lower-cased."""
+    tokens: list[tuple[str, str, int | None]] = []
+    for item in value.split(","):
+        parts = [p.strip() for p in item.strip().split(":")]
+        ok = (
+            len(parts) in (2, 3)
+            and re.fullmatch(r"[A-Za-z0-9.+_-]{1,20}", parts[0]) is not None
+            and _ADDRESS.match(parts[1]) is not None
+            and (len(parts) == 2 or (parts[2].isdigit() and int(parts[2]) <= 36))
+        )
+        if not ok or parts[0].upper() == "ETH":
+            raise Invalid(
+                "must be a comma list of SYMBOL:0xaddress[:decimals] "
+                f"(not ETH, decimals <= 36), got {item.strip()[:80]!r}"
+            )
+        tokens.append((parts[0], parts[1].lower(), int(parts[2]) if len(parts) == 3 else None))
+    if len({t[0] for t in tokens}) != len(tokens) or len({t[1] for t in tokens}) != len(tokens):
+        raise Invalid("lists a symbol or an address twice")
+    return tuple(tokens)
+
+
+def level(value: str) -> str:
+    upper = value.upper()
+    if upper not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise Invalid(f"must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
+    return upper
+
+
+# --- the settings -------------------------------------------------------------------------------
 
 
 def derived_ws_url(api_url: str) -> str:
@@ -68,188 +238,117 @@ def default_db_path(env: Mapping[str, str]) -> Path:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
-    """Everything configurable, with units in the names where there are units."""
+    """Everything configurable, with units in the names where there are units.
 
-    db_path: Path
-    hl_api_url: str = DEFAULT_HL_API_URL
-    hl_ws_url: str = DEFAULT_HL_WS_URL
-    hl_stats_url: str = DEFAULT_HL_STATS_URL  # GET {url}/Mainnet/leaderboard
-    hl_weight_per_min: int = DEFAULT_WEIGHT_PER_MIN  # 0 lifts the limiter (benchmarks only)
-    hl_dexes: tuple[str, ...] | None = None  # None = every dex perpDexs lists; "" = main dex
-    hl_concurrency: int = 16
-    http_timeout_s: float = 10.0
-    http_retries: int = 5
-    markets_ttl_s: float = 30.0
-    history_max_age_s: float = 300.0
-    history_weight_per_min: int = 600  # tracker run: history due only by age, at most this
-    funding_max_age_s: float = 3600.0
-    discover_interval_s: float = 3600.0  # tracker run --discover: leaderboard re-read
-    eth_rpc_url: str | None = None
-    eth_chain_id: int | None = None  # when set, the RPC must serve this chain
-    eth_tokens: tuple[tuple[str, str, int | None], ...] = DEFAULT_ETH_TOKENS  # lower-case addrs
-    eth_confirmations: int = 12  # log scans never read the newest N blocks (reorg buffer)
-    eth_lookback_blocks: int = 7200  # where a log scan without a cursor starts: head - N (~1 day)
-    eth_log_chunk_blocks: int = 2000  # eth_getLogs block range per request (halved on refusal)
-    aave_pool_addresses_provider: str = DEFAULT_AAVE_POOL_ADDRESSES_PROVIDER
-    large_liquidation_usd: Decimal = Decimal(1_000_000)
-    position_alert_usd: Decimal = Decimal(1_000_000)  # whale moves: a change at least this
-    position_alert_cooldown_s: float = 60.0  # changes of one account and coin this close: one move
-    liquidation_candidate_usd: Decimal = Decimal(200_000)  # tape: one hash and taker, notional
-    liquidation_confirm_weight_per_min: int = 300  # userFillsByTime share of the budget
-    transfer_min_usd: Decimal = Decimal(1_000_000)
-    webhook_url: str | None = None
-    discord_webhook_url: str | None = None
-    slack_webhook_url: str | None = None
-    telegram_bot_token: str | None = None
-    telegram_chat_id: str | None = None
-    telegram_api_url: str = "https://api.telegram.org"
-    alerts_jsonl: Path | None = None
-    near_liq_pct: tuple[Decimal, ...] = (Decimal(5), Decimal(2))
-    liquidation_gap_s: float = 900.0
-    follow_liquidators: bool = True
-    log_level: str = "WARNING"
-    serve_token: str | None = field(default=None, repr=False)  # tracker serve off loopback
+    One declaration per setting: setting(variable, parser, default), read by `from_env`.
+    Built directly (tests, benchmarks), every field but db_path has its default.
+    """
+
+    # Required when built directly; from the environment, the XDG data dir when TRACKER_DB is unset.
+    db_path: Path = field(
+        metadata={_READ: Read("TRACKER_DB", path, unset=lambda env, _: default_db_path(env))}
+    )
+    hl_api_url: str = setting("TRACKER_HL_API_URL", url, DEFAULT_HL_API_URL)
+    # From the environment, TRACKER_HL_WS_URL unset: the one that goes with hl_api_url.
+    hl_ws_url: str = setting(
+        "TRACKER_HL_WS_URL",
+        url,
+        DEFAULT_HL_WS_URL,
+        unset=lambda _, got: derived_ws_url(got["hl_api_url"]),
+    )
+    # GET {url}/Mainnet/leaderboard
+    hl_stats_url: str = setting("TRACKER_HL_STATS_URL", url, "https://stats-data.hyperliquid.xyz")
+    # 0 lifts the limiter (benchmarks only)
+    hl_weight_per_min: int = setting("TRACKER_HL_WEIGHT_PER_MIN", whole(0), 1200)
+    # None = every dex perpDexs lists; "" = main dex
+    hl_dexes: tuple[str, ...] | None = setting("TRACKER_HL_DEXES", dexes, None)
+    hl_concurrency: int = setting("TRACKER_HL_CONCURRENCY", whole(1), 16)
+    http_timeout_s: float = setting("TRACKER_HTTP_TIMEOUT", seconds, 10.0)
+    http_retries: int = setting("TRACKER_HTTP_RETRIES", whole(0), 5)
+    markets_ttl_s: float = setting("TRACKER_MARKETS_TTL", seconds, 30.0)
+    history_max_age_s: float = setting("TRACKER_HISTORY_MAX_AGE", seconds, 300.0)
+    # tracker run: history due only by age, at most this
+    history_weight_per_min: int = setting("TRACKER_HISTORY_WEIGHT_PER_MIN", whole(0), 600)
+    funding_max_age_s: float = setting("TRACKER_FUNDING_MAX_AGE", seconds, 3600.0)
+    # tracker run --discover: leaderboard re-read (a sleep: finite)
+    discover_interval_s: float = setting("TRACKER_DISCOVER_INTERVAL", finite_seconds, 3600.0)
+    eth_rpc_url: Secret | None = setting("TRACKER_ETH_RPC_URL", secret_url, None)
+    # when set, the RPC must serve this chain
+    eth_chain_id: int | None = setting("TRACKER_ETH_CHAIN_ID", whole(1), None)
+    # lower-case addresses
+    eth_tokens: tuple[tuple[str, str, int | None], ...] = setting(
+        "TRACKER_ETH_TOKENS", token_list, DEFAULT_ETH_TOKENS
+    )
+    # log scans never read the newest N blocks (reorg buffer)
+    eth_confirmations: int = setting("TRACKER_ETH_CONFIRMATIONS", whole(0), 12)
+    # where a log scan without a cursor starts: head - N (~1 day)
+    eth_lookback_blocks: int = setting("TRACKER_ETH_LOOKBACK_BLOCKS", whole(0), 7200)
+    # eth_getLogs block range per request (halved on refusal)
+    eth_log_chunk_blocks: int = setting("TRACKER_ETH_LOG_CHUNK_BLOCKS", whole(1), 2000)
+    # Aave v3 Core market on Ethereum: Pool, oracle and data provider are resolved from it on chain.
+    aave_pool_addresses_provider: str = setting(
+        "TRACKER_AAVE_POOL_ADDRESSES_PROVIDER",
+        address,
+        "0x2f39d218133AFaB8F2B819B1066c7E434Ad94E9e",
+    )
+    large_liquidation_usd: Decimal = setting(
+        "TRACKER_LARGE_LIQUIDATION_USD", amount, Decimal(1_000_000)
+    )
+    # whale moves: a change at least this
+    position_alert_usd: Decimal = setting("TRACKER_POSITION_ALERT_USD", amount, Decimal(1_000_000))
+    # changes of one account and coin this close: one move
+    position_alert_cooldown_s: float = setting("TRACKER_POSITION_ALERT_COOLDOWN", seconds, 60.0)
+    # tape: one hash and taker, notional
+    liquidation_candidate_usd: Decimal = setting(
+        "TRACKER_LIQUIDATION_CANDIDATE_USD", amount, Decimal(200_000)
+    )
+    # userFillsByTime share of the budget
+    liquidation_confirm_weight_per_min: int = setting(
+        "TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN", whole(1), 300
+    )
+    transfer_min_usd: Decimal = setting("TRACKER_TRANSFER_MIN_USD", amount, Decimal(1_000_000))
+    webhook_url: Secret | None = setting("TRACKER_WEBHOOK_URL", secret_url, None)
+    discord_webhook_url: Secret | None = setting("TRACKER_DISCORD_WEBHOOK_URL", secret_url, None)
+    slack_webhook_url: Secret | None = setting("TRACKER_SLACK_WEBHOOK_URL", secret_url, None)
+    telegram_bot_token: Secret | None = setting("TRACKER_TELEGRAM_BOT_TOKEN", Secret, None)
+    telegram_chat_id: str | None = setting("TRACKER_TELEGRAM_CHAT_ID", str, None)
+    telegram_api_url: str = setting("TRACKER_TELEGRAM_API_URL", url, "https://api.telegram.org")
+    alerts_jsonl: Path | None = setting("TRACKER_ALERTS_JSONL", path, None)
+    near_liq_pct: tuple[Decimal, ...] = setting(
+        "TRACKER_NEAR_LIQ_PCT", percentages, (Decimal(5), Decimal(2))
+    )
+    liquidation_gap_s: float = setting("TRACKER_LIQUIDATION_GAP", seconds, 900.0)
+    follow_liquidators: bool = setting("TRACKER_FOLLOW_LIQUIDATORS", flag, True)
+    log_level: str = setting("TRACKER_LOG_LEVEL", level, "WARNING")
+    # tracker serve off loopback
+    serve_token: Secret | None = setting("TRACKER_SERVE_TOKEN", token, None)
 
     @classmethod
     def from_env(
         cls, env: Mapping[str, str] | None = None, *, dotenv_path: Path | None = None
     ) -> Settings:
-        """Read settings from env (default os.environ) layered over a .env file.
-
-        Over 80 lines on purpose: one line per setting, read as a table of names, defaults
-        and checks; splitting it would scatter the settings over several functions.
-        """
+        """Read settings from env (default os.environ) layered over a .env file."""
         merged = environment(env, dotenv_path=dotenv_path)
-        get = merged.get
-        db = get("TRACKER_DB")
-        return cls(
-            db_path=Path(db).expanduser() if db else default_db_path(merged),
-            hl_api_url=_url(get("TRACKER_HL_API_URL"), DEFAULT_HL_API_URL, "TRACKER_HL_API_URL"),
-            hl_ws_url=_url(
-                get("TRACKER_HL_WS_URL"),
-                derived_ws_url(get("TRACKER_HL_API_URL") or DEFAULT_HL_API_URL),
-                "TRACKER_HL_WS_URL",
-            ),
-            hl_stats_url=_url(
-                get("TRACKER_HL_STATS_URL"), DEFAULT_HL_STATS_URL, "TRACKER_HL_STATS_URL"
-            ),
-            hl_weight_per_min=_int(
-                get("TRACKER_HL_WEIGHT_PER_MIN"),
-                DEFAULT_WEIGHT_PER_MIN,
-                "TRACKER_HL_WEIGHT_PER_MIN",
-                minimum=0,
-            ),
-            hl_dexes=_dexes(get("TRACKER_HL_DEXES")),
-            hl_concurrency=_int(
-                get("TRACKER_HL_CONCURRENCY"), 16, "TRACKER_HL_CONCURRENCY", minimum=1
-            ),
-            http_timeout_s=_float(get("TRACKER_HTTP_TIMEOUT"), 10.0, "TRACKER_HTTP_TIMEOUT"),
-            http_retries=_int(get("TRACKER_HTTP_RETRIES"), 5, "TRACKER_HTTP_RETRIES", minimum=0),
-            markets_ttl_s=_float(get("TRACKER_MARKETS_TTL"), 30.0, "TRACKER_MARKETS_TTL"),
-            history_max_age_s=_float(
-                get("TRACKER_HISTORY_MAX_AGE"), 300.0, "TRACKER_HISTORY_MAX_AGE"
-            ),
-            funding_max_age_s=_float(
-                get("TRACKER_FUNDING_MAX_AGE"), 3600.0, "TRACKER_FUNDING_MAX_AGE"
-            ),
-            history_weight_per_min=_int(
-                get("TRACKER_HISTORY_WEIGHT_PER_MIN"),
-                600,
-                "TRACKER_HISTORY_WEIGHT_PER_MIN",
-                minimum=0,
-            ),
-            discover_interval_s=_finite(
-                _float(get("TRACKER_DISCOVER_INTERVAL"), 3600.0, "TRACKER_DISCOVER_INTERVAL"),
-                "TRACKER_DISCOVER_INTERVAL",
-            ),
-            eth_rpc_url=_opt_url(get("TRACKER_ETH_RPC_URL"), "TRACKER_ETH_RPC_URL"),
-            eth_chain_id=(
-                _int(get("TRACKER_ETH_CHAIN_ID"), 1, "TRACKER_ETH_CHAIN_ID", minimum=1)
-                if get("TRACKER_ETH_CHAIN_ID")
-                else None
-            ),
-            eth_tokens=_eth_tokens(get("TRACKER_ETH_TOKENS")),
-            eth_confirmations=_int(
-                get("TRACKER_ETH_CONFIRMATIONS"), 12, "TRACKER_ETH_CONFIRMATIONS", minimum=0
-            ),
-            eth_lookback_blocks=_int(
-                get("TRACKER_ETH_LOOKBACK_BLOCKS"), 7200, "TRACKER_ETH_LOOKBACK_BLOCKS", minimum=0
-            ),
-            eth_log_chunk_blocks=_int(
-                get("TRACKER_ETH_LOG_CHUNK_BLOCKS"), 2000, "TRACKER_ETH_LOG_CHUNK_BLOCKS", minimum=1
-            ),
-            aave_pool_addresses_provider=_address(
-                get("TRACKER_AAVE_POOL_ADDRESSES_PROVIDER"),
-                DEFAULT_AAVE_POOL_ADDRESSES_PROVIDER,
-                "TRACKER_AAVE_POOL_ADDRESSES_PROVIDER",
-            ),
-            large_liquidation_usd=_decimal(
-                get("TRACKER_LARGE_LIQUIDATION_USD"),
-                Decimal(1_000_000),
-                "TRACKER_LARGE_LIQUIDATION_USD",
-            ),
-            position_alert_usd=_decimal(
-                get("TRACKER_POSITION_ALERT_USD"), Decimal(1_000_000), "TRACKER_POSITION_ALERT_USD"
-            ),
-            position_alert_cooldown_s=_float(
-                get("TRACKER_POSITION_ALERT_COOLDOWN"), 60.0, "TRACKER_POSITION_ALERT_COOLDOWN"
-            ),
-            liquidation_candidate_usd=_decimal(
-                get("TRACKER_LIQUIDATION_CANDIDATE_USD"),
-                Decimal(200_000),
-                "TRACKER_LIQUIDATION_CANDIDATE_USD",
-            ),
-            liquidation_confirm_weight_per_min=_int(
-                get("TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN"),
-                300,
-                "TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN",
-                minimum=1,
-            ),
-            transfer_min_usd=_decimal(
-                get("TRACKER_TRANSFER_MIN_USD"), Decimal(1_000_000), "TRACKER_TRANSFER_MIN_USD"
-            ),
-            webhook_url=_opt_url(get("TRACKER_WEBHOOK_URL"), "TRACKER_WEBHOOK_URL"),
-            discord_webhook_url=_opt_url(
-                get("TRACKER_DISCORD_WEBHOOK_URL"), "TRACKER_DISCORD_WEBHOOK_URL"
-            ),
-            slack_webhook_url=_opt_url(
-                get("TRACKER_SLACK_WEBHOOK_URL"), "TRACKER_SLACK_WEBHOOK_URL"
-            ),
-            telegram_bot_token=get("TRACKER_TELEGRAM_BOT_TOKEN") or None,
-            telegram_chat_id=get("TRACKER_TELEGRAM_CHAT_ID") or None,
-            telegram_api_url=_url(
-                get("TRACKER_TELEGRAM_API_URL"),
-                "https://api.telegram.org",
-                "TRACKER_TELEGRAM_API_URL",
-            ),
-            alerts_jsonl=Path(p).expanduser() if (p := get("TRACKER_ALERTS_JSONL")) else None,
-            near_liq_pct=_thresholds(get("TRACKER_NEAR_LIQ_PCT")),
-            follow_liquidators=_bool(
-                get("TRACKER_FOLLOW_LIQUIDATORS"), True, "TRACKER_FOLLOW_LIQUIDATORS"
-            ),
-            liquidation_gap_s=_float(
-                get("TRACKER_LIQUIDATION_GAP"), 900.0, "TRACKER_LIQUIDATION_GAP"
-            ),
-            log_level=_log_level(get("TRACKER_LOG_LEVEL")),
-            serve_token=_token(get("TRACKER_SERVE_TOKEN"), "TRACKER_SERVE_TOKEN"),
-        )
+        got: dict[str, Any] = {}
+        for f in fields(cls):
+            source: Read[Any] = f.metadata[_READ]
+            value = merged.get(source.name, "")
+            if value.strip():
+                try:
+                    got[f.name] = source.parse(value)
+                except Invalid as exc:
+                    raise ConfigError(f"{source.name} {exc}") from None
+            else:
+                got[f.name] = f.default if source.unset is None else source.unset(merged, got)
+        return cls(**got)
 
     def secrets(self) -> list[str]:
-        """Values that must never appear in logs or error messages."""
+        """Values that must never appear in logs or error messages: of each secret setting, a
+        URL's key-like parts (its host stays readable), a token whole."""
         from tracker.redact import secret_parts
 
-        urls = (
-            self.eth_rpc_url,
-            self.webhook_url,
-            self.discord_webhook_url,
-            self.slack_webhook_url,
-        )
-        found = [part for url in urls if url for part in secret_parts(url)]
-        if self.telegram_bot_token:
-            found.append(self.telegram_bot_token)
-        if self.serve_token:
-            found.append(self.serve_token)
-        return found
+        values = (getattr(self, f.name) for f in fields(self))
+        return [part for v in values if isinstance(v, Secret) for part in secret_parts(v.reveal())]
 
 
 def environment(
@@ -302,145 +401,9 @@ def _is_mnemonic(value: str) -> bool:
     return len(words) in (12, 15, 18, 21, 24) and all(_WORD.match(w) for w in words)
 
 
-def _url(value: str | None, default: str, name: str) -> str:
-    if not value:
-        return default
-    if not re.fullmatch(r"(https?|wss?)://[^\s/]+(/\S*)?", value):
-        raise ConfigError(f"{name} must be an http(s) or ws(s) URL, got {_shown_url(value)!r}")
-    return value.rstrip("/")
-
-
 def _shown_url(value: str) -> str:
     """What an error shows of a bad URL: scheme and host, never the path (keys and tokens)."""
     scheme, sep, rest = value.partition("://")
     host, slash, _ = (rest if sep else value).partition("/")
     shown = f"{scheme}{sep}{host}" if sep else host
     return redact_url(shown + ("/…" if slash else ""))[:60]
-
-
-def _bool(value: str | None, default: bool, name: str) -> bool:
-    if value is None or value.strip() == "":
-        return default
-    text = value.strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {value!r}")
-
-
-def _opt_url(value: str | None, name: str) -> str | None:
-    return _url(value, "", name) or None
-
-
-def _thresholds(value: str | None) -> tuple[Decimal, ...]:
-    if value is None or value.strip() == "":
-        return (Decimal(5), Decimal(2))
-    try:
-        levels = tuple(sorted({Decimal(v.strip()) for v in value.split(",")}, reverse=True))
-    except ArithmeticError:
-        raise ConfigError(
-            f"TRACKER_NEAR_LIQ_PCT must be numbers like '5,2', got {value!r}"
-        ) from None
-    if not levels or any(not (0 < v < 100) for v in levels):
-        raise ConfigError(f"TRACKER_NEAR_LIQ_PCT must be percentages in (0, 100), got {value!r}")
-    return levels
-
-
-def _int(value: str | None, default: int, name: str, *, minimum: int) -> int:
-    if value is None or value.strip() == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
-    if number < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {number}")
-    return number
-
-
-def _float(value: str | None, default: float, name: str) -> float:
-    if value is None or value.strip() == "":
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
-    if not number > 0:
-        raise ConfigError(f"{name} must be positive, got {value!r}")
-    return number
-
-
-def _finite(number: float, name: str) -> float:
-    if not math.isfinite(number):
-        raise ConfigError(f"{name} must be a finite number of seconds, got {number}")
-    return number
-
-
-def _decimal(value: str | None, default: Decimal, name: str) -> Decimal:
-    if value is None or value.strip() == "":
-        return default
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise ConfigError(f"{name} must be a number, got {value!r}") from None
-    if not number.is_finite() or number < 0:
-        raise ConfigError(f"{name} must be a non-negative number, got {value!r}")
-    return number
-
-
-def _address(value: str | None, default: str, name: str) -> str:
-    if value is None or value.strip() == "":
-        return default
-    if not _ADDRESS.match(value.strip()):
-        raise ConfigError(f"{name} must be 0x followed by 40 hex digits, got {value[:60]!r}")
-    return value.strip()
-
-
-def _eth_tokens(value: str | None) -> tuple[tuple[str, str, int | None], ...]:
-    """SYMBOL:address[:decimals], comma separated; addresses lower-cased."""
-    if value is None or value.strip() == "":
-        return DEFAULT_ETH_TOKENS
-    tokens: list[tuple[str, str, int | None]] = []
-    for item in value.split(","):
-        parts = [p.strip() for p in item.strip().split(":")]
-        ok = (
-            len(parts) in (2, 3)
-            and re.fullmatch(r"[A-Za-z0-9.+_-]{1,20}", parts[0]) is not None
-            and _ADDRESS.match(parts[1]) is not None
-            and (len(parts) == 2 or (parts[2].isdigit() and int(parts[2]) <= 36))
-        )
-        if not ok or parts[0].upper() == "ETH":
-            raise ConfigError(
-                "TRACKER_ETH_TOKENS must be a comma list of SYMBOL:0xaddress[:decimals] "
-                f"(not ETH, decimals <= 36), got {item.strip()[:80]!r}"
-            )
-        tokens.append((parts[0], parts[1].lower(), int(parts[2]) if len(parts) == 3 else None))
-    if len({t[0] for t in tokens}) != len(tokens) or len({t[1] for t in tokens}) != len(tokens):
-        raise ConfigError("TRACKER_ETH_TOKENS lists a symbol or an address twice")
-    return tuple(tokens)
-
-
-def _dexes(value: str | None) -> tuple[str, ...] | None:
-    if value is None or value.strip().lower() in ("", "all"):
-        return None
-    names = [part.strip() for part in value.split(",")]
-    if any(not re.match(r"^(main|[a-z0-9]{1,16})$", n) for n in names):
-        raise ConfigError(f"TRACKER_HL_DEXES must be 'all' or names like 'main,flx', got {value!r}")
-    return tuple("" if n == "main" else n for n in names)
-
-
-def _token(value: str | None, name: str) -> str | None:
-    """A shared secret of at least 16 printable characters (None when unset)."""
-    if not value:
-        return None
-    if len(value) < 16 or not value.isprintable() or value != value.strip():
-        raise ConfigError(f"{name} must be at least 16 printable characters, no spaces at the ends")
-    return value
-
-
-def _log_level(value: str | None) -> str:
-    level = (value or "WARNING").upper()
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"TRACKER_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {value!r}")
-    return level

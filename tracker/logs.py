@@ -60,7 +60,7 @@ def configure(command: str | None = None) -> None:
             command or "-",
             settings.db_path,
             redact_url(settings.hl_api_url),
-            redact_url(settings.eth_rpc_url) if settings.eth_rpc_url else "none",
+            redact_url(settings.eth_rpc_url.reveal()) if settings.eth_rpc_url else "none",
         )
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.config import Settings
+from tracker.redact import Secret
 
 from .aave import AaveMarket
 from .anvil import Anvil
@@ -17,7 +18,7 @@ def tracker_settings(chain: Anvil, market: AaveMarket, db_path: Path, **override
     """
     base = Settings(
         db_path=db_path,
-        eth_rpc_url=chain.url,
+        eth_rpc_url=Secret(chain.url),
         eth_chain_id=chain.chain_id,
         eth_tokens=(("WETH", market.weth.lower(), None), ("USDC", market.usdc.lower(), 6)),
         aave_pool_addresses_provider=market.pool_addresses_provider,

@@ -26,7 +26,7 @@ from tracker.errors import ConfigError, SinkError
 from tracker.net.http import RetryPolicy
 from tracker.plain import plain
 from tracker.records import Alert
-from tracker.redact import redact_text
+from tracker.redact import redact_text, revealed
 
 __all__ = [
     "ConsoleSink",
@@ -211,14 +211,13 @@ def build_sinks(settings: Settings, session: aiohttp.ClientSession) -> list[Sink
     sinks: list[Sink] = [ConsoleSink()]
     if settings.alerts_jsonl is not None:
         sinks.append(JsonlSink(settings.alerts_jsonl))
-    if settings.webhook_url:
-        sinks.append(WebhookSink(settings.webhook_url, session, policy=policy, secrets=secrets))
-    if settings.discord_webhook_url:
-        url = settings.discord_webhook_url
-        sinks.append(DiscordSink(url, session, policy=policy, secrets=secrets))
-    if settings.slack_webhook_url:
-        sinks.append(SlackSink(settings.slack_webhook_url, session, policy=policy, secrets=secrets))
-    token, chat_id = settings.telegram_bot_token, settings.telegram_chat_id
+    if hook := settings.webhook_url:
+        sinks.append(WebhookSink(hook.reveal(), session, policy=policy, secrets=secrets))
+    if hook := settings.discord_webhook_url:
+        sinks.append(DiscordSink(hook.reveal(), session, policy=policy, secrets=secrets))
+    if hook := settings.slack_webhook_url:
+        sinks.append(SlackSink(hook.reveal(), session, policy=policy, secrets=secrets))
+    token, chat_id = revealed(settings.telegram_bot_token), settings.telegram_chat_id
     if bool(token) != bool(chat_id):
         raise ConfigError(
             "TRACKER_TELEGRAM_BOT_TOKEN and TRACKER_TELEGRAM_CHAT_ID must be set together"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from tracker.app.snapshot_pass import PassReport
 from tracker.config import Settings, environment
+from tracker.redact import revealed
 
 OnPass = Callable[[PassReport], None]
 
@@ -38,7 +39,7 @@ async def serving(settings: Settings, listen: Listen, on_pass: OnPass) -> AsyncI
     # the daemon's own watchlists (-w, wherever they are) and those of the folder, if any
     found = watchlists.labelling(watchlists.watchlists_dir(environment()), listen.watchlists)
     reader = Reader(settings.db_path, found, settings.large_liquidation_usd)
-    token = settings.serve_token
+    token = revealed(settings.serve_token)
     async with listening(reader, listen.host, listen.port, token=token) as (where, changes):
         listen.started(where.url, where.login_url)
 

@@ -12,6 +12,7 @@ from tracker.cli.common import DbOption, err, out, settings_for
 
 if TYPE_CHECKING:
     from tracker.app.serving import Listen
+    from tracker.redact import Secret
 
 
 def register(app: typer.Typer) -> None:
@@ -32,6 +33,7 @@ def serve(
 
     from tracker import watchlists
     from tracker.config import environment
+    from tracker.redact import revealed
     from tracker.web.reads import Reader
     from tracker.web.server import Serving, check_host
     from tracker.web.server import serve as serve_web
@@ -48,20 +50,22 @@ def serve(
         err.print("Ctrl-C stops it", style="dim")
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_web(reader, host, port, token=settings.serve_token, started=started))
+        token = revealed(settings.serve_token)
+        asyncio.run(serve_web(reader, host, port, token=token, started=started))
 
 
-def listen(value: str, token: str | None, watchlists: Sequence[str] | None = None) -> Listen:
+def listen(value: str, token: Secret | None, watchlists: Sequence[str] | None = None) -> Listen:
     """`tracker run --serve [HOST:]PORT` checked before any I/O (BadInput: one line, exit 2).
 
     Once listening, the address and, with a token, the one-time link go to stderr: `tracker
     run`'s stdout carries the passes' JSON lines.
     """
     from tracker.app.serving import Listen
+    from tracker.redact import revealed
     from tracker.web.server import check_token, parse_listen
 
     host, port = parse_listen(value)
-    check_token(host, token)
+    check_token(host, revealed(token))
 
     def started(url: str, login_url: str | None) -> None:
         err.print(f"serving at {url}", markup=False, highlight=False)

@@ -120,7 +120,7 @@ def status(settings: Settings) -> dict[str, Any]:
         "endpoints": {
             "hyperliquid_api": redact_url(settings.hl_api_url),
             "hyperliquid_ws": redact_url(settings.hl_ws_url),
-            "ethereum_rpc": redact_url(settings.eth_rpc_url) if settings.eth_rpc_url else None,
+            "ethereum_rpc": redact_url(rpc.reveal()) if (rpc := settings.eth_rpc_url) else None,
         },
         "daemon": None,  # only a daemon in live mode writes the status file
     }

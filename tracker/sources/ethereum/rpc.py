@@ -32,7 +32,7 @@ from web3.types import FilterParams, LogReceipt, RPCEndpoint
 from tracker.config import Settings
 from tracker.errors import ConfigError, VenueResponseError, VenueUnavailable
 from tracker.net.http import GaveUp, Retryable, RetryPolicy, retry_after_s, with_retries
-from tracker.redact import redact_text, redact_url
+from tracker.redact import redact_text, redact_url, revealed
 from tracker.sources.ethereum.calls import (
     MULTICALL3 as MULTICALL3,
 )
@@ -343,7 +343,7 @@ def _raw_log(entry: LogReceipt) -> RawLog:
 @asynccontextmanager
 async def open_ethereum(settings: Settings) -> AsyncIterator[EthereumClient]:
     """Connect to TRACKER_ETH_RPC_URL, check the chain id and Multicall3; close on exit."""
-    url = settings.eth_rpc_url
+    url = revealed(settings.eth_rpc_url)
     if not url:
         raise EthereumNotConfigured("Ethereum skipped: TRACKER_ETH_RPC_URL is not set")
     provider = AsyncHTTPProvider(
