@@ -2,7 +2,7 @@
 
 Checked in a fresh interpreter through sys.modules, not with a clock: `import tracker.cli`,
 `tracker --help` and `tracker query --list` load none of the network, numeric, chain, drawing or
-database libraries, nor the daemon and the live engine.
+database libraries, nor the daemon and the live engine; nor does reading the settings load pydantic.
 """
 
 from __future__ import annotations
@@ -78,6 +78,26 @@ def loaded(argv: list[str], tmp_path: Path) -> set[str]:
 def test_a_light_command_imports_nothing_heavy(argv: list[str], tmp_path: Path):
     modules = loaded(argv, tmp_path)
     assert sorted(m for m in HEAVY if m in modules) == []
+
+
+def test_reading_the_settings_imports_no_pydantic(tmp_path: Path):
+    """Every setting read and checked: tracker/config.py is hand-rolled for start-up."""
+    probe = (
+        "import sys\n"
+        "from tracker.config import Settings\n"
+        "Settings.from_env()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_core')))"
+    )
+    env = {"PATH": "/usr/bin:/bin", "TRACKER_ENV_FILE": str(tmp_path / "none.env")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def test_the_probe_sees_a_heavy_import(tmp_path: Path):
