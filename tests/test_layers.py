@@ -2,6 +2,7 @@
 
     cli -> app -> web -> output | alerts -> store -> records | net -> base
            app -> sources -> records | net;   output, alerts -> risk -> records
+           app -> replay -> base   (the demo's venue: wire shapes of its own, no tracker parsing)
 
 Every import of a `tracker` module anywhere in tracker/ (module level or inside a function) is
 checked. A module may import its own layer and the layers its row allows below it; `base` is the
@@ -30,11 +31,47 @@ ALLOWED: dict[str, set[str]] = {
     "alerts": {"store", "risk", "records", "net", "base"},
     "output": {"store", "risk", "records", "net", "base"},
     "web": {"output", "alerts", "store", "risk", "records", "net", "base"},
-    "app": {"web", "output", "alerts", "store", "sources", "risk", "records", "net", "base"},
-    "cli": {"app", "web", "output", "alerts", "store", "sources", "risk", "records", "net", "base"},
+    "replay": {"base"},
+    "app": {
+        "replay",
+        "web",
+        "output",
+        "alerts",
+        "store",
+        "sources",
+        "risk",
+        "records",
+        "net",
+        "base",
+    },
+    "cli": {
+        "app",
+        "replay",
+        "web",
+        "output",
+        "alerts",
+        "store",
+        "sources",
+        "risk",
+        "records",
+        "net",
+        "base",
+    },
     "main": {"cli"},
 }
-FOLDERS = {"records", "net", "risk", "sources", "store", "alerts", "output", "web", "app", "cli"}
+FOLDERS = {
+    "records",
+    "net",
+    "risk",
+    "sources",
+    "store",
+    "alerts",
+    "output",
+    "web",
+    "replay",
+    "app",
+    "cli",
+}
 
 
 def layer_of(module: str) -> str:

@@ -1,13 +1,12 @@
-"""Local Hyperliquid-compatible fake venue (`POST /info` on 127.0.0.1) for tests and benchmarks.
+"""The tests' local Hyperliquid-compatible venue (`POST /info`, `GET /ws`, the leaderboard).
 
-Modules:
-    hyperliquid  FakeHyperliquid: venue state, scripting API, aiohttp server, CLI `main`
-    loaders      seed from the shared fixtures, a snapshot (dict / --state file) or a directory
-    model        venue margin math rendering modelled accounts (pure, Decimal)
-    market       one perp dex: meta, asset ctxs, marks, cached answers
-    faults       scripted faults: statuses, garbage, stalls, resets, delays, drift
-    wire         request weights, venue-style errors, paginated time series
+The venue itself ships in the package (tracker/replay: server, venue, ws, wire, model, market,
+tape, liquidations, cascade, leaderboard, faults) so that `tracker demo` can run it; the modules
+of the same names here re-export it for the tests. What stays here reads the shared fixtures,
+which the wheel does not hold:
+    hyperliquid  FakeHyperliquid: the replay server + `seeded()`; CLI `main`
+    seed         the shared fixtures under deterministic addresses
+    loaders      seed from a snapshot (dict / --state file) or a directory of recorded answers
     cassettes    reads response bodies out of vcrpy cassettes (PyYAML safe loader)
-    ws           the WebSocket endpoint `GET /ws`: subscriptions, mark paths, trades, drops
     fixtures     pytest fixture `hl_fake`
 """

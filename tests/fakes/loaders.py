@@ -35,11 +35,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .model import fmt
-from .wire import ADDRESS
+from tracker.replay.model import fmt
+from tracker.replay.wire import ADDRESS
 
 if TYPE_CHECKING:
-    from .venue import Venue
+    from tracker.replay.venue import Venue
 
 _ACCOUNT_FILES = frozenset(
     {

@@ -18,7 +18,7 @@ from .cassettes import response_bodies
 from .loaders import load_snapshot, read_json
 
 if TYPE_CHECKING:
-    from .venue import Venue
+    from tracker.replay.venue import Venue
 
 FIXTURES_DIR = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "hyperliquid"
 

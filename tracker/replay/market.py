@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from .model import AssetInfo, Tier, build_tiers, dec, fmt
+from tracker.replay.model import AssetInfo, Tier, build_tiers, dec, fmt
 
 EMPTY_META: dict[str, Any] = {"universe": [], "marginTables": [], "collateralToken": 0}
 

@@ -1,0 +1,131 @@
+"""A fake market that liquidates (issue 15): as the scripted mark moves, accounts cross their
+liquidation price and are liquidated as the venue does it.
+
+    market = LiquidatingMarket(Tape(fake), vault=CHILD, cooldown_s=0.05)
+    market.open(USER, "BTC", size=Decimal(40), liq_px=Decimal(83_000))
+    await market.path("BTC", [84_000, 81_000], steps=60, step_s=0.01)
+
+A position worth more than $100k at the mark goes to the book in slices of 20 % of its size at
+liquidation, one per cooldown (the venue's is 30 s); a smaller one goes at once. When the mark
+passes the backstop price (by default 1 % beyond the liquidation price, standing for "below two
+thirds of maintenance margin"), an HLP child vault takes whatever is left. Every slice and the
+backstop go through `Tape` (trades on the WebSocket, fills with the `liquidation` object behind
+them); what each account lost is in its `Liquidated` record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tracker.replay.liquidations import Liquidated, Tape
+
+SLICE = Decimal("0.2")
+SLICED_FROM_USD = Decimal(100_000)
+BACKSTOP_MOVE = Decimal("0.01")
+
+
+@dataclass(slots=True)
+class Account:
+    """One position that will be liquidated when the mark crosses liq_px."""
+
+    done: Liquidated
+    size: Decimal  # signed coins at the start: > 0 long
+    liq_px: Decimal
+    backstop_px: Decimal
+    remaining: Decimal = Decimal(0)  # unsigned coins still held
+    last_slice_at: float = float("-inf")
+    slices: int = 0
+    finished: bool = False
+    methods: list[str] = field(default_factory=list)
+
+    @property
+    def long(self) -> bool:
+        return self.size > 0
+
+
+class LiquidatingMarket:
+    """Liquidates the accounts opened on it as `mark` (or `path`) moves each coin's mark."""
+
+    def __init__(
+        self,
+        tape: Tape,
+        *,
+        vault: str,
+        cooldown_s: float = 30.0,
+    ) -> None:
+        self.tape, self.vault, self.cooldown_s = tape, vault, cooldown_s
+        self.time = 0.0  # the script's own seconds: `path` advances it, so cooldowns never
+        # depend on how fast the machine runs the script
+        self.accounts: list[Account] = []
+
+    def open(
+        self,
+        user: str,
+        coin: str,
+        *,
+        size: Decimal,
+        liq_px: Decimal,
+        backstop_px: Decimal | None = None,
+    ) -> Account:
+        """A position of `size` coins (signed) liquidated from `liq_px` on."""
+        move = liq_px * BACKSTOP_MOVE
+        default = liq_px - move if size > 0 else liq_px + move
+        account = Account(
+            done=Liquidated(user=user.lower(), coin=coin),
+            size=size,
+            liq_px=liq_px,
+            backstop_px=backstop_px if backstop_px is not None else default,
+            remaining=abs(size),
+        )
+        self.accounts.append(account)
+        return account
+
+    def mark(self, coin: str, px: Decimal) -> None:
+        """Set the mark (REST and WebSocket see it) and liquidate what it has crossed."""
+        self.tape.fake.set_mark(coin, px)
+        for account in self.accounts:
+            if account.finished or account.done.coin != coin:
+                continue
+            crossed = px <= account.liq_px if account.long else px >= account.liq_px
+            if crossed:
+                self._liquidate(account, px)
+
+    def _liquidate(self, account: Account, px: Decimal) -> None:
+        long, now = account.long, self.time
+        past = px <= account.backstop_px if long else px >= account.backstop_px
+        if past:
+            self.tape.backstop(
+                account.done, long=long, px=px, size=account.remaining, vault=self.vault
+            )
+            account.methods.append("backstop")
+            account.remaining, account.finished = Decimal(0), True
+            return
+        if now - account.last_slice_at < self.cooldown_s:
+            return
+        whole = account.remaining * px <= SLICED_FROM_USD
+        size = account.remaining if whole else min(abs(account.size) * SLICE, account.remaining)
+        orders = 1 if whole else 3
+        self.tape.slice(account.done, long=long, px=px, size=size, mark_px=px, orders=orders)
+        account.methods.append("market")
+        account.slices += 1
+        account.last_slice_at = now
+        account.remaining -= size
+        account.finished = account.remaining <= 0
+
+    async def path(
+        self, coin: str, prices: Sequence[Decimal | int | str], *, steps: int, step_s: float
+    ) -> None:
+        """Move the mark linearly through prices in `steps` ticks, `step_s` apart; ordinary
+        trades at each tick."""
+        points = [Decimal(str(p)) for p in prices]
+        for i in range(steps + 1):
+            t = Decimal(i) / steps * (len(points) - 1)
+            k = min(int(t), len(points) - 2)
+            px = (points[k] + (points[k + 1] - points[k]) * (t - k)).quantize(Decimal(1))
+            self.mark(coin, px)
+            self.tape.ordinary(coin, px, "0.3", n=3)
+            self.time += step_s
+            await asyncio.sleep(step_s)
