@@ -27,6 +27,7 @@ class Listen:
     port: int
     started: Callable[[str, str | None], None]  # (url, one-time login url or None)
     watchlists: tuple[str, ...] = ()  # the daemon's -w names and paths: labels and filters
+    banner: str | None = None  # a line every page shows on top (`tracker demo`: a replay)
 
 
 @contextlib.asynccontextmanager
@@ -40,7 +41,10 @@ async def serving(settings: Settings, listen: Listen, on_pass: OnPass) -> AsyncI
     found = watchlists.labelling(watchlists.watchlists_dir(environment()), listen.watchlists)
     reader = Reader(settings.db_path, found, settings.large_liquidation_usd)
     token = revealed(settings.serve_token)
-    async with listening(reader, listen.host, listen.port, token=token) as (where, changes):
+    async with listening(reader, listen.host, listen.port, token=token, banner=listen.banner) as (
+        where,
+        changes,
+    ):
         listen.started(where.url, where.login_url)
 
         def announced(report: PassReport) -> None:

@@ -17,6 +17,7 @@ from tracker import __version__, logs
 from tracker.addresses import normalise_address
 from tracker.cli import charts as cli_charts
 from tracker.cli import db as cli_db
+from tracker.cli import demo as cli_demo
 from tracker.cli import discover as cli_discover
 from tracker.cli import entity as cli_entity
 from tracker.cli import market as cli_market
@@ -305,6 +306,7 @@ cli_discover.register(app)
 cli_market.register(app)
 cli_reads.register(app)  # after run: `tracker --help` lists the commands in this order
 cli_serve.register(app)
+cli_demo.register(app)
 
 
 def main() -> None:

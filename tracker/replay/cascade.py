@@ -10,7 +10,10 @@ liquidation, one per cooldown (the venue's is 30 s); a smaller one goes at once.
 passes the backstop price (by default 1 % beyond the liquidation price, standing for "below two
 thirds of maintenance margin"), an HLP child vault takes whatever is left. Every slice and the
 backstop go through `Tape` (trades on the WebSocket, fills with the `liquidation` object behind
-them); what each account lost is in its `Liquidated` record.
+them); what each account lost is in its `Liquidated` record. An account the venue models
+(`put_model_account`) moves with them: a slice sells (or buys back) at its price, and the backstop
+takes over its cross positions with their collateral, so its `clearinghouseState` says what the
+tape did.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tracker.replay.liquidations import Liquidated, Tape
+from tracker.replay.model import ModelAccount
+from tracker.replay.tape import dex_of, move_account
 
 SLICE = Decimal("0.2")
 SLICED_FROM_USD = Decimal(100_000)
@@ -100,6 +105,7 @@ class LiquidatingMarket:
             self.tape.backstop(
                 account.done, long=long, px=px, size=account.remaining, vault=self.vault
             )
+            self._backstopped(account)
             account.methods.append("backstop")
             account.remaining, account.finished = Decimal(0), True
             return
@@ -109,6 +115,7 @@ class LiquidatingMarket:
         size = account.remaining if whole else min(abs(account.size) * SLICE, account.remaining)
         orders = 1 if whole else 3
         self.tape.slice(account.done, long=long, px=px, size=size, mark_px=px, orders=orders)
+        self._sliced(account, size, px)
         account.methods.append("market")
         account.slices += 1
         account.last_slice_at = now
@@ -129,3 +136,24 @@ class LiquidatingMarket:
             self.tape.ordinary(coin, px, "0.3", n=3)
             self.time += step_s
             await asyncio.sleep(step_s)
+
+    def _sliced(self, account: Account, size: Decimal, px: Decimal) -> None:
+        """A modelled account sells (a long) or buys back (a short) `size` coins at px."""
+        venue, coin = self.tape.fake, account.done.coin
+        model = venue.model_account(account.done.user, dex_of(coin))
+        held = next((p for p in model.positions if p.coin == coin), None) if model else None
+        if model is None or held is None:
+            return
+        delta = -size if account.long else size
+        moved = move_account(model, coin, delta, px, Decimal(0), leverage=held.leverage)
+        venue.put_model_account(account.done.user, moved.cash_usd, moved.positions, dex_of(coin))
+
+    def _backstopped(self, account: Account) -> None:
+        """The backstop takes a modelled account's cross positions with their collateral (the
+        venue's rule below two thirds of maintenance margin); isolated positions stay."""
+        venue, coin = self.tape.fake, account.done.coin
+        model: ModelAccount | None = venue.model_account(account.done.user, dex_of(coin))
+        if model is None:
+            return
+        kept = tuple(p for p in model.positions if p.margin_mode == "isolated" and p.coin != coin)
+        venue.put_model_account(account.done.user, Decimal(0), kept, dex_of(coin))

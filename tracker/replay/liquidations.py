@@ -76,6 +76,13 @@ class Tape:
         series = self.fake._fills.get(user.lower())
         self.fake.put_fills(user, [*(series.items if series else ()), *fills])
 
+    def taker_fills(
+        self, user: str, trades: list[dict[str, Any]], *, buys: bool, direction: str
+    ) -> None:
+        """`user`'s own fills behind trades it took (ordinary ones: no `liquidation` object)."""
+        fills = [self._fill(t, user, buys=buys, crossed=True, direction=direction) for t in trades]
+        self.add_fills(user, fills)
+
     def push(self, coin: str, items: list[dict[str, Any]]) -> None:
         """Send trades of one coin in one `trades` message, as the venue batches them."""
         if self.record:

@@ -154,6 +154,10 @@ class Venue:
         self._rendered.pop(key, None)
         self._models[key] = ModelAccount(cash_usd=dec(cash_usd), positions=parsed)
 
+    def model_account(self, user: str, dex: str = "") -> ModelAccount | None:
+        """The modelled account of (user, dex), or None when it is not modelled."""
+        return self._models.get((user.lower(), dex))
+
     def clearinghouse_state(self, user: str, dex: str = "") -> Any:
         """The `clearinghouseState` answer (user, dex) would get now, as a fresh JSON value."""
         return orjson.loads(as_bytes(self._clearinghouse_answer(user.lower(), dex).data))

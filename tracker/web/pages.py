@@ -12,6 +12,7 @@ from aiohttp import web
 
 from tracker.addresses import normalise_address
 
+BANNER = web.AppKey("banner", str)  # a line on top of every page ("": none)
 _NAV = (("/", "Overview"), ("/liquidations", "Liquidations"), ("/alerts", "Alerts"))
 
 _OVERVIEW = """
@@ -62,10 +63,19 @@ _ALERTS = """
 """
 
 
-def shell(page: str, title: str, body: str, *, address: str = "", charts: bool = False) -> str:
-    """A whole page: header with navigation and the stream's state, the body, the scripts."""
+def shell(
+    page: str,
+    title: str,
+    body: str,
+    *,
+    address: str = "",
+    charts: bool = False,
+    banner: str = "",
+) -> str:
+    """A whole page: banner, header with navigation and the stream's state, body, scripts."""
     nav = "".join(f'<a href="{href}">{escape(name)}</a>' for href, name in _NAV)
     scripts = '<script src="/static/lightweight-charts.standalone.production.js"></script>'
+    top = f'<p id="banner" class="banner">{escape(banner)}</p>' if banner else ""
     return (
         "<!doctype html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -74,6 +84,7 @@ def shell(page: str, title: str, body: str, *, address: str = "", charts: bool =
         '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/style.css"></head>'
         f'<body data-page="{escape(page)}" data-address="{escape(address)}">'
+        f"{top}"
         f"<header><strong>tracker</strong><nav>{nav}</nav>"
         '<span id="live" class="live">connecting</span></header>'
         f'<main><h1 id="title">{escape(title)}</h1>{body}</main>'
@@ -88,20 +99,21 @@ def _html(text: str) -> web.Response:
 
 async def overview(request: web.Request) -> web.Response:
     """GET /: accounts sorted by risk."""
-    return _html(shell("overview", "Accounts by risk", _OVERVIEW))
+    return _html(shell("overview", "Accounts by risk", _OVERVIEW, banner=request.app[BANNER]))
 
 
 async def account(request: web.Request) -> web.Response:
     """GET /accounts/{address}: positions, value and price charts."""
     address = normalise_address(request.match_info["address"])
-    return _html(shell("account", address, _ACCOUNT, address=address, charts=True))
+    banner = request.app[BANNER]
+    return _html(shell("account", address, _ACCOUNT, address=address, charts=True, banner=banner))
 
 
 async def liquidations(request: web.Request) -> web.Response:
     """GET /liquidations: the episodes feed."""
-    return _html(shell("liquidations", "Liquidations", _LIQUIDATIONS))
+    return _html(shell("liquidations", "Liquidations", _LIQUIDATIONS, banner=request.app[BANNER]))
 
 
 async def alerts(request: web.Request) -> web.Response:
     """GET /alerts: the alert feed."""
-    return _html(shell("alerts", "Alerts", _ALERTS))
+    return _html(shell("alerts", "Alerts", _ALERTS, banner=request.app[BANNER]))

@@ -136,10 +136,14 @@ async def login(request: web.Request) -> web.Response:
     return response
 
 
-def make_app(reader: Reader, *, token: str | None, poll_s: float = 1.0) -> web.Application:
-    """The dashboard over reader; token None serves loopback only (see Guard)."""
+def make_app(
+    reader: Reader, *, token: str | None, poll_s: float = 1.0, banner: str | None = None
+) -> web.Application:
+    """The dashboard over reader; token None serves loopback only (see Guard); banner: a line
+    on top of every page (`tracker demo` says it is a replay)."""
     app = web.Application(middlewares=[guarded])
     app[api.READER] = reader
+    app[pages.BANNER] = banner or ""
     app[GUARD] = Guard(token.encode() if token else None)
     app[stream.CHANGES] = stream.Changes(reader.db, poll_s)
     app[stream.PING_S] = 5.0
@@ -193,14 +197,20 @@ def check_token(host: str, token: str | None) -> None:
 
 @contextlib.asynccontextmanager
 async def listening(
-    reader: Reader, host: str, port: int, *, token: str | None, poll_s: float = 1.0
+    reader: Reader,
+    host: str,
+    port: int,
+    *,
+    token: str | None,
+    poll_s: float = 1.0,
+    banner: str | None = None,
 ) -> AsyncIterator[tuple[Serving, stream.Changes]]:
     """The app listening until the block ends; where, and its change counter to bump.
 
     BadInput for a host or port refused.
     """
     check_token(host, token)
-    app = make_app(reader, token=token, poll_s=poll_s)
+    app = make_app(reader, token=token, poll_s=poll_s, banner=banner)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     try:
