@@ -41,10 +41,8 @@ async def serving(settings: Settings, listen: Listen, on_pass: OnPass) -> AsyncI
     found = watchlists.labelling(watchlists.watchlists_dir(environment()), listen.watchlists)
     reader = Reader(settings.db_path, found, settings.large_liquidation_usd)
     token = revealed(settings.serve_token)
-    async with listening(reader, listen.host, listen.port, token=token, banner=listen.banner) as (
-        where,
-        changes,
-    ):
+    served = listening(reader, listen.host, listen.port, token=token, banner=listen.banner)
+    async with served as (where, changes):
         listen.started(where.url, where.login_url)
 
         def announced(report: PassReport) -> None:
