@@ -4,7 +4,8 @@ The replay runs 8x faster than its scenario (about 20 s instead of 150 s). The p
 whales' positions, the cascade's liquidation and the whale opening a short, all computed by the
 tracker from the replay; it must say it is a replay; no connection of the process may leave
 127.0.0.1, even with an environment that names outside endpoints and an alert webhook; SIGINT
-ends it with exit 0 and removes its temporary folder.
+ends it with exit 0 and removes its temporary folder. And the venue side of the cascade, step by
+step: the liquidated whale's state shrinks with each slice and the backstop empties it.
 """
 
 from __future__ import annotations
@@ -15,16 +16,22 @@ import os
 import re
 import signal
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import psutil
 from playwright.async_api import expect
 
 from tests.conftest import start_cli
 from tests.test_web_browser import WAIT_MS, browser, keep, rows
-from tracker.replay.scenario import DOOMED, MOVER, WHALES
+from tracker.replay.cascade import LiquidatingMarket
+from tracker.replay.liquidations import Tape
+from tracker.replay.scenario import DOOMED, HLP_LIQUIDATOR, MOVER, WHALES, stage
+from tracker.replay.server import ReplayServer
+from tracker.replay.wire import as_bytes
 
 SPEED = "8"
 TIMEOUT_S = 90.0  # a ceiling for the replay's events to show, not a measured time
@@ -156,3 +163,38 @@ async def test_demo_serves_a_replayed_cascade_offline_and_stops_on_sigint(tmp_pa
     assert seen, "the connection check saw no connection at all"
     assert {ip for pair in seen for ip in pair if ip} == {"127.0.0.1"}, seen
     assert list((tmp_path / "tmp").iterdir()) == []  # the database folder is gone
+
+
+def eth_of(venue: ReplayServer, user: str) -> dict[str, Any] | None:
+    state = venue.clearinghouse_state(user)
+    return next(
+        (p["position"] for p in state["assetPositions"] if p["position"]["coin"] == "ETH"), None
+    )
+
+
+def test_the_venue_liquidates_the_doomed_whale_in_slices_then_backstop():
+    """What the demo's venue answers as the cascade goes: the position shrinks by each slice,
+    the backstop takes the rest, and the account's fills carry the `liquidation` objects."""
+    venue = ReplayServer()
+    stage(venue)
+    held = eth_of(venue, DOOMED.address)
+    assert held is not None and held["szi"] == "5000.0" and held["liquidationPx"] == "2520.0"
+    market = LiquidatingMarket(Tape(venue, record=False), vault=HLP_LIQUIDATOR)
+    market.open(DOOMED.address, "ETH", size=Decimal(5000), liq_px=Decimal(2520))
+    market.mark("ETH", Decimal(2530))
+    assert eth_of(venue, DOOMED.address)["szi"] == "5000.0"  # not crossed yet
+    market.mark("ETH", Decimal(2515))
+    assert eth_of(venue, DOOMED.address)["szi"] == "4000.0"
+    market.mark("ETH", Decimal(2512))  # within the venue's 30 s: no second slice yet
+    assert eth_of(venue, DOOMED.address)["szi"] == "4000.0"
+    market.time += 30
+    market.mark("ETH", Decimal(2512))
+    assert eth_of(venue, DOOMED.address)["szi"] == "3000.0"
+    market.mark("ETH", Decimal(2490))  # 1 % past the liquidation price: the backstop
+    state = venue.clearinghouse_state(DOOMED.address)
+    assert state["assetPositions"] == [] and state["marginSummary"]["accountValue"] == "0.0"
+    body = {"type": "userFillsByTime", "user": DOOMED.address, "startTime": 0}
+    fills = orjson.loads(as_bytes(venue.answer(body).data))
+    methods = [f["liquidation"]["method"] for f in fills]
+    assert sorted(methods) == ["backstop"] + ["market"] * 6
+    assert sum(Decimal(f["sz"]) for f in fills) == Decimal("4999.99998")  # 3 orders per slice
