@@ -355,8 +355,8 @@ class LiquidationWatch:
             self._wake.set()
 
     async def _read_fills(self, address: str, start: int, end: int) -> list[Fill]:
-        async def fetch(cursor: int) -> Any:
-            body = {
+        async def fetch(cursor: int) -> object:
+            body: hl.InfoRequest = {
                 "type": "userFillsByTime",
                 "user": address,
                 "startTime": cursor,

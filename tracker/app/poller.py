@@ -55,7 +55,7 @@ async def _settled(awaitable: Awaitable[T]) -> T | BaseException:
         return exc
 
 
-async def fetch_parsed(fetch: Callable[[], Awaitable[Any]], parse: Callable[[Any], T]) -> T:
+async def fetch_parsed(fetch: Callable[[], Awaitable[object]], parse: Callable[[object], T]) -> T:
     """Fetch and parse; an unparseable answer is fetched once more before giving up."""
     try:
         return parse(await fetch())

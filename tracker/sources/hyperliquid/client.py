@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import aiohttp
 
@@ -26,20 +25,23 @@ from tracker.records import (
     VenueAccount,
     VenuePosition,
 )
+from tracker.sources.hyperliquid import shapes
 from tracker.sources.hyperliquid.wire import (
     _Bad,
-    _coin,
-    _dec,
-    _dict,
-    _int,
-    _list,
-    _opt_dec,
+    _num,
+    _obj,
+    _opt_num,
+    _opt_whole,
+    _seq,
+    _text,
+    _whole,
     _wrap,
     ms_to_datetime,
 )
 from tracker.venues import HYPERLIQUID
 
 VENUE = HYPERLIQUID
+InfoRequest = dict[str, object]  # an info request body, {"type": ..., ...}: JSON values
 _WEIGHT_2 = frozenset(
     {
         "l2Book",
@@ -110,12 +112,18 @@ class HyperliquidClient:
         self.weight_by_type: Counter[str] = Counter()  # as charged, retries included
         self.retries: Counter[str] = Counter()  # failed attempts retried, by reason
 
-    async def info(self, body: dict[str, Any], *, address: str | None = None) -> Any:
-        """POST one info request; its weight and largest surcharge are held until the answer."""
-        kind = str(body["type"])
-        ctx = RequestContext(venue=VENUE, request=kind, address=address, dex=body.get("dex"))
+    async def info(self, body: InfoRequest, *, address: str | None = None) -> object:
+        """POST one info request; its weight and largest surcharge are held until the answer.
 
-        def surcharge(data: Any) -> int:
+        The answer is JSON as decoded, of no declared shape yet: a parse_* checks it.
+        """
+        kind = str(body["type"])
+        dex = body.get("dex")
+        ctx = RequestContext(
+            venue=VENUE, request=kind, address=address, dex=dex if isinstance(dex, str) else None
+        )
+
+        def surcharge(data: object) -> int:
             return item_surcharge(kind, len(data)) if isinstance(data, list) else 0
 
         data = await post_json(
@@ -133,29 +141,29 @@ class HyperliquidClient:
         self.weight_by_type[kind] += request_weight(kind) + surcharge(data)
         return data
 
-    async def fetch_clearinghouse_state(self, address: str, dex: str = "") -> Any:
+    async def fetch_clearinghouse_state(self, address: str, dex: str = "") -> object:
         """Raw perp state of one account on one dex."""
         return await self.info(
             {"type": "clearinghouseState", "user": address, "dex": dex}, address=address
         )
 
-    async def fetch_spot_state(self, address: str) -> Any:
+    async def fetch_spot_state(self, address: str) -> object:
         """Raw spot balances of one account."""
         return await self.info({"type": "spotClearinghouseState", "user": address}, address=address)
 
-    async def fetch_perp_dexs(self) -> Any:
+    async def fetch_perp_dexs(self) -> object:
         """Raw list of perp dexes (null first = the main dex)."""
         return await self.info({"type": "perpDexs"})
 
-    async def fetch_meta_and_asset_ctxs(self, dex: str = "") -> Any:
+    async def fetch_meta_and_asset_ctxs(self, dex: str = "") -> object:
         """Raw [meta, asset contexts] of one dex."""
         return await self.info({"type": "metaAndAssetCtxs", "dex": dex})
 
-    async def fetch_vault_details(self, vault: str) -> Any:
+    async def fetch_vault_details(self, vault: str) -> object:
         """Raw vaultDetails of a vault (name, relationship with its children)."""
         return await self.info({"type": "vaultDetails", "vaultAddress": vault})
 
-    async def fetch_all_mids(self, dex: str = "") -> Any:
+    async def fetch_all_mids(self, dex: str = "") -> object:
         """Raw {coin: mid} of one dex."""
         return await self.info({"type": "allMids", "dex": dex})
 
@@ -163,196 +171,204 @@ class HyperliquidClient:
 # ---------------------------------------------------------------- parse_* (pure)
 
 
-def parse_clearinghouse_state(raw: Any, address: str, dex: str = "") -> VenueAccount:
+def parse_clearinghouse_state(raw: object, address: str, dex: str = "") -> VenueAccount:
     """A clearinghouseState answer to a VenueAccount (raises VenueResponseError on bad shape)."""
     with _wrap("clearinghouseState", address, dex):
-        state = _dict(raw, "answer")
-        cross = _dict(state.get("crossMarginSummary"), "crossMarginSummary")
-        total = _dict(state.get("marginSummary"), "marginSummary")
+        state = shapes.CLEARINGHOUSE_STATE.of(raw, "the answer")
+        cross = shapes.CROSS_MARGIN_SUMMARY.of(state["crossMarginSummary"], "crossMarginSummary")
+        total = shapes.MARGIN_SUMMARY.of(state["marginSummary"], "marginSummary")
         positions = []
-        for entry in _list(state.get("assetPositions", []), "assetPositions"):
-            position = _parse_position(
-                _dict(_dict(entry, "assetPosition").get("position"), "position")
-            )
+        for entry in _seq(state.get("assetPositions", []), "assetPositions"):
+            asset_position = shapes.ASSET_POSITION.of(entry, "an assetPositions entry")
+            position = _parse_position(asset_position["position"])
             if position is not None:
                 positions.append(position)
-        time_ms = state.get("time")
+        time_ms = _opt_whole(state.get("time"), "time")
         return VenueAccount(
             venue=VENUE,
             address=address,
             dex=dex,
-            venue_time=ms_to_datetime(_int(state, "time")) if time_ms is not None else None,
-            account_value_usd=_dec(total, "accountValue"),
-            cross_account_value_usd=_dec(cross, "accountValue"),
-            total_notional_usd=_dec(total, "totalNtlPos"),
-            total_raw_usd=_dec(total, "totalRawUsd"),
-            margin_used_usd=_dec(total, "totalMarginUsed"),
-            cross_maintenance_margin_usd=_opt_dec(state, "crossMaintenanceMarginUsed")
+            venue_time=ms_to_datetime(time_ms) if time_ms is not None else None,
+            account_value_usd=_num(total["accountValue"], "accountValue"),
+            cross_account_value_usd=_num(cross["accountValue"], "accountValue"),
+            total_notional_usd=_num(total["totalNtlPos"], "totalNtlPos"),
+            total_raw_usd=_num(total["totalRawUsd"], "totalRawUsd"),
+            margin_used_usd=_num(total["totalMarginUsed"], "totalMarginUsed"),
+            cross_maintenance_margin_usd=_opt_num(
+                state.get("crossMaintenanceMarginUsed"), "crossMaintenanceMarginUsed"
+            )
             or Decimal(0),
-            withdrawable_usd=_dec(state, "withdrawable"),
+            withdrawable_usd=_num(state["withdrawable"], "withdrawable"),
             positions=tuple(positions),
         )
 
 
-def _parse_position(p: dict[str, Any]) -> VenuePosition | None:
-    size = _dec(p, "szi")
-    if size == 0:
+def _parse_position(raw: object) -> VenuePosition | None:
+    obj = _obj(raw, "position")
+    if "szi" not in obj:
+        raise _Bad("position lacks 'szi'")
+    size = _num(obj["szi"], "szi")
+    if size == 0:  # read before the shape: a closed position's other keys do not matter
         return None
-    leverage = _dict(p.get("leverage"), "leverage")
-    mode = leverage.get("type")
-    if mode not in ("cross", "isolated"):
-        raise _Bad(f"unknown leverage type {mode!r}")
+    p = shapes.POSITION.of(raw, "position")
+    leverage = shapes.LEVERAGE.of(p["leverage"], "leverage")
+    mode = leverage["type"]
+    if mode != "cross" and mode != "isolated":
+        raise _Bad(f"unknown leverage type {mode!r:.40}")
     cum = p.get("cumFunding")
-    funding: dict[str, Any] = cum if isinstance(cum, dict) else {}
-    value = _dec(p, "positionValue")
+    funding: shapes.CumFunding = cum if isinstance(cum, dict) else {}
+    value = _num(p["positionValue"], "positionValue")
     if value <= 0:
         raise _Bad(f"positionValue {value} for a non-zero position")
-    set_leverage = _int(leverage, "value")
+    set_leverage = _whole(leverage["value"], "leverage.value")
+    max_leverage = _opt_whole(p.get("maxLeverage"), "maxLeverage")
     return VenuePosition(
-        coin=_coin(p),
+        coin=_text(p["coin"], "coin"),
         size=size,
-        entry_px=_opt_dec(p, "entryPx"),
+        entry_px=_opt_num(p.get("entryPx"), "entryPx"),
         position_value_usd=value,
-        unrealized_pnl_usd=_dec(p, "unrealizedPnl"),
-        return_on_equity=_opt_dec(p, "returnOnEquity"),
-        liquidation_px=_opt_dec(p, "liquidationPx"),
+        unrealized_pnl_usd=_num(p["unrealizedPnl"], "unrealizedPnl"),
+        return_on_equity=_opt_num(p.get("returnOnEquity"), "returnOnEquity"),
+        liquidation_px=_opt_num(p.get("liquidationPx"), "liquidationPx"),
         margin_mode=mode,
         leverage=set_leverage,
-        isolated_raw_usd=_opt_dec(leverage, "rawUsd") if mode == "isolated" else None,
-        margin_used_usd=_dec(p, "marginUsed"),
+        isolated_raw_usd=_opt_num(leverage.get("rawUsd"), "rawUsd") if mode == "isolated" else None,
+        margin_used_usd=_num(p["marginUsed"], "marginUsed"),
         # Old answers lack maxLeverage; the user's leverage is then the best lower bound we have.
-        max_leverage=_int(p, "maxLeverage", default=set_leverage),
-        cum_funding_all_time_usd=_opt_dec(funding, "allTime"),
-        cum_funding_since_open_usd=_opt_dec(funding, "sinceOpen"),
+        max_leverage=set_leverage if max_leverage is None else max_leverage,
+        cum_funding_all_time_usd=_opt_num(funding.get("allTime"), "allTime"),
+        cum_funding_since_open_usd=_opt_num(funding.get("sinceOpen"), "sinceOpen"),
     )
 
 
-def parse_perp_dexs(raw: Any) -> tuple[str, ...]:
+def parse_perp_dexs(raw: object) -> tuple[str, ...]:
     """Dex names from a perpDexs answer, the main dex ("") first."""
     with _wrap("perpDexs"):
         names = [""]
-        for entry in _list(raw, "answer"):
+        for entry in _seq(raw, "the answer"):
             if entry is None:
                 continue
-            name = _dict(entry, "dex").get("name")
-            if not isinstance(name, str) or not name:
-                raise _Bad("dex without a name")
+            name = _text(shapes.PERP_DEX.of(entry, "a dex")["name"], "name")
             if name not in names:
                 names.append(name)
         return tuple(names)
 
 
-def parse_meta_and_asset_ctxs(raw: Any, dex: str, ts: datetime) -> MarketMeta:
+def parse_meta_and_asset_ctxs(raw: object, dex: str, ts: datetime) -> MarketMeta:
     """A metaAndAssetCtxs answer to markets per coin and margin tables."""
     with _wrap("metaAndAssetCtxs", dex=dex):
-        pair = _list(raw, "answer")
+        pair = _seq(raw, "the answer")
         if len(pair) != 2:
             raise _Bad("expected [meta, assetCtxs]")
-        meta = _dict(pair[0], "meta")
-        ctxs = _list(pair[1], "assetCtxs")
-        universe = _list(meta.get("universe"), "universe")
+        meta = shapes.META.of(pair[0], "meta")
+        ctxs = _seq(pair[1], "assetCtxs")
+        universe = _seq(meta["universe"], "universe")
         tables = parse_margin_tables(meta.get("marginTables", []))
         markets: dict[str, Market] = {}
-        for asset, ctx in zip(universe, ctxs, strict=False):
-            asset = _dict(asset, "asset")
-            ctx = _dict(ctx, "assetCtx")
-            coin = _coin({"coin": asset.get("name")})
-            table_id = asset.get("marginTableId")
+        for asset_raw, ctx_raw in zip(universe, ctxs, strict=False):
+            asset = shapes.ASSET.of(asset_raw, "a universe entry")
+            ctx = shapes.ASSET_CTX.of(ctx_raw, "an assetCtx")
+            coin = _text(asset["name"], "name")
+            table_id = _opt_whole(asset.get("marginTableId"), "marginTableId")
             markets[coin] = Market(
                 venue=VENUE,
                 dex=dex,
                 coin=coin,
                 ts=ts,
-                mark_px=_opt_dec(ctx, "markPx"),
-                oracle_px=_opt_dec(ctx, "oraclePx"),
-                mid_px=_opt_dec(ctx, "midPx"),
-                funding_rate=_opt_dec(ctx, "funding"),
-                open_interest=_opt_dec(ctx, "openInterest"),
-                max_leverage=_int(asset, "maxLeverage"),
-                margin_table_id=_implicit_table(table_id, asset, tables),
-                day_notional_volume_usd=_opt_dec(ctx, "dayNtlVlm"),
-                prev_day_px=_opt_dec(ctx, "prevDayPx"),
+                mark_px=_opt_num(ctx.get("markPx"), "markPx"),
+                oracle_px=_opt_num(ctx.get("oraclePx"), "oraclePx"),
+                mid_px=_opt_num(ctx.get("midPx"), "midPx"),
+                funding_rate=_opt_num(ctx.get("funding"), "funding"),
+                open_interest=_opt_num(ctx.get("openInterest"), "openInterest"),
+                max_leverage=_whole(asset["maxLeverage"], "maxLeverage"),
+                margin_table_id=_implicit_table(table_id, tables),
+                day_notional_volume_usd=_opt_num(ctx.get("dayNtlVlm"), "dayNtlVlm"),
+                prev_day_px=_opt_num(ctx.get("prevDayPx"), "prevDayPx"),
             )
         return MarketMeta(dex=dex, markets=markets, margin_tables=tables)
 
 
-def _implicit_table(
-    table_id: Any, asset: dict[str, Any], tables: dict[int, MarginTable]
-) -> int | None:
-    if table_id is None:
-        return None
-    number = _int({"id": table_id}, "id")
-    if number not in tables and number < 50:
+def _implicit_table(table_id: int | None, tables: dict[int, MarginTable]) -> int | None:
+    if table_id is not None and table_id not in tables and table_id < 50:
         # margin-tiers doc: "for IDs less than 50, there is a single tier with max leverage = ID"
-        tables[number] = MarginTable(
-            id=number, tiers=(MarginTier(lower_bound_usd=Decimal(0), max_leverage=number),)
+        tables[table_id] = MarginTable(
+            id=table_id, tiers=(MarginTier(lower_bound_usd=Decimal(0), max_leverage=table_id),)
         )
-    return number
+    return table_id
 
 
-def parse_margin_tables(raw: Any) -> dict[int, MarginTable]:
+def parse_margin_tables(raw: object) -> dict[int, MarginTable]:
     """meta.marginTables ([[id, {marginTiers: [...]}], ...]) to tables by id."""
     tables: dict[int, MarginTable] = {}
-    for entry in _list(raw, "marginTables"):
-        pair = _list(entry, "marginTable")
+    for entry in _seq(raw, "marginTables"):
+        pair = _seq(entry, "a marginTables entry")
         if len(pair) != 2:
-            raise _Bad("marginTable is not [id, table]")
-        table_id = _int({"id": pair[0]}, "id")
+            raise _Bad("a marginTables entry is not [id, table]")
+        table_id = _whole(pair[0], "id")
+        body = shapes.MARGIN_TABLE_BODY.of(pair[1], "table")
         tiers = tuple(
             sorted(
-                (
-                    MarginTier(
-                        lower_bound_usd=_dec(t, "lowerBound"), max_leverage=_int(t, "maxLeverage")
-                    )
-                    for t in _list(_dict(pair[1], "table").get("marginTiers"), "marginTiers")
-                ),
+                (_margin_tier(t) for t in _seq(body["marginTiers"], "marginTiers")),
                 key=lambda t: t.lower_bound_usd,
             )
         )
         if not tiers:
-            raise _Bad(f"margin table {table_id} has no tiers")
+            raise _Bad(f"margin table {table_id}: 'marginTiers' is empty")
         tables[table_id] = MarginTable(id=table_id, tiers=tiers)
     return tables
 
 
-def parse_spot_state(raw: Any, address: str, ts: datetime) -> tuple[SpotBalance, ...]:
+def _margin_tier(raw: object) -> MarginTier:
+    tier = shapes.MARGIN_TIER.of(raw, "a margin tier")
+    return MarginTier(
+        lower_bound_usd=_num(tier["lowerBound"], "lowerBound"),
+        max_leverage=_whole(tier["maxLeverage"], "maxLeverage"),
+    )
+
+
+def parse_spot_state(raw: object, address: str, ts: datetime) -> tuple[SpotBalance, ...]:
     """A spotClearinghouseState answer to non-zero spot balances."""
     with _wrap("spotClearinghouseState", address):
+        state = shapes.SPOT_STATE.of(raw, "the answer")
         balances = []
-        for entry in _list(_dict(raw, "answer").get("balances", []), "balances"):
-            b = _dict(entry, "balance")
-            total = _dec(b, "total")
-            if total == 0:
+        for entry in _seq(state.get("balances", []), "balances"):
+            obj = _obj(entry, "a balances entry")
+            if "total" not in obj:
+                raise _Bad("a balances entry lacks 'total'")
+            total = _num(obj["total"], "total")
+            if total == 0:  # read before the shape: an empty balance's other keys do not matter
                 continue
+            b = shapes.SPOT_BALANCE.of(entry, "a balances entry")
             balances.append(
                 SpotBalance(
                     ts=ts,
                     venue=VENUE,
                     address=address,
-                    coin=_coin(b),
+                    coin=_text(b["coin"], "coin"),
                     total=total,
-                    hold=_opt_dec(b, "hold") or Decimal(0),
-                    entry_notional_usd=_opt_dec(b, "entryNtl"),
+                    hold=_opt_num(b.get("hold"), "hold") or Decimal(0),
+                    entry_notional_usd=_opt_num(b.get("entryNtl"), "entryNtl"),
                 )
             )
         return tuple(balances)
 
 
-def parse_vault_details(raw: Any, vault: str) -> tuple[str | None, tuple[str, ...]]:
+def parse_vault_details(raw: object, vault: str) -> tuple[str | None, tuple[str, ...]]:
     """A vaultDetails answer to (name, child vault addresses); (None, ()) for an unknown vault."""
     if raw is None:
         return None, ()
     with _wrap("vaultDetails", vault):
-        details = _dict(raw, "answer")
-        name = details.get("name") if isinstance(details.get("name"), str) else None
+        details = shapes.VAULT_DETAILS.of(raw, "the answer")
+        name = details.get("name")
         relationship = details.get("relationship")
         children: list[str] = []
-        if isinstance(relationship, dict) and isinstance(relationship.get("data"), dict):
-            for child in _list(relationship["data"].get("childAddresses", []), "childAddresses"):
+        data = relationship.get("data") if isinstance(relationship, dict) else None
+        if isinstance(data, dict):
+            for child in _seq(data.get("childAddresses", []), "childAddresses"):
                 if not isinstance(child, str) or not _is_address(child):
-                    raise _Bad(f"child address {child!r}")
+                    raise _Bad(f"a childAddresses entry is not an address: {child!r:.50}")
                 children.append(child.lower())
-        return name, tuple(children)
+        return name if isinstance(name, str) else None, tuple(children)
 
 
 def _is_address(text: str) -> bool:

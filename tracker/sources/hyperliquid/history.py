@@ -12,21 +12,23 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import orjson
 
 from tracker.records import Fill, FundingPayment, LedgerEntry
-from tracker.sources.hyperliquid.client import HyperliquidClient
+from tracker.sources.hyperliquid import shapes
+from tracker.sources.hyperliquid.client import HyperliquidClient, InfoRequest
 from tracker.sources.hyperliquid.wire import (
     VENUE,
     _Bad,
-    _coin,
-    _dec,
-    _dict,
-    _int,
-    _list,
-    _opt_dec,
+    _num,
+    _opt_num,
+    _opt_text,
+    _opt_whole,
+    _seq,
+    _text,
+    _whole,
     _wrap,
     ms_to_datetime,
 )
@@ -55,16 +57,19 @@ class Paged(Generic[T]):
 
 
 async def read_forward(
-    fetch: Callable[[int], Awaitable[Any]],
-    parse: Callable[[Any], list[T]],
-    key: Callable[[T], tuple[Any, ...]],
+    fetch: Callable[[int], Awaitable[object]],
+    parse: Callable[[object], list[T]],
+    key: Callable[[T], tuple[object, ...]],
     *,
     start_ms: int,
     page_size: int,
     progress: Callable[[int], None] | None = None,
 ) -> Paged[T]:
-    """Read pages from start_ms forward until a short page; dedupe on key."""
-    seen: dict[tuple[Any, ...], T] = {}
+    """Read pages from start_ms forward until a short page; dedupe on key.
+
+    parse gives one item per entry of the answer, so a page is short when its batch is.
+    """
+    seen: dict[tuple[object, ...], T] = {}
     cursor, pages, gap = start_ms, 0, False
     while True:
         raw = await fetch(cursor)
@@ -76,7 +81,7 @@ async def read_forward(
             seen.setdefault(key(item), item)
         if progress is not None:
             progress(len(seen))
-        if len(raw) < page_size:
+        if len(batch) < page_size:
             break
         newest = max(i.time_ms for i in batch)
         if newest <= cursor:
@@ -86,7 +91,7 @@ async def read_forward(
     return Paged(items=sorted(seen.values(), key=lambda i: i.time_ms), pages=pages, gap=gap)
 
 
-def fill_key(fill: Fill) -> tuple[Any, ...]:
+def fill_key(fill: Fill) -> tuple[object, ...]:
     """The natural key of a fill (the store's primary key minus venue/address)."""
     return (fill.coin, fill.time_ms, fill.fill_key, fill.side)
 
@@ -99,8 +104,8 @@ async def fetch_fills_since(
 ) -> Paged[Fill]:
     """Every fill from start_ms (inclusive) on, reading 2000-fill pages forward."""
 
-    async def fetch(cursor: int) -> Any:
-        body = {
+    async def fetch(cursor: int) -> object:
+        body: InfoRequest = {
             "type": "userFillsByTime",
             "user": address,
             "startTime": cursor,
@@ -123,8 +128,8 @@ async def fetch_funding_since(
 ) -> Paged[FundingPayment]:
     """Every funding payment from start_ms on (500 per page)."""
 
-    async def fetch(cursor: int) -> Any:
-        body = {"type": "userFunding", "user": address, "startTime": cursor}
+    async def fetch(cursor: int) -> object:
+        body: InfoRequest = {"type": "userFunding", "user": address, "startTime": cursor}
         return await client.info(body, address=address)
 
     return await read_forward(
@@ -141,8 +146,12 @@ async def fetch_ledger_since(
 ) -> Paged[LedgerEntry]:
     """Every non-funding ledger update from start_ms on (500 per page)."""
 
-    async def fetch(cursor: int) -> Any:
-        body = {"type": "userNonFundingLedgerUpdates", "user": address, "startTime": cursor}
+    async def fetch(cursor: int) -> object:
+        body: InfoRequest = {
+            "type": "userNonFundingLedgerUpdates",
+            "user": address,
+            "startTime": cursor,
+        }
         return await client.info(body, address=address)
 
     return await read_forward(
@@ -161,34 +170,26 @@ def _dex_of(coin: str) -> str:
     return coin.split(":", 1)[0] if ":" in coin else ""
 
 
-def _opt_int(obj: dict[str, Any], key: str) -> int | None:
-    return None if obj.get(key) is None else _int(obj, key)
-
-
-def _opt_str(obj: dict[str, Any], key: str) -> str | None:
-    value = obj.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def parse_fills(raw: Any, address: str) -> list[Fill]:
-    """A userFills/userFillsByTime answer to fills (any order)."""
+def parse_fills(raw: object, address: str) -> list[Fill]:
+    """A userFills/userFillsByTime answer to fills (any order), one per entry."""
     with _wrap("userFillsByTime", address):
-        return [_parse_fill(_dict(f, "fill"), address) for f in _list(raw, "answer")]
+        return [_parse_fill(f, address) for f in _seq(raw, "the answer")]
 
 
-def _parse_fill(f: dict[str, Any], address: str) -> Fill:
-    side = f.get("side")
-    if side not in ("B", "A"):
-        raise _Bad(f"fill side {side!r}")
-    time_ms = _int(f, "time")
-    tid = _opt_int(f, "tid")
-    px, size = _dec(f, "px"), _dec(f, "sz")
+def _parse_fill(raw: object, address: str) -> Fill:
+    f = shapes.FILL.of(raw, "a fill")
+    side = f["side"]
+    if side != "B" and side != "A":
+        raise _Bad(f"fill side {side!r:.40}")
+    time_ms = _whole(f["time"], "time")
+    tid = _opt_whole(f.get("tid"), "tid")
+    px, size = _num(f["px"], "px"), _num(f["sz"], "sz")
     key = str(tid) if tid is not None else f"{f.get('hash')}:{f.get('oid')}:{px}:{size}"
     liq = f.get("liquidation")
-    liq = liq if isinstance(liq, dict) else {}
-    coin = _coin(f)
+    liquidation: shapes.FillLiquidation = liq if isinstance(liq, dict) else {}
+    coin = _text(f["coin"], "coin")
     crossed = f.get("crossed")
-    liquidated = _opt_str(liq, "liquidatedUser")
+    liquidated = _opt_text(liquidation.get("liquidatedUser"))
     return Fill(
         venue=VENUE,
         address=address,
@@ -200,86 +201,91 @@ def _parse_fill(f: dict[str, Any], address: str) -> Fill:
         side="buy" if side == "B" else "sell",
         px=px,
         size=size,
-        start_position=_opt_dec(f, "startPosition"),
-        direction=_opt_str(f, "dir"),
-        closed_pnl_usd=_opt_dec(f, "closedPnl"),
-        fee=_opt_dec(f, "fee"),
-        fee_token=_opt_str(f, "feeToken"),
-        builder_fee=_opt_dec(f, "builderFee"),
+        start_position=_opt_num(f.get("startPosition"), "startPosition"),
+        direction=_opt_text(f.get("dir")),
+        closed_pnl_usd=_opt_num(f.get("closedPnl"), "closedPnl"),
+        fee=_opt_num(f.get("fee"), "fee"),
+        fee_token=_opt_text(f.get("feeToken")),
+        builder_fee=_opt_num(f.get("builderFee"), "builderFee"),
         crossed=crossed if isinstance(crossed, bool) else None,
-        hash=_opt_str(f, "hash"),
-        oid=_opt_int(f, "oid"),
+        hash=_opt_text(f.get("hash")),
+        oid=_opt_whole(f.get("oid"), "oid"),
         tid=tid,
-        twap_id=_opt_int(f, "twapId"),
-        cloid=_opt_str(f, "cloid"),
-        liquidation_method=_opt_str(liq, "method"),
+        twap_id=_opt_whole(f.get("twapId"), "twapId"),
+        cloid=_opt_text(f.get("cloid")),
+        liquidation_method=_opt_text(liquidation.get("method")),
         liquidated_user=liquidated.lower() if liquidated else None,
-        liquidation_mark_px=_opt_dec(liq, "markPx"),
+        liquidation_mark_px=_opt_num(liquidation.get("markPx"), "liquidation.markPx"),
     )
 
 
-def parse_funding(raw: Any, address: str) -> list[FundingPayment]:
-    """A userFunding answer to funding payments."""
+def parse_funding(raw: object, address: str) -> list[FundingPayment]:
+    """A userFunding answer to funding payments, one per entry."""
     with _wrap("userFunding", address):
         out = []
-        for entry in _list(raw, "answer"):
-            e = _dict(entry, "entry")
-            d = _dict(e.get("delta"), "delta")
-            time_ms = _int(e, "time")
+        for entry in _seq(raw, "the answer"):
+            e = shapes.FUNDING_UPDATE.of(entry, "an entry")
+            d = shapes.FUNDING_DELTA.of(e["delta"], "delta")
+            time_ms = _whole(e["time"], "time")
             out.append(
                 FundingPayment(
                     venue=VENUE,
                     address=address,
                     ts=ms_to_datetime(time_ms),
                     time_ms=time_ms,
-                    coin=_coin(d),
-                    amount_usd=_dec(d, "usdc"),
-                    position_size=_opt_dec(d, "szi"),
-                    funding_rate=_opt_dec(d, "fundingRate"),
-                    samples=_opt_int(d, "nSamples"),
-                    hash=_opt_str(e, "hash"),
+                    coin=_text(d["coin"], "coin"),
+                    amount_usd=_num(d["usdc"], "usdc"),
+                    position_size=_opt_num(d.get("szi"), "szi"),
+                    funding_rate=_opt_num(d.get("fundingRate"), "fundingRate"),
+                    samples=_opt_whole(d.get("nSamples"), "nSamples"),
+                    hash=_opt_text(e.get("hash")),
                 )
             )
         return out
 
 
-def parse_ledger(raw: Any, address: str) -> list[LedgerEntry]:
+def parse_ledger(raw: object, address: str) -> list[LedgerEntry]:
     """A userNonFundingLedgerUpdates answer to ledger entries (liquidation details kept)."""
     with _wrap("userNonFundingLedgerUpdates", address):
-        out = []
-        for entry in _list(raw, "answer"):
-            e = _dict(entry, "entry")
-            d = _dict(e.get("delta"), "delta")
-            kind = d.get("type")
-            if not isinstance(kind, str) or not kind:
-                raise _Bad("ledger delta without a type")
-            time_ms = _int(e, "time")
-            delta_text = orjson.dumps(d, option=orjson.OPT_SORT_KEYS).decode()
-            liquidation = kind == "liquidation"
-            positions = d.get("liquidatedPositions") if liquidation else None
-            out.append(
-                LedgerEntry(
-                    venue=VENUE,
-                    address=address,
-                    ts=ms_to_datetime(time_ms),
-                    time_ms=time_ms,
-                    kind=kind,
-                    entry_key=f"{e.get('hash')}:{kind}:{_digest(delta_text)}",
-                    amount_usd=_opt_dec(d, "usdc") if _is_number(d.get("usdc")) else None,
-                    hash=_opt_str(e, "hash"),
-                    liquidated_notional_usd=_opt_dec(d, "liquidatedNtlPos")
-                    if liquidation
-                    else None,
-                    account_value_usd=_opt_dec(d, "accountValue") if liquidation else None,
-                    leverage_type=_opt_str(d, "leverageType") if liquidation else None,
-                    liquidated_positions=orjson.dumps(positions).decode() if positions else None,
-                    delta=delta_text,
-                )
-            )
-        return out
+        return [_parse_ledger_entry(entry, address) for entry in _seq(raw, "the answer")]
 
 
-def _is_number(value: Any) -> bool:
+def _parse_ledger_entry(raw: object, address: str) -> LedgerEntry:
+    e = shapes.LEDGER_UPDATE.of(raw, "an entry")
+    d = shapes.LEDGER_DELTA.of(e["delta"], "delta")
+    kind = d["type"]
+    if not isinstance(kind, str) or not kind:
+        raise _Bad("ledger delta without a type")
+    time_ms = _whole(e["time"], "time")
+    try:
+        delta_text = orjson.dumps(d, option=orjson.OPT_SORT_KEYS).decode()
+    except (
+        orjson.JSONEncodeError
+    ):  # not from JSON: a hostile dict (orjson decodes big ints as floats)
+        raise _Bad("delta cannot be written back as JSON") from None
+    liquidation = kind == "liquidation"
+    positions = d.get("liquidatedPositions") if liquidation else None
+    usdc = d.get("usdc")
+    return LedgerEntry(
+        venue=VENUE,
+        address=address,
+        ts=ms_to_datetime(time_ms),
+        time_ms=time_ms,
+        kind=kind,
+        entry_key=f"{e.get('hash')}:{kind}:{_digest(delta_text)}",
+        amount_usd=_opt_num(usdc, "usdc") if _is_number(usdc) else None,
+        hash=_opt_text(e.get("hash")),
+        liquidated_notional_usd=_opt_num(d.get("liquidatedNtlPos"), "liquidatedNtlPos")
+        if liquidation
+        else None,
+        account_value_usd=_opt_num(d.get("accountValue"), "accountValue") if liquidation else None,
+        leverage_type=_opt_text(d.get("leverageType")) if liquidation else None,
+        liquidated_positions=orjson.dumps(positions).decode() if positions else None,
+        delta=delta_text,
+    )
+
+
+def _is_number(value: object) -> bool:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return True
     if not isinstance(value, str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
 
 import aiohttp
 import orjson
@@ -18,8 +18,9 @@ from tracker.addresses import normalise_address
 from tracker.errors import BadAddress, VenueResponseError, VenueUnavailable
 from tracker.net.http import GaveUp, Retryable, RetryPolicy, retry_after_s, with_retries
 from tracker.records.leaderboard import Leaderboard, LeaderboardRow, SubAccount
+from tracker.sources.hyperliquid import shapes
 from tracker.sources.hyperliquid.client import HyperliquidClient
-from tracker.sources.hyperliquid.wire import _Bad, _dict, _list, _opt_dec, _to_dec
+from tracker.sources.hyperliquid.wire import _Bad, _num, _opt_num, _seq
 from tracker.venues import HYPERLIQUID
 
 REQUEST = "leaderboard"
@@ -73,7 +74,7 @@ async def fetch_leaderboard(
         raise VenueUnavailable(str(exc), venue=HYPERLIQUID, request=REQUEST) from None
 
 
-async def fetch_sub_accounts(client: HyperliquidClient, master: str) -> Any:
+async def fetch_sub_accounts(client: HyperliquidClient, master: str) -> object:
     """Raw `subAccounts` answer of one master account (a list, or null)."""
     return await client.info({"type": "subAccounts", "user": master}, address=master)
 
@@ -84,8 +85,8 @@ async def fetch_sub_accounts(client: HyperliquidClient, master: str) -> Any:
 def parse_leaderboard(body: bytes, ts: datetime) -> Leaderboard:
     """Every valid row of a leaderboard body; bad rows counted in `skipped`."""
     try:
-        raw = orjson.loads(body)
-        rows_raw = _list(_dict(raw, "the body").get("leaderboardRows"), "'leaderboardRows'")
+        board = shapes.LEADERBOARD_BODY.of(orjson.loads(body), "the body")
+        rows_raw = _seq(board["leaderboardRows"], "'leaderboardRows'")
     except (orjson.JSONDecodeError, _Bad) as exc:
         raise VenueResponseError(
             f"not a leaderboard: {exc}", venue=HYPERLIQUID, request=REQUEST
@@ -108,27 +109,27 @@ def parse_leaderboard(body: bytes, ts: datetime) -> Leaderboard:
     return Leaderboard(ts=ts, rows=tuple(rows), skipped=skipped, first_problem=first_problem)
 
 
-def _row(item: Any, ts: datetime) -> LeaderboardRow:
-    obj = _dict(item, "a row")
-    address = obj.get("ethAddress")
+def _row(item: object, ts: datetime) -> LeaderboardRow:
+    obj = shapes.LEADERBOARD_ROW.of(item, "a row")
+    address = obj["ethAddress"]
     if not isinstance(address, str):
-        raise _Bad("missing 'ethAddress'")
+        raise _Bad("'ethAddress' is not text")
     name = obj.get("displayName")
     if name is not None and not isinstance(name, str):
         raise _Bad("'displayName' is not text")
-    account_value = _to_dec(obj.get("accountValue"), "accountValue")
-    windows: dict[str, Any] = {}
-    for pair in _list(obj.get("windowPerformances", []), "'windowPerformances'"):
-        parts = _list(pair, "a window")
+    account_value = _num(obj["accountValue"], "accountValue")
+    windows: dict[str, Decimal | None] = {}
+    for pair in _seq(obj.get("windowPerformances", []), "'windowPerformances'"):
+        parts = _seq(pair, "a window")
         if len(parts) != 2:
             raise _Bad("a window is not a [name, performance] pair")
-        window, perf = parts
+        window, perf_raw = parts
         if isinstance(window, str) and window in _WIRE_WINDOWS:
-            perf = _dict(perf, f"window {window}")
+            perf = shapes.WINDOW_PERFORMANCE.of(perf_raw, f"window {window}")
             name_ = _WIRE_WINDOWS[window]
-            windows[f"pnl_{name_}_usd"] = _opt_dec(perf, "pnl")
-            windows[f"roi_{name_}"] = _opt_dec(perf, "roi")
-            windows[f"volume_{name_}_usd"] = _opt_dec(perf, "vlm")
+            windows[f"pnl_{name_}_usd"] = _opt_num(perf.get("pnl"), "pnl")
+            windows[f"roi_{name_}"] = _opt_num(perf.get("roi"), "roi")
+            windows[f"volume_{name_}_usd"] = _opt_num(perf.get("vlm"), "vlm")
     return LeaderboardRow(
         ts=ts,
         address=normalise_address(address),
@@ -138,19 +139,22 @@ def _row(item: Any, ts: datetime) -> LeaderboardRow:
     )
 
 
-def parse_sub_accounts(raw: Any, master: str) -> tuple[SubAccount, ...]:
+def parse_sub_accounts(raw: object, master: str) -> tuple[SubAccount, ...]:
     """The sub-accounts of MASTER from a `subAccounts` answer (null = none)."""
     if raw is None:
         return ()
     subs: list[SubAccount] = []
     try:
-        for item in _list(raw, "the subAccounts answer"):
-            obj = _dict(item, "a sub-account")
-            address = obj.get("subAccountUser")
-            name = obj.get("name")
+        for item in _seq(raw, "the subAccounts answer"):
+            obj = shapes.SUB_ACCOUNT.of(item, "a sub-account")
+            address, name = obj["subAccountUser"], obj["name"]
             if not isinstance(address, str) or not isinstance(name, str):
-                raise _Bad("a sub-account lacks 'subAccountUser' or 'name'")
-            subs.append(SubAccount(address=normalise_address(address), name=name, master=master))
+                raise _Bad("a sub-account's 'subAccountUser' or 'name' is not text")
+            try:
+                address = normalise_address(address)
+            except BadAddress as exc:
+                raise _Bad(f"'subAccountUser' {exc}") from None
+            subs.append(SubAccount(address=address, name=name, master=master))
     except (_Bad, BadAddress) as exc:
         raise VenueResponseError(
             f"unexpected subAccounts answer: {exc}",

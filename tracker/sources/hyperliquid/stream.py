@@ -31,7 +31,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Literal
+from typing import Literal
 
 import aiohttp
 import orjson
@@ -179,7 +179,7 @@ class HyperliquidStream:
         self._send_nowait({"method": "subscribe", "subscription": sub})
         return True
 
-    def _send_nowait(self, message: dict[str, Any]) -> None:
+    def _send_nowait(self, message: dict[str, object]) -> None:
         if self._outbox is not None:  # otherwise the next connection sends every subscription
             self._outbox.put_nowait(orjson.dumps(message).decode())
 

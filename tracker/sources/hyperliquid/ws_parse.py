@@ -7,28 +7,29 @@ asset contexts, liquidation events) are stamped with the receive time `ts` the c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import cast
 
 import orjson
 
 from tracker.addresses import is_address
 from tracker.errors import VenueResponseError
 from tracker.records import AssetCtxUpdate, MidsUpdate, Trade, UserFills, UserLiquidation
+from tracker.sources.hyperliquid import shapes
 from tracker.sources.hyperliquid.history import parse_fills
 from tracker.sources.hyperliquid.wire import (
     VENUE,
     _Bad,
-    _coin,
-    _dec,
-    _dict,
-    _int,
-    _list,
-    _opt_dec,
-    _to_dec,
+    _num,
+    _obj,
+    _opt_num,
+    _opt_text,
+    _seq,
+    _text,
+    _whole,
     _wrap,
     ms_to_datetime,
 )
@@ -58,8 +59,8 @@ def parse_frame(raw: str | bytes, ts: datetime) -> Frame:
             f"WebSocket frame is not JSON: {raw[:60]!r}", venue=VENUE, request="ws"
         ) from None
     with _wrap("ws"):
-        frame = _dict(message, "frame")
-        channel = frame.get("channel")
+        frame = shapes.WS_FRAME.of(message, "frame")
+        channel = frame["channel"]
         if not isinstance(channel, str):
             raise _Bad("frame without a channel")
     data = frame.get("data")
@@ -71,77 +72,78 @@ def parse_frame(raw: str | bytes, ts: datetime) -> Frame:
     return Frame(channel, parse(data, ts))
 
 
-def parse_all_mids(data: Any, ts: datetime) -> MidsUpdate:
+def parse_all_mids(data: object, ts: datetime) -> MidsUpdate:
     """`allMids` data ({"mids": {coin: px}}) to a MidsUpdate; the dex is read off the coins."""
     with _wrap("allMids"):
-        mids_raw = _dict(_dict(data, "data").get("mids"), "mids")
-        mids = _decimals(mids_raw)
-        dex = data.get("dex")
+        body = shapes.WS_MIDS.of(data, "data")
+        mids = _decimals(_obj(body["mids"], "mids"))
+        dex = body.get("dex")
         if not isinstance(dex, str):
             # HIP-3 coins are named "dex:COIN"; the main dex's are bare (perps) or "@n" (spot).
             dex = next((c.split(":", 1)[0] for c in mids if ":" in c), "")
         return MidsUpdate(ts=ts, dex=dex, mids=mids)
 
 
-def parse_asset_ctx(data: Any, ts: datetime) -> AssetCtxUpdate:
+def parse_asset_ctx(data: object, ts: datetime) -> AssetCtxUpdate:
     """`activeAssetCtx` / `activeSpotAssetCtx` data ({"coin", "ctx"}) to an AssetCtxUpdate."""
     with _wrap("activeAssetCtx"):
-        body = _dict(data, "data")
-        ctx = _dict(body.get("ctx"), "ctx")
+        body = shapes.WS_ASSET_CTX.of(data, "data")
+        ctx = shapes.WS_ASSET_CTX_BODY.of(body["ctx"], "ctx")
         return AssetCtxUpdate(
             ts=ts,
-            coin=_coin(body),
-            mark_px=_dec(ctx, "markPx"),
-            mid_px=_opt_dec(ctx, "midPx"),
-            oracle_px=_opt_dec(ctx, "oraclePx"),
-            funding_rate=_opt_dec(ctx, "funding"),
-            open_interest=_opt_dec(ctx, "openInterest"),
+            coin=_text(body["coin"], "coin"),
+            mark_px=_num(ctx["markPx"], "markPx"),
+            mid_px=_opt_num(ctx.get("midPx"), "midPx"),
+            oracle_px=_opt_num(ctx.get("oraclePx"), "oraclePx"),
+            funding_rate=_opt_num(ctx.get("funding"), "funding"),
+            open_interest=_opt_num(ctx.get("openInterest"), "openInterest"),
         )
 
 
-def parse_trades(data: Any, ts: datetime | None = None) -> tuple[Trade, ...]:
+def parse_trades(data: object, ts: datetime | None = None) -> tuple[Trade, ...]:
     """`trades` data (a list) to trades; `users` is [buyer, seller]."""
     with _wrap("trades"):
-        return tuple(_parse_trade(_dict(t, "trade")) for t in _list(data, "data"))
+        return tuple(_parse_trade(t) for t in _seq(data, "data"))
 
 
-def _parse_trade(t: dict[str, Any]) -> Trade:
-    side = t.get("side")
-    if side not in ("B", "A"):
-        raise _Bad(f"trade side {side!r}")
-    time_ms = _int(t, "time")
+def _parse_trade(raw: object) -> Trade:
+    t = shapes.WS_TRADE.of(raw, "a trade")
+    side = t["side"]
+    if side != "B" and side != "A":
+        raise _Bad(f"trade side {side!r:.40}")
+    time_ms = _whole(t["time"], "time")
     users = t.get("users")
     buyer = seller = None
     if users is not None:
-        pair = _list(users, "users")
+        pair = _seq(users, "users")
         if len(pair) != 2:
             raise _Bad(f"users has {len(pair)} entries, expected [buyer, seller]")
-        buyer, seller = (_address(u, "users") for u in pair)
-    tx = t.get("hash")
+        buyer, seller = _address(pair[0], "users"), _address(pair[1], "users")
     return Trade(
         ts=ms_to_datetime(time_ms),
         time_ms=time_ms,
-        coin=_coin(t),
+        coin=_text(t["coin"], "coin"),
         side="buy" if side == "B" else "sell",
-        px=_dec(t, "px"),
-        size=_dec(t, "sz"),
-        tid=_int(t, "tid"),
-        hash=tx if isinstance(tx, str) and tx else None,
+        px=_num(t["px"], "px"),
+        size=_num(t["sz"], "sz"),
+        tid=_whole(t["tid"], "tid"),
+        hash=_opt_text(t.get("hash")),
         buyer=buyer,
         seller=seller,
     )
 
 
-def parse_user_fills(data: Any, ts: datetime | None = None) -> tuple[UserFills]:
+def parse_user_fills(data: object, ts: datetime | None = None) -> tuple[UserFills]:
     """`userFills` data ({"isSnapshot"?, "user", "fills"}) to one UserFills."""
     with _wrap("userFills"):
-        body = _dict(data, "data")
-        user = _address(body.get("user"), "user")
-    fills = parse_fills(body.get("fills"), user)
+        body = shapes.WS_USER_FILLS.of(data, "data")
+        user = _address(body["user"], "user")
+        raw_fills = _seq(body["fills"], "fills")
+    fills = parse_fills(raw_fills, user)
     return (UserFills(user=user, fills=tuple(fills), snapshot=body.get("isSnapshot") is True),)
 
 
-def parse_user_event(data: Any, ts: datetime) -> tuple[UserLiquidation, ...]:
+def parse_user_event(data: object, ts: datetime) -> tuple[UserLiquidation, ...]:
     """`userEvents` data (channel `user`) to liquidations; other events give nothing.
 
     The event names no user, so its fills cannot be told apart between several subscribed
@@ -149,51 +151,53 @@ def parse_user_event(data: Any, ts: datetime) -> tuple[UserLiquidation, ...]:
     the liquidated account itself.
     """
     with _wrap("userEvents"):
-        body = _dict(data, "data")
+        body = shapes.WS_USER_EVENT.of(data, "data")
         raw = body.get("liquidation")
         if raw is None:
             return ()
-        liq = _dict(raw, "liquidation")
+        liq = shapes.WS_LIQUIDATION.of(raw, "liquidation")
         return (
             UserLiquidation(
-                user=_address(liq.get("liquidated_user"), "liquidated_user"),
+                user=_address(liq["liquidated_user"], "liquidated_user"),
                 ts=ts,
-                liquidation_id=_int(liq, "lid"),
-                liquidator=_address(liq.get("liquidator"), "liquidator"),
-                liquidated_notional_usd=_dec(liq, "liquidated_ntl_pos"),
-                liquidated_account_value_usd=_dec(liq, "liquidated_account_value"),
+                liquidation_id=_whole(liq["lid"], "lid"),
+                liquidator=_address(liq["liquidator"], "liquidator"),
+                liquidated_notional_usd=_num(liq["liquidated_ntl_pos"], "liquidated_ntl_pos"),
+                liquidated_account_value_usd=_num(
+                    liq["liquidated_account_value"], "liquidated_account_value"
+                ),
             ),
         )
 
 
-def _decimals(raw: dict[str, Any]) -> dict[str, Decimal]:
-    """{coin: decimal string} to Decimals; allMids is the widest frame, so strings go fast."""
+def _decimals(raw: dict[str, object]) -> dict[str, Decimal]:
+    """{coin: decimal text} to Decimals; allMids is the widest frame, so text goes fast."""
     values = raw.values()
     if all(type(v) is str for v in values):
         try:
-            out = dict(zip(raw, map(Decimal, values), strict=True))
+            out = dict(zip(raw, map(Decimal, cast("Iterable[str]", values)), strict=True))
         except InvalidOperation:
             out = {}
         if len(out) == len(raw) and all(v.is_finite() for v in out.values()):
             return out
-    return {coin: _to_dec(px, coin) for coin, px in raw.items()}  # names the bad value
+    return {coin: _num(px, coin) for coin, px in raw.items()}  # names the bad value
 
 
-def _address(value: Any, what: str) -> str:
+def _address(value: object, what: str) -> str:
     if not isinstance(value, str) or not is_address(value):
         raise _Bad(f"{what} is not an address: {value!r:.50}")
     return value.lower()
 
 
-def _mids(data: Any, ts: datetime) -> tuple[MidsUpdate]:
+def _mids(data: object, ts: datetime) -> tuple[MidsUpdate]:
     return (parse_all_mids(data, ts),)
 
 
-def _ctx(data: Any, ts: datetime) -> tuple[AssetCtxUpdate]:
+def _ctx(data: object, ts: datetime) -> tuple[AssetCtxUpdate]:
     return (parse_asset_ctx(data, ts),)
 
 
-_CHANNELS: dict[str, Callable[[Any, datetime], tuple[WsRecord, ...]]] = {
+_CHANNELS: dict[str, Callable[[object, datetime], tuple[WsRecord, ...]]] = {
     "allMids": _mids,
     "activeAssetCtx": _ctx,
     "activeSpotAssetCtx": _ctx,
