@@ -381,6 +381,30 @@ async def test_garbage_frames_are_logged_and_skipped(fake: FakeHyperliquid, open
     assert "skipped a Hyperliquid WebSocket frame" in caplog.text
 
 
+async def test_malformed_trades_are_skipped_with_one_line_naming_the_key(
+    fake: FakeHyperliquid, open_stream, caplog
+):
+    rec = open_stream()
+    rec.stream.subscribe_trades("ETH")
+    await until(lambda: fake.ws.subscribers("trades", coin="ETH") == 1)
+    trade = {"coin": "ETH", "side": "B", "px": "2400", "sz": "1", "time": 1, "tid": 9}
+    malformed = {
+        "'tid'": {k: v for k, v in trade.items() if k != "tid"},  # a required key missing
+        "'px' is a list": {**trade, "px": ["2400"]},  # the wrong JSON type
+        "a trade is null": None,  # null where an object is required
+        "'time' is not a whole number": {**trade, "time": "soon"},
+    }
+    for bad in malformed.values():
+        fake.ws.send_raw(orjson.dumps({"channel": "trades", "data": [bad]}).decode())
+    fake.ws.trade("ETH", 2400, 1, BUYER, SELLER)
+    await rec.wait_for(Trade)
+    assert rec.stream.bad_messages == len(malformed)
+    skipped = [r.getMessage() for r in caplog.records if "skipped a Hyperliquid" in r.getMessage()]
+    assert len(skipped) == len(malformed)
+    for line, named in zip(skipped, malformed, strict=True):
+        assert "\n" not in line and named in line and "request=trades" in line, line
+
+
 async def test_unreachable_venue_keeps_retrying(session: aiohttp.ClientSession) -> None:
     stream = HyperliquidStream(session, "ws://127.0.0.1:9/ws", **FAST_RECONNECT)
     rec = Recorder(stream)
