@@ -27,12 +27,14 @@ from typing import Any, TypeVar
 import aiohttp
 from web3 import AsyncHTTPProvider, AsyncWeb3
 from web3.exceptions import Web3Exception
-from web3.types import FilterParams, LogReceipt, RPCEndpoint
+from web3.types import FilterParams, RPCEndpoint
 
 from tracker.config import Settings
 from tracker.errors import ConfigError, VenueResponseError, VenueUnavailable
 from tracker.net.http import GaveUp, Retryable, RetryPolicy, retry_after_s, with_retries
 from tracker.redact import redact_text, redact_url, revealed
+from tracker.sources.check import WireError, kind
+from tracker.sources.ethereum import shapes
 from tracker.sources.ethereum.calls import (
     MULTICALL3 as MULTICALL3,
 )
@@ -179,9 +181,11 @@ class EthereumClient:
                 raise Retryable(type(exc).__name__, wait) from None
 
         label = f"Ethereum RPC {self.rpc_label} {request}"
+        # TypeError too: web3's answer formatters raise it for a key of the wrong type ("Could not
+        # format invalid type None as field 'topics'"), an answer of the wrong shape.
         try:
             return await with_retries(attempt, self.policy, label=label)
-        except (GaveUp, OSError, Web3Exception, ValueError) as exc:
+        except (GaveUp, OSError, Web3Exception, ValueError, TypeError) as exc:
             cause = failed[-1] if isinstance(exc, GaveUp) and failed else exc
             down = isinstance(cause, aiohttp.ClientError | TimeoutError | OSError)
             text = redact_text(str(cause) or type(cause).__name__, self._secrets)[:300]
@@ -235,12 +239,12 @@ class EthereumClient:
     async def block_time(self, block: int) -> datetime:
         """A block's timestamp (eth_getBlockByNumber; any node serves it)."""
         header = await self._rpc("eth_getBlockByNumber", lambda: self.w3.eth.get_block(block))
-        return epoch_to_datetime(int(header["timestamp"]))
+        return epoch_to_datetime(parse_block_timestamp(header))
 
     async def block_hash(self, block: int) -> str:
         """A block's hash, 0x-hex (eth_getBlockByNumber)."""
         header = await self._rpc("eth_getBlockByNumber", lambda: self.w3.eth.get_block(block))
-        return "0x" + bytes(header["hash"]).hex()
+        return parse_block_hash(header)
 
     async def multicall(self, calls: Sequence[Call], block: int) -> list[tuple[bool, bytes]]:
         """Run calls through aggregate3 at one block, in batches; (success, data) per call."""
@@ -278,7 +282,7 @@ class EthereumClient:
                 header = await self._rpc(
                     "eth_getBlockByNumber", lambda: self.w3.eth.get_block(block)
                 )
-                return True, int(header["timestamp"]).to_bytes(32, "big")
+                return True, parse_block_timestamp(header).to_bytes(32, "big")
             try:
                 data = await self._rpc(
                     "eth_call",
@@ -299,7 +303,7 @@ class EthereumClient:
     async def get_logs(self, params: FilterParams) -> list[RawLog]:
         """One eth_getLogs request (explicit fromBlock/toBlock expected)."""
         entries = await self._rpc("eth_getLogs", lambda: self.w3.eth.get_logs(params))
-        return [_raw_log(e) for e in entries]
+        return [parse_log(e) for e in entries]
 
     async def log_chunks(
         self, filters: Sequence[FilterParams], start: int, end: int, chunk: int
@@ -329,15 +333,40 @@ class EthereumClient:
             first = last + 1
 
 
-def _raw_log(entry: LogReceipt) -> RawLog:
-    return RawLog(
-        address=str(entry["address"]).lower(),
-        topics=tuple(bytes(t) for t in entry["topics"]),
-        data=bytes(entry["data"]),
-        block_number=int(entry["blockNumber"]),
-        tx_hash="0x" + bytes(entry["transactionHash"]).hex(),
-        log_index=int(entry["logIndex"]),
-    )
+def parse_block_timestamp(raw: object) -> int:
+    """A block header's timestamp, epoch seconds (VenueResponseError on a bad shape)."""
+    try:
+        return shapes.whole(shapes.BLOCK_HEADER.of(raw, "the block")["timestamp"], "timestamp")
+    except WireError as exc:
+        raise shapes.unexpected("eth_getBlockByNumber", exc) from None
+
+
+def parse_block_hash(raw: object) -> str:
+    """A block header's hash, 0x-hex (VenueResponseError on a bad shape)."""
+    try:
+        header = shapes.BLOCK_HEADER.of(raw, "the block")
+        return "0x" + shapes.raw_bytes(header["hash"], "hash").hex()
+    except WireError as exc:
+        raise shapes.unexpected("eth_getBlockByNumber", exc) from None
+
+
+def parse_log(raw: object) -> RawLog:
+    """An eth_getLogs entry to a RawLog (VenueResponseError on a bad shape)."""
+    try:
+        entry = shapes.LOG_ENTRY.of(raw, "a log")
+        topics = entry["topics"]
+        if not isinstance(topics, list | tuple):
+            raise WireError(f"'topics' is {kind(topics)}, expected a list")
+        return RawLog(
+            address=shapes.text(entry["address"], "address").lower(),
+            topics=tuple(shapes.raw_bytes(t, "topics") for t in topics),
+            data=shapes.raw_bytes(entry["data"], "data"),
+            block_number=shapes.whole(entry["blockNumber"], "blockNumber"),
+            tx_hash="0x" + shapes.raw_bytes(entry["transactionHash"], "transactionHash").hex(),
+            log_index=shapes.whole(entry["logIndex"], "logIndex"),
+        )
+    except WireError as exc:
+        raise shapes.unexpected("eth_getLogs", exc) from None
 
 
 @asynccontextmanager
