@@ -439,3 +439,129 @@ async def test_snapshot_command_names_the_bad_key_of_the_account_it_skips(
         "unexpected clearinghouseState answer: crossMarginSummary is null, expected an object "
         f"(venue=hyperliquid, request=clearinghouseState, address={seed.CROSS_SHORT_SOL})"
     )
+
+
+# ---------------------------------------------------------------- Ethereum: headers and logs
+
+LOG = {
+    "address": "0x" + "11" * 20,
+    "topics": ["0x" + "22" * 32],
+    "data": "0x",
+    "blockNumber": "0x10",
+    "transactionHash": "0x" + "33" * 32,
+    "logIndex": "0x0",
+    "blockHash": "0x" + "44" * 32,
+    "transactionIndex": "0x0",
+    "removed": False,
+}
+HEADER = {"number": "0x10", "hash": "0x" + "44" * 32, "timestamp": "0x5f5e100"}
+
+
+@pytest.fixture
+async def node() -> Any:
+    """A JSON-RPC node on 127.0.0.1 answering what the test scripts in `node.answers`."""
+    from aiohttp import web
+
+    answers: dict[str, object] = {"eth_chainId": "0x1"}
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.json()
+        result = answers[body["method"]]
+        return web.json_response({"jsonrpc": "2.0", "id": body["id"], "result": result})
+
+    app = web.Application()
+    app.router.add_post("/", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    yield answers, url
+    await runner.cleanup()
+
+
+def _without(answer: dict[str, object], key: str) -> dict[str, object]:
+    return {k: v for k, v in answer.items() if k != key}
+
+
+NODE_CASES: list[tuple[str, object, str | None]] = [
+    ("time", HEADER, None),
+    ("hash", HEADER, None),
+    ("logs", [LOG], None),
+    ("time", _without(HEADER, "timestamp"), "the block lacks 'timestamp'"),
+    ("time", {**HEADER, "timestamp": None}, "'timestamp' is null"),
+    ("time", {**HEADER, "timestamp": "soon"}, "'timestamp'"),
+    ("hash", _without(HEADER, "hash"), "the block lacks 'hash'"),
+    ("hash", {**HEADER, "hash": None}, "'hash' is null"),
+    ("logs", [_without(LOG, "topics")], "a log lacks 'topics'"),
+    ("logs", [{**LOG, "topics": None}], "'topics'"),
+    ("logs", [{**LOG, "data": None}], "'data'"),
+    ("logs", [None], "eth_getLogs"),
+]
+
+
+@pytest.mark.parametrize(("read", "answer", "expected"), NODE_CASES)
+async def test_malformed_headers_and_logs_served_by_a_node_are_one_line(
+    node: Any, read: str, answer: object, expected: str | None
+) -> None:
+    from web3 import AsyncHTTPProvider, AsyncWeb3
+
+    from tracker.sources.ethereum.rpc import EthereumClient
+
+    answers, url = node
+    answers["eth_getLogs" if read == "logs" else "eth_getBlockByNumber"] = answer
+    provider = AsyncHTTPProvider(url, exception_retry_configuration=None)
+    client = EthereumClient(AsyncWeb3(provider), url, policy=RetryPolicy(retries=0))
+    call = {
+        "time": lambda: client.block_time(16),
+        "hash": lambda: client.block_hash(16),
+        "logs": lambda: client.get_logs({"fromBlock": 1, "toBlock": 2}),
+    }[read]
+    try:
+        if expected is None:
+            assert await call()
+            return
+        with pytest.raises(VenueResponseError) as caught:
+            await call()
+    finally:
+        await provider.disconnect()
+    text = str(caught.value)
+    request = "eth_getLogs" if read == "logs" else "eth_getBlockByNumber"
+    assert "\n" not in text and expected in text and f"request={request}" in text, text
+
+
+def test_parse_log_and_header_take_hostile_objects() -> None:
+    from hexbytes import HexBytes
+
+    from tracker.sources.ethereum.rpc import parse_block_hash, parse_block_timestamp, parse_log
+
+    log = {
+        "address": "0x" + "11" * 20,
+        "topics": [HexBytes("0x" + "22" * 32)],
+        "data": HexBytes("0x"),
+        "blockNumber": 16,
+        "transactionHash": HexBytes("0x" + "33" * 32),
+        "logIndex": 0,
+    }
+    assert parse_log(log).block_number == 16
+    header = {"timestamp": 100_000_000, "hash": HexBytes("0x" + "44" * 32)}
+    assert parse_block_timestamp(header) == 100_000_000
+    assert parse_block_hash(header) == "0x" + "44" * 32
+    for parse, answer in ((parse_log, log), (parse_block_timestamp, header)):
+        for key in answer:
+            for new in (DELETE, None, True, "x", [], {}, [None]):
+                bad = dict(answer)
+                if new is DELETE:
+                    del bad[key]
+                else:
+                    bad[key] = new
+                if key == "hash" and parse is parse_block_timestamp:
+                    continue  # not read for the time
+                if (key, new) in (("topics", []), ("address", "x")):
+                    parse(bad)  # an anonymous event; text (web3 checks addresses)
+                    continue
+                with pytest.raises(VenueResponseError) as caught:
+                    parse(bad)
+                text = str(caught.value)
+                assert "\n" not in text and key in text and "request=eth_" in text, text
+    with pytest.raises(VenueResponseError, match="the block is null, expected an object"):
+        parse_block_hash(None)
