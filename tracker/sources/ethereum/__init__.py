@@ -1,4 +1,4 @@
-"""Ethereum: the JSON-RPC reads through web3 (`rpc`), Aave v3 accounts and LiquidationCall logs
-(`aave`) and ERC-20 Transfer logs (`transfers`). May import `tracker.records`, `tracker.net` and
-the base modules only.
+"""Ethereum: the JSON-RPC reads through web3 (`rpc`; block headers and log entries checked
+against `shapes`), Aave v3 accounts and LiquidationCall logs (`aave`) and ERC-20 Transfer logs
+(`transfers`). May import `tracker.records`, `tracker.net` and the base modules only.
 """

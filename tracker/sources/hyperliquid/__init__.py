@@ -1,4 +1,5 @@
 """Hyperliquid: the REST client with the venue's weights (`client`), the history endpoints
-(`history`), the WebSocket stream (`stream`, `ws_parse`) and the shared wire parsing (`wire`).
+(`history`), the WebSocket stream (`stream`, `ws_parse`), the leaderboard (`leaderboard`), the
+shapes of every answer we read (`shapes`) and the shared wire readers (`wire`).
 May import `tracker.records`, `tracker.net` and the base modules only.
 """
