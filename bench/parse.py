@@ -134,6 +134,7 @@ def measure(answers: list[bytes], rounds: int) -> dict[str, Any]:
     single_s = median_cpu(tape(single), rounds)
     batched_s = median_cpu(tape(batched), rounds)
     return {
+        "parsed_by": str(Path(hl.__file__).parents[3]),  # the checkout whose tracker was measured
         "snapshot_answers": len(answers),
         "snapshot_ms": round(snap_s * 1000, 2),
         "snapshot_us_per_answer": round(snap_s / len(answers) * 1e6, 2),
@@ -156,7 +157,7 @@ def main() -> None:
     sys.path.insert(0, str(repo))  # ahead of the editable install: that checkout's tracker
     for name in [m for m in sys.modules if m == "tracker" or m.startswith("tracker.")]:
         del sys.modules[name]
-    result = {"repo": str(repo), **measure(answers, args.rounds)}
+    result = measure(answers, args.rounds)
     if args.json:
         print(json.dumps(result, indent=2))
         return
