@@ -21,6 +21,9 @@ import asyncio
 import hashlib
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -685,6 +688,19 @@ def serving() -> list[Case]:
     ]
 
 
+# Commands whose only bad inputs are their own options: `tracker demo` reads no setting, no
+# watchlist and no database (it makes its own), so the generic cases above do not apply to it.
+OWN_CASES_ONLY = {("demo",)}
+
+
+def demo_cases() -> list[Case]:
+    return [
+        Case("demo-port-high", ("demo", "--port", "70000"), says="--port"),
+        Case("demo-speed-zero", ("demo", "--speed", "0"), says="--speed"),
+        Case("demo-speed-word", ("demo", "--speed", "fast"), says="--speed"),
+    ]
+
+
 def outputs() -> list[Case]:
     return [
         Case("out-chart-suffix", ("chart", ADDR, "--out", "{dir}/c.txt"), says="--out"),
@@ -737,6 +753,7 @@ CASES = [
     *watchlist_cases(),
     *outputs(),
     *serving(),
+    *demo_cases(),
 ]
 # Good input through the same harness: proves a bad case fails for its own reason.
 CONTROLS = [
@@ -776,7 +793,8 @@ def test_every_command_is_in_the_matrix() -> None:
         return [leaf for name, sub in subs.items() for leaf in leaves(sub, (*path, name))]
 
     listed = set(leaves(typer.main.get_command(app)))
-    missing = {p for p in listed if not any(a[: len(p)] == p for a in COMMANDS.values())}
+    covered = [*COMMANDS.values(), *OWN_CASES_ONLY]
+    missing = {p for p in listed if not any(a[: len(p)] == p for a in covered)}
     assert not missing, f"commands without bad-input cases: {sorted(missing)}"
 
 
@@ -830,3 +848,22 @@ def test_good_input_through_the_same_harness(case: Case, outcomes: dict[str, Out
     result = outcomes[case.id].result
     assert result.code == 0, result.stderr
     assert result.stderr == "" and result.stdout
+
+
+def test_demo_on_a_port_in_use_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "tracker", "demo", "--port", str(port)],
+            env=base_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0]
+    assert "Traceback" not in done.stderr

@@ -21,7 +21,9 @@ Outside the tree, by design: `net.http.Retryable` and `net.http.GaveUp` are the 
 signals (an attempt worth repeating; every attempt failed); callers turn GaveUp into the error of
 their layer (VenueUnavailable, SinkError), so neither reaches a command. Likewise
 `sources.check.WireError`, a value of the wrong shape in an answer, never leaves parse_*: it
-becomes the VenueResponseError naming the request, the address and the key.
+becomes the VenueResponseError naming the request, the address and the key. And
+`config.Invalid`, a value a setting's parser refuses, never leaves config: it becomes the
+ConfigError that starts with the variable's name.
 
 A `VenueError` for one account is logged, counted and skipped; the pass goes on. A `StoreError`
 aborts the batch in flight, which leaves nothing half-written (one transaction per snapshot).
