@@ -177,12 +177,12 @@ def engine_tasks() -> set[str]:
 
 
 def client_tasks() -> int:
-    """Tasks of this loop, less the fake venue's (it serves from the same loop)."""
+    """Tasks of this loop, less the fake venue's (tracker/replay; it serves from the same loop)."""
 
     def served(task: asyncio.Task) -> bool:
         code = getattr(task.get_coro(), "cr_code", None)
         where = code.co_filename if code is not None else ""
-        return "/tests/fakes/" in where or "/aiohttp/web_" in where
+        return "/tracker/replay/" in where or "/tests/fakes/" in where or "/aiohttp/web_" in where
 
     return sum(1 for t in asyncio.all_tasks() if not served(t))
 
