@@ -113,9 +113,66 @@ async def test_overview_sorted_by_risk_and_filtered(store):
     assert names[WHALE][0] == HOSTILE and names[NAMED][1] == HOSTILE_NAME
 
 
+async def test_market_is_the_cli_market_json_with_the_stored_quotes(store):
+    """The venue is unreachable for both: the CLI falls back on the stored quotes, the API always
+    reads them; one serializer (output.market.coin_json), so the documents are equal."""
+    async with served(store) as site:
+        status, doc = await get(f"{site.url}api/market/eth")
+        _, sol = await get(f"{site.url}api/market/SOL")
+    cli = await run_cli("market", "ETH", "--json", "--db", str(store.db), env=store.env)
+    assert cli.code == 1 and "could not be reached" in cli.stderr  # the stored quotes, said so
+    assert status == 200 and doc == json.loads(cli.stdout)
+    assert doc["coin"] == "ETH" and Decimal(doc["mark_px"]) == Decimal(2700)
+    eth_longs = sql(
+        store.db, "select sum(notional_usd) from latest_positions where coin = 'ETH' and size > 0"
+    )[0][0]
+    assert Decimal(doc["tracked"]["long_notional_usd"]) == eth_longs
+    assert [r["address"] for r in doc["largest_positions"]][0] == WHALE
+    assert doc["largest_positions"][0]["label"] == HOSTILE  # data, as JSON text
+    assert sol["largest_positions"] and all(r["side"] == "short" for r in sol["largest_positions"])
+
+
+async def test_liquidation_map_buckets_the_latest_liquidation_prices(store):
+    async with served(store) as site:
+        status, doc = await get(f"{site.url}api/market/SOL/liqmap?buckets=10")
+        _, btc = await get(f"{site.url}api/market/BTC/liqmap")  # closed: stored, none held
+    prices = sql(
+        store.db,
+        "select side, notional_usd, liquidation_px from latest_positions where coin = 'SOL'",
+    )
+    assert status == 200 and len(doc["buckets"]) == 10 and doc["coin"] == "SOL"
+    low, high = Decimal(doc["buckets"][0]["price_low"]), Decimal(doc["buckets"][-1]["price_high"])
+    inside = [(s, n) for s, n, px in prices if px is not None and low <= px <= high]
+    beyond = [(s, n) for s, n, px in prices if px is not None and not low <= px <= high]
+    for side in ("long", "short"):
+        bucketed = sum(Decimal(b[f"{side}_usd"]) for b in doc["buckets"])
+        assert bucketed == sum((n for s, n in inside if s == side), Decimal(0))
+        assert Decimal(doc[f"beyond_{side}_usd"]) == sum((n for s, n in beyond if s == side), 0)
+    assert inside and beyond  # the far short is totalled apart, the near one bucketed
+    holders = sql(
+        store.db, "select count(distinct address) from latest_positions where coin = 'SOL'"
+    )
+    assert doc["accounts"] == holders[0][0] and doc["positions"] == len(inside)
+    assert btc["buckets"] == [] and btc["positions"] == 0
+
+
+async def test_unknown_coin_is_404(store):
+    async with served(store) as site:
+        market, doc = await get(f"{site.url}api/market/NOPE")
+        liqmap, _ = await get(f"{site.url}api/market/NOPE/liqmap")
+        page, _ = await get(f"{site.url}market/NOPE")  # the shell; its script shows the error
+    assert (market, liqmap, page) == (404, 404, 200) and "NOPE" in doc["error"]
+
+
 @pytest.mark.parametrize(
     "path",
     [
+        "api/market/ETH?bogus=1",
+        "api/market/ETH?dex=not%20a%20dex",
+        "api/market/ETH/liqmap?buckets=1",
+        "api/market/ETH/liqmap?buckets=201",
+        "api/market/ETH/liqmap?buckets=ten",
+        "api/market/flx:CRCL?dex=xyz",
         "api/alerts?limit=0",
         "api/alerts?limit=abc",
         "api/alerts?limit=5&limit=6",

@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -145,7 +146,7 @@ async def test_hostile_label_and_display_name_show_as_text(store, tmp_path):
     async with served(store) as site, browser(tmp_path, bypass_csp=True) as (page, seen):
         await page.goto(site.url)
         await rows(page, "#accounts", 3)
-        link = page.locator(f'#accounts tr[data-address="{WHALE}"] td a')
+        link = page.locator(f'#accounts tr[data-address="{WHALE}"] td.account a')
         assert await link.text_content() == HOSTILE
         name = page.locator(f'#accounts tr[data-address="{NAMED}"] td.name')
         assert await name.text_content() == HOSTILE_NAME
@@ -158,7 +159,43 @@ async def test_hostile_label_and_display_name_show_as_text(store, tmp_path):
         await rows(page, "#liquidations", 1)
         assert await page.locator("#liquidations tbody a").text_content() == HOSTILE
         assert await page.locator("main img, main script, main b").count() == 0
+
+        await page.goto(f"{site.url}market/ETH")  # the largest positions name their accounts
+        await rows(page, "#largest", 2)
+        whale = page.locator(f'#largest tr[data-address="{WHALE}"] a')
+        assert await whale.text_content() == HOSTILE
+        assert await page.locator("main img, main script, main b").count() == 0
     assert seen.dialogs == [] and seen.errors == []
+
+
+async def test_market_page_from_the_overview_coin_cell(store, tmp_path):
+    async with served(store) as site, browser(tmp_path) as (page, seen):
+        await page.goto(site.url)
+        await rows(page, "#accounts", 3)
+        await page.locator(f'#accounts tr[data-address="{WHALE}"] td.coin a').click()
+        await page.wait_for_url(f"{site.url}market/ETH")  # its nearest liquidation is ETH's
+        await expect(page.locator("#title")).to_have_text("ETH market", timeout=WAIT_MS)
+        await expect(page.locator("#market-summary .mark .v")).to_have_text(
+            "2,700.00", timeout=WAIT_MS
+        )
+        held = sql(store.db, "select count(*) from latest_positions where coin = 'ETH'")[0][0]
+        await rows(page, "#largest", held)
+        whale = page.locator(f'#largest tr[data-address="{WHALE}"]')
+        assert await whale.locator("td.liq").text_content() == "2,446.15"
+        # the map: 40 buckets and the mark's line; the whale's long, the largest, below the mark
+        await rows(page, "#liqmap", 41)
+        assert await page.locator("#liqmap tr.mark-row").text_content() == "mark 2,700.00"
+        filled = await page.locator("#liqmap tbody tr").evaluate_all(
+            """rows => rows.filter(r => r.querySelector("td.long")?.textContent)
+                .map(r => [r.cells[0].textContent, r.cells[1].textContent,
+                           r.querySelector(".bar.long").style.width])"""
+        )
+        assert len(filled) == 1 and filled[0][1:] == ["$2.43M", "100%"]
+        low, high = (Decimal(p.replace(",", "")) for p in filled[0][0].split(" – "))
+        assert low <= Decimal("2446.15") <= high < Decimal(2700)
+        await rows(page, "#cohorts", 13)
+        await keep(page, "market")
+    assert seen.errors == [] and seen.dialogs == [] and seen.outside == []
 
 
 async def test_a_new_snapshot_redraws_the_open_page_in_place(store, tmp_path):

@@ -13,12 +13,14 @@ from aiohttp import web
 
 from tracker.addresses import normalise_address
 from tracker.errors import BadInput
+from tracker.output.liqmap import DEFAULT_BUCKETS
 from tracker.times import parse_iso
 from tracker.web.reads import Filters, Reader
 
 READER = web.AppKey("reader", Reader)
 MAX_TEXT = 200  # characters of one query-string value (SQL: MAX_SQL)
 MAX_SQL = 20_000
+MAX_BUCKETS = 200  # of the liquidation map
 T = TypeVar("T")
 
 
@@ -161,3 +163,30 @@ async def query(request: web.Request) -> web.Response:
     q: Mapping[str, Any] = params(request, {"sql", "name", "param"}, repeated=frozenset({"param"}))
     sql, name, pairs = q.get("sql"), q.get("name"), list(q.get("param", []))
     return json_response(await _read(request, lambda r: r.query(sql, name, pairs)))
+
+
+def _coin(request: web.Request, q: Mapping[str, str]) -> tuple[str, str | None]:
+    """The path's coin (as the venue names it: `xyz:ABC` on a builder dex) and ?dex."""
+    return request.match_info["coin"], _text(q.get("dex"), "dex")
+
+
+async def market(request: web.Request) -> web.Response:
+    """GET /api/market/{coin}: `tracker market COIN --json`, market figures as last stored."""
+    coin, dex = _coin(request, params(request, {"dex"}))
+    doc = await _read(request, lambda r: r.market(coin, dex))
+    if doc is None:
+        return json_response({"error": f"no market or position of {coin[:40]!r} stored"}, 404)
+    return json_response(doc)
+
+
+async def liqmap(request: web.Request) -> web.Response:
+    """GET /api/market/{coin}/liqmap: liquidation notional of tracked positions per price bucket."""
+    q = params(request, {"dex", "buckets"})
+    coin, dex = _coin(request, q)
+    buckets = _int(q.get("buckets"), "buckets", DEFAULT_BUCKETS, MAX_BUCKETS)
+    if buckets < 2:
+        raise BadInput(f"buckets must be a whole number from 2 to {MAX_BUCKETS}")
+    doc = await _read(request, lambda r: r.liqmap(coin, dex, buckets))
+    if doc is None:
+        return json_response({"error": f"no tracked position in {coin[:40]!r}"}, 404)
+    return json_response(doc)

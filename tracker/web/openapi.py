@@ -20,6 +20,8 @@ def _param(name: str, help: str, *, where: str = "query", kind: str = "string") 
 
 
 ADDRESS = _param("address", "0x + 40 hex digits, any case", where="path")
+COIN = _param("coin", "as the venue names it (ETH; xyz:ABC on a builder dex)", where="path")
+DEX = _param("dex", "the builder dex of a coin given without its prefix")
 _ERROR = {
     "description": "a bad query string, as one line",
     "content": {
@@ -86,6 +88,16 @@ PATHS: dict[str, Any] = {
             _param("limit", "how many (1 to 1000, default 50)", kind="integer"),
             _param("kind", "only this kind"),
         ],
+    ),
+    "/api/market/{coin}": _get(
+        "A coin's market as `tracker market COIN --json`; venue figures: the newest stored",
+        [COIN, DEX],
+        "object",
+    ),
+    "/api/market/{coin}/liqmap": _get(
+        "Liquidation notional of tracked positions per price bucket around the mark (none: [])",
+        [COIN, DEX, _param("buckets", "how many buckets (2 to 200, default 40)", kind="integer")],
+        "object",
     ),
     "/api/query": _get(
         "Read-only SQL or a named query, as `tracker query --format json` (no --write here)",

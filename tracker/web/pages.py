@@ -62,6 +62,43 @@ _ALERTS = """
 """
 
 
+_MARKET = """
+<section id="market-summary" class="summary"></section>
+<h2>Tracked positions by cohort</h2>
+<table id="cohorts" class="data"><thead><tr>
+  <th>kind</th><th>cohort</th><th class="n">longs</th><th class="n">shorts</th>
+  <th class="n">accounts long</th><th class="n">accounts short</th>
+  <th class="n">long % of OI</th><th class="n">short % of OI</th>
+</tr></thead><tbody></tbody></table>
+<h2>Largest tracked positions</h2>
+<table id="largest" class="data"><thead><tr>
+  <th>account</th><th>side</th><th class="n">size</th><th class="n">notional</th>
+  <th class="n">entry</th><th class="n">liq. price</th><th class="n">distance</th>
+</tr></thead><tbody></tbody></table>
+<h2>Liquidation map of tracked positions</h2>
+<p id="liqmap-note" class="credit"></p>
+<table id="liqmap" class="data liqmap"><thead><tr>
+  <th class="n">price</th><th class="n">longs liquidated</th><th></th>
+  <th class="n">shorts liquidated</th><th></th>
+</tr></thead><tbody></tbody></table>
+<h2>Nearest liquidation clusters</h2>
+<table id="clusters" class="data"><thead><tr>
+  <th>side</th><th class="n">from</th><th class="n">to</th><th class="n">notional</th>
+  <th class="n">distance</th>
+</tr></thead><tbody></tbody></table>
+<h2>Recent position changes</h2>
+<table id="changes" class="data"><thead><tr>
+  <th>time</th><th>account</th><th>kind</th><th>side</th><th class="n">size</th>
+  <th class="n">price</th><th class="n">notional</th>
+</tr></thead><tbody></tbody></table>
+<h2>Recent liquidations</h2>
+<table id="market-liquidations" class="data"><thead><tr>
+  <th>started</th><th>account</th><th>side</th><th class="n">notional</th><th class="n">mark</th>
+  <th>method</th>
+</tr></thead><tbody></tbody></table>
+"""
+
+
 def shell(page: str, title: str, body: str, *, address: str = "", charts: bool = False) -> str:
     """A whole page: header with navigation and the stream's state, the body, the scripts."""
     nav = "".join(f'<a href="{href}">{escape(name)}</a>' for href, name in _NAV)
@@ -105,3 +142,11 @@ async def liquidations(request: web.Request) -> web.Response:
 async def alerts(request: web.Request) -> web.Response:
     """GET /alerts: the alert feed."""
     return _html(shell("alerts", "Alerts", _ALERTS))
+
+
+async def market(request: web.Request) -> web.Response:
+    """GET /market/{coin}: what `tracker market COIN` shows, with the liquidation map."""
+    from tracker.output.market import split_coin
+
+    _, coin = split_coin(request.match_info["coin"], None)  # BadInput (400) for no coin name
+    return _html(shell("market", f"{coin} market", _MARKET))

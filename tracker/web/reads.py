@@ -150,6 +150,19 @@ class Reader:
             labels={a: e.label for a, e in self.entries.items()},
         )
 
+    def market(self, coin: str, dex: str | None) -> dict[str, Any] | None:
+        """`tracker market COIN --json` from the store (None: a coin it never saw)."""
+        from tracker.web import market
+
+        labels = {a: e.label for a, e in self.entries.items() if e.label}
+        return market.market(self.db, coin, dex, labels)
+
+    def liqmap(self, coin: str, dex: str | None, buckets: int) -> dict[str, Any] | None:
+        """The liquidation map of COIN's tracked positions (None: none held)."""
+        from tracker.web import market
+
+        return market.liqmap(self.db, coin, dex, buckets)
+
     def alerts(self, *, limit: int, kind: str | None) -> list[dict[str, Any]]:
         """`tracker alerts --json`."""
         from tracker.output import reads as views

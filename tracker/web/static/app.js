@@ -35,10 +35,10 @@ function px(value) {
   return x.toLocaleString("en-US", { minimumFractionDigits: places, maximumFractionDigits: places });
 }
 
-function pct(value, signed) {
+function pct(value, signed, places = 2) {
   const x = num(value);
   if (x === null) return "-";
-  return (signed && x > 0 ? "+" : "") + x.toFixed(2) + "%";
+  return (signed && x > 0 ? "+" : "") + x.toFixed(places) + "%";
 }
 
 function danger(value) {
@@ -76,6 +76,12 @@ function accountLink(addr, label) {
   return a;
 }
 
+function marketLink(coin) {
+  const a = el("a", coin);
+  a.href = "/market/" + encodeURIComponent(coin);
+  return a;
+}
+
 function fill(table, rows, build) {
   const body = document.querySelector(table + " tbody");
   const fresh = document.createElement("tbody");
@@ -110,12 +116,13 @@ async function overview() {
   fill("#accounts", rows, (r) => {
     const tr = el("tr");
     tr.dataset.address = r.address;
-    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, null, "account").appendChild(accountLink(r.address, r.label));
     cell(tr, r.display_name || "", "name");
     cell(tr, usd(r.account_value_usd), "n value");
     cell(tr, usd(r.notional_usd), "n");
     cell(tr, pct(r.shock_to_liq_pct, true), "n " + danger(Math.abs(num(r.shock_to_liq_pct) ?? Infinity)));
-    cell(tr, r.coin ? r.coin + " " + r.side : "-");
+    const nearest = cell(tr, r.coin ? null : "-", "coin");
+    if (r.coin) nearest.append(marketLink(r.coin), " " + r.side);
     cell(tr, px(r.mark_px), "n mark");
     cell(tr, px(r.liquidation_px), "n");
     cell(tr, pct(r.distance_to_liq_pct), "n distance " + danger(r.distance_to_liq_pct));
@@ -169,7 +176,7 @@ async function account() {
   fill("#positions", doc.positions, (p) => {
     const tr = el("tr");
     tr.dataset.coin = p.coin;
-    cell(tr, p.dex ? p.dex + ":" + p.coin : p.coin);
+    cell(tr, null, "coin").appendChild(marketLink(p.coin));
     cell(tr, p.side, p.side === "long" ? "up" : "down");
     cell(tr, num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n");
     cell(tr, px(p.entry_px), "n");
@@ -235,6 +242,138 @@ async function drawCharts(history) {
   for (const chart of charts.charts) chart.timeScale().fitContent();
 }
 
+// --- market -----------------------------------------------------------------------------------
+
+const coin = page === "market" ? decodeURIComponent(location.pathname.split("/")[2]) : null;
+
+function fact(box, name, text, cls) {
+  const item = el("div", null, "fact " + (cls || ""));
+  item.appendChild(el("span", name, "k"));
+  item.appendChild(el("span", text, "v"));
+  box.appendChild(item);
+}
+
+function share(value) {
+  return value === null ? "-" : pct(num(value) * 100);
+}
+
+async function market() {
+  const path = "/api/market/" + encodeURIComponent(coin);
+  const [doc, map] = await Promise.all([getJSON(path), getJSON(path + "/liqmap")]);
+  const summary = document.getElementById("market-summary");
+  summary.replaceChildren();
+  const t = doc.tracked;
+  for (const [name, text, cls] of [
+    ["mark", px(doc.mark_px), "mark"],
+    ["oracle", px(doc.oracle_px), ""],
+    ["funding (1 h)", doc.funding_rate_hourly === null ? "-" : pct(num(doc.funding_rate_hourly) * 100, true, 4), ""],
+    ["funding APR", doc.funding_apr === null ? "-" : pct(num(doc.funding_apr) * 100, true), ""],
+    ["open interest", usd(doc.open_interest_usd), ""],
+    ["24 h volume", usd(doc.volume_24h_usd), ""],
+    ["tracked longs", usd(t.long_notional_usd) + " · " + t.accounts_long + " accounts", "tracked-long"],
+    ["tracked shorts", usd(t.short_notional_usd) + " · " + t.accounts_short + " accounts", "tracked-short"],
+  ]) fact(summary, name, text, cls);
+  fill("#cohorts", doc.cohorts, (c) => {
+    const tr = el("tr");
+    cell(tr, c.kind.replace(/_/g, " "));
+    cell(tr, c.cohort);
+    cell(tr, usd(c.long_notional_usd), "n up");
+    cell(tr, usd(c.short_notional_usd), "n down");
+    cell(tr, c.accounts_long, "n");
+    cell(tr, c.accounts_short, "n");
+    cell(tr, share(c.share_of_oi.long), "n");
+    cell(tr, share(c.share_of_oi.short), "n");
+    return tr;
+  });
+  fill("#largest", doc.largest_positions, (r) => {
+    const tr = el("tr");
+    tr.dataset.address = r.address;
+    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, r.side, r.side === "long" ? "up" : "down");
+    cell(tr, num(r.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n");
+    cell(tr, usd(r.notional_usd), "n");
+    cell(tr, px(r.entry_px), "n");
+    cell(tr, px(r.liquidation_px), "n liq");
+    cell(tr, pct(r.distance_to_liq_pct), "n distance " + danger(r.distance_to_liq_pct));
+    return tr;
+  });
+  drawLiqmap(map);
+  fill("#clusters", doc.liquidation_clusters, (c) => {
+    const tr = el("tr");
+    cell(tr, c.side, c.side === "long" ? "up" : "down");
+    cell(tr, px(c.price_low), "n");
+    cell(tr, px(c.price_high), "n");
+    cell(tr, usd(c.notional_usd), "n");
+    cell(tr, pct(c.distance_pct, true), "n " + danger(Math.abs(num(c.distance_pct))));
+    return tr;
+  });
+  fill("#changes", doc.recent_position_changes, (r) => {
+    const tr = el("tr");
+    cell(tr, when(r.ts), "time");
+    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, r.kind + (r.liquidation ? " (liquidation)" : ""));
+    cell(tr, r.side, r.side === "buy" ? "up" : "down");
+    cell(tr, num(r.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n");
+    cell(tr, px(r.avg_px), "n");
+    cell(tr, usd(r.notional_usd), "n");
+    return tr;
+  });
+  fill("#market-liquidations", doc.recent_liquidations, (r) => {
+    const tr = el("tr");
+    cell(tr, when(r.start_ts), "time");
+    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, r.side || "-", r.side === "long" ? "up" : "down");
+    cell(tr, usd(r.notional_usd), "n");
+    cell(tr, px(r.mark_px), "n");
+    cell(tr, r.method);
+    return tr;
+  });
+}
+
+function bar(value, peak, cls) {
+  const span = el("span", null, "bar " + cls);
+  span.style.width = (peak > 0 ? (100 * num(value)) / peak : 0).toFixed(1) + "%";
+  return span;
+}
+
+function drawLiqmap(map) {
+  const note = document.getElementById("liqmap-note");
+  if (!map.buckets.length) {
+    note.textContent = "No tracked position in " + map.coin + " (" + map.caveat + ").";
+    fill("#liqmap", [], () => null);
+    return;
+  }
+  note.textContent =
+    map.caveat + "; as of " + when(map.as_of) + "; " + map.positions + " positions of " +
+    map.accounts + " accounts within ±" + num(map.range_pct).toFixed(0) + "% of the mark";
+  const peak = Math.max(1, ...map.buckets.flatMap((b) => [num(b.long_usd), num(b.short_usd)]));
+  const mark = num(map.mark_px);
+  const rows = [...map.buckets].reverse(); // highest price first, as the terminal's map
+  let marked = false;
+  const body = [];
+  for (const b of rows) {
+    if (!marked && num(b.price_low) < mark) {
+      body.push({ mark: true });
+      marked = true;
+    }
+    body.push(b);
+  }
+  fill("#liqmap", body, (b) => {
+    const tr = el("tr", null, b.mark ? "mark-row" : "");
+    if (b.mark) {
+      const td = cell(tr, "mark " + px(mark), "n mark");
+      td.colSpan = 5;
+      return tr;
+    }
+    cell(tr, px(b.price_low) + " – " + px(b.price_high), "n");
+    cell(tr, num(b.long_usd) ? usd(b.long_usd) : "", "n long");
+    cell(tr, null, "bar-cell").appendChild(bar(b.long_usd, peak, "long"));
+    cell(tr, num(b.short_usd) ? usd(b.short_usd) : "", "n short");
+    cell(tr, null, "bar-cell").appendChild(bar(b.short_usd, peak, "short"));
+    return tr;
+  });
+}
+
 // --- feeds ------------------------------------------------------------------------------------
 
 async function liquidations() {
@@ -270,7 +409,7 @@ async function alerts() {
 
 // --- live -------------------------------------------------------------------------------------
 
-const render = { overview, account, liquidations, alerts }[page];
+const render = { overview, account, market, liquidations, alerts }[page];
 let lastEvent = 0;
 let refreshing = null;
 
