@@ -19,7 +19,16 @@ import pytest
 
 from tests.conftest import run_cli, start_cli
 from tests.test_charts import WHALE, sql
-from tests.web_store import HOSTILE, HOSTILE_NAME, NAMED, WebStore, build, served
+from tests.web_store import (
+    FUNDING_HOURS,
+    HOSTILE,
+    HOSTILE_KIND,
+    HOSTILE_NAME,
+    NAMED,
+    WebStore,
+    build,
+    served,
+)
 from tracker.web import server as web_server
 from tracker.web.openapi import PATHS
 
@@ -113,6 +122,31 @@ async def test_overview_sorted_by_risk_and_filtered(store):
     assert names[WHALE][0] == HOSTILE and names[NAMED][1] == HOSTILE_NAME
 
 
+async def test_fills_funding_and_ledger_come_newest_first_a_page_at_a_time(store):
+    async with served(store) as site:
+        base = f"{site.url}api/accounts/{WHALE}/"
+        _, first = await get(f"{base}fills?limit=3")
+        _, rest = await get(f"{base}fills?limit=3&offset={first['next_offset']}")
+        _, funding = await get(f"{base}funding?limit=25")
+        _, older = await get(f"{base}funding?limit=25&offset=25")
+        _, every = await get(f"{base}funding")
+        _, ledger = await get(f"{base}ledger")
+        _, nobody = await get(f"{site.url}api/accounts/0x{'1' * 40}/fills")
+    stored = sql(
+        store.db,
+        f"select px, size from fills where address = '{WHALE}' order by time_ms desc, coin",
+    )
+    assert len(stored) == 4 and first["next_offset"] == 3 and rest["next_offset"] is None
+    paged = [(Decimal(r["px"]), Decimal(r["size"])) for r in first["rows"] + rest["rows"]]
+    assert paged == stored
+    times = [r["ts"] for r in every["rows"]]
+    assert len(times) == FUNDING_HOURS and times == sorted(times, reverse=True)
+    assert funding["rows"] + older["rows"] == every["rows"] and older["next_offset"] is None
+    assert (funding["next_offset"], len(older["rows"])) == (25, FUNDING_HOURS - 25)
+    assert [r["kind"] for r in ledger["rows"]] == [HOSTILE_KIND, "withdraw", "deposit"]
+    assert nobody == {"rows": [], "limit": 50, "offset": 0, "next_offset": None}
+
+
 async def test_market_is_the_cli_market_json_with_the_stored_quotes(store):
     """The venue is unreachable for both: the CLI falls back on the stored quotes, the API always
     reads them; one serializer (output.market.coin_json), so the documents are equal."""
@@ -167,6 +201,13 @@ async def test_unknown_coin_is_404(store):
 @pytest.mark.parametrize(
     "path",
     [
+        f"api/accounts/{WHALE}/fills?limit=0",
+        f"api/accounts/{WHALE}/fills?limit=501",
+        f"api/accounts/{WHALE}/funding?offset=-1",
+        f"api/accounts/{WHALE}/funding?offset=1.5",
+        f"api/accounts/{WHALE}/ledger?limit=%C2%B2",  # '²' is a digit to str.isdigit
+        f"api/accounts/{WHALE}/ledger?page=2",
+        "api/accounts/0x123/fills",
         "api/market/ETH?bogus=1",
         "api/market/ETH?dex=not%20a%20dex",
         "api/market/ETH/liqmap?buckets=1",

@@ -23,7 +23,17 @@ from tests.conftest import run_cli
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.test_charts import WHALE, sql
 from tests.test_snapshot import write_watchlist
-from tests.web_store import HOSTILE, HOSTILE_NAME, NAMED, WebStore, build, served, whale_venue
+from tests.web_store import (
+    FUNDING_HOURS,
+    HOSTILE,
+    HOSTILE_KIND,
+    HOSTILE_NAME,
+    NAMED,
+    WebStore,
+    build,
+    served,
+    whale_venue,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [  # the machine's closed network: nothing in the background, no QUIC
@@ -155,6 +165,9 @@ async def test_hostile_label_and_display_name_show_as_text(store, tmp_path):
         await page.goto(f"{site.url}accounts/{WHALE}")
         await rows(page, "#positions", 2)
         assert await page.locator("#title").text_content() == HOSTILE
+        await rows(page, "#ledger", 3)  # a venue string is data too
+        assert await page.locator("#ledger td.kind").first.text_content() == HOSTILE_KIND
+        assert await page.locator("main img, main script, main b, #ledger svg").count() == 0
         await page.goto(f"{site.url}liquidations")
         await rows(page, "#liquidations", 1)
         assert await page.locator("#liquidations tbody a").text_content() == HOSTILE
@@ -166,6 +179,53 @@ async def test_hostile_label_and_display_name_show_as_text(store, tmp_path):
         assert await whale.text_content() == HOSTILE
         assert await page.locator("main img, main script, main b").count() == 0
     assert seen.dialogs == [] and seen.errors == []
+
+
+async def markers(page: Page) -> list[dict]:
+    """The price chart's markers as lightweight-charts holds them (its plugin's own list)."""
+    return await page.evaluate("charts.markers.markers()")
+
+
+async def test_account_page_marks_events_and_liquidations_and_pages_its_history(store, tmp_path):
+    events = sql(
+        store.db,
+        f"select coin, kind from position_events where address = '{WHALE}' order by ts",
+    )
+    async with served(store) as site, browser(tmp_path) as (page, seen):
+        await page.goto(f"{site.url}accounts/{WHALE}")
+        chart = page.locator("#price-chart")
+        await expect(chart).to_have_attribute("data-markers", "2", timeout=WAIT_MS)
+        eth = await markers(page)
+        assert [m["text"] for m in eth] == [k for c, k in events if c == "ETH"]
+        assert [m["shape"] for m in eth] == ["arrowUp", "arrowUp"]
+        await page.select_option("#price-coin", "BTC")  # closed, but it was liquidated
+        await expect(chart).to_have_attribute("data-markers", "3", timeout=WAIT_MS)
+        btc = await markers(page)
+        episodes = [m for m in btc if m["shape"] == "circle"]
+        assert len(episodes) == 1 and episodes[0]["text"].startswith("liquidated $")
+        # the whale's BTC was closed by the liquidation's own fills: those events say so
+        assert sorted(m["text"] for m in btc if m["shape"] != "circle") == sorted(
+            f"{k} (liq.)" for c, k in events if c == "BTC"
+        )
+        assert [m["time"] for m in btc] == sorted(m["time"] for m in btc)
+        await expect(page.locator("#price-title")).to_have_text("BTC: mark and liquidation price")
+
+        await rows(page, "#fills", 4)
+        await rows(page, "#ledger", 3)
+        await rows(page, "#funding", 25)
+        older = page.locator('.pager[data-table="funding"] .older')
+        newer = page.locator('.pager[data-table="funding"] .newer')
+        assert await newer.is_disabled() and await older.is_enabled()
+        first = await page.locator("#funding tbody tr").first.text_content()
+        await older.click()
+        await rows(page, "#funding", FUNDING_HOURS - 25)
+        assert await older.is_disabled() and await newer.is_enabled()
+        await newer.click()
+        await rows(page, "#funding", 25)
+        assert await page.locator("#funding tbody tr").first.text_content() == first
+        assert await page.locator('.pager[data-table="fills"] .older').is_disabled()
+        await keep(page, "account-history")
+    assert seen.errors == [] and seen.dialogs == [] and seen.outside == []
 
 
 async def test_market_page_from_the_overview_coin_cell(store, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -24,6 +25,8 @@ from tracker.web.reads import Reader
 from tracker.web.server import Serving, serve
 
 HOSTILE = "<img src=x onerror=alert(1)>"
+HOSTILE_KIND = "<svg onload=alert(3)>"  # a ledger kind as the venue could send it: data
+FUNDING_HOURS = 30  # the whale's hourly funding payments: more than one page of the table
 HOSTILE_NAME = '<script>alert("name")</script><b onmouseover=alert(2)>bold</b>'
 NAMED = seed.CROSS_SHORT_SOL  # the account whose leaderboard display name is hostile
 
@@ -70,9 +73,41 @@ async def build(folder: Path) -> WebStore:
             "VALUES (now(), ?, ?, ?)",
             [NAMED, Decimal(1), HOSTILE_NAME],
         )
+        add_funding_and_ledger(con)
     finally:
         con.close()
     return WebStore(replay.db, env, folder, json.loads(watched.stdout))
+
+
+def add_funding_and_ledger(con: duckdb.DuckDBPyConnection) -> None:
+    """The whale's funding (hourly, ETH then SOL alternately, newest now) and three ledger updates,
+    one of a hostile kind: rows as the history writer stores them."""
+    hour = 3_600_000
+    now = (int(time.time() * 1000) // hour) * hour
+    for i in range(FUNDING_HOURS):
+        coin, size = ("ETH", "900") if i % 2 == 0 else ("SOL", "-10000")
+        con.execute(
+            "INSERT INTO funding (ts, time_ms, venue, address, coin, amount_usd, position_size, "
+            "funding_rate, samples, hash) VALUES (make_timestamp(? * 1000), ?, 'hyperliquid', ?, "
+            "?, ?, ?, 0.0000125, 1, NULL)",
+            [now - i * hour, now - i * hour, WHALE, coin, Decimal(-i - 1), Decimal(size)],
+        )
+    for i, (kind, amount) in enumerate(
+        [("deposit", "500000"), ("withdraw", "-25000"), (HOSTILE_KIND, "1")]
+    ):
+        con.execute(
+            "INSERT INTO ledger (ts, time_ms, venue, address, kind, entry_key, amount_usd, hash, "
+            "delta) VALUES (make_timestamp(? * 1000), ?, 'hyperliquid', ?, ?, ?, ?, ?, '{}')",
+            [
+                now - (3 - i) * hour,
+                now - (3 - i) * hour,
+                WHALE,
+                kind,
+                f"k{i}",
+                Decimal(amount),
+                f"0x{i:064x}",
+            ],
+        )
 
 
 def reader(store: WebStore, db: Path | None = None) -> Reader:

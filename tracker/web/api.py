@@ -21,6 +21,8 @@ READER = web.AppKey("reader", Reader)
 MAX_TEXT = 200  # characters of one query-string value (SQL: MAX_SQL)
 MAX_SQL = 20_000
 MAX_BUCKETS = 200  # of the liquidation map
+MAX_PAGE = 500  # rows of fills, funding or ledger at a time
+MAX_OFFSET = 10_000_000
 T = TypeVar("T")
 
 
@@ -73,11 +75,11 @@ def _decimal(value: str | None, name: str) -> Decimal:
     return number
 
 
-def _int(value: str | None, name: str, default: int, most: int) -> int:
+def _int(value: str | None, name: str, default: int, most: int, least: int = 1) -> int:
     if value is None:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= most:
-        raise BadInput(f"{name} must be a whole number from 1 to {most}")
+    if not (value.isascii() and value.isdigit()) or not least <= int(value) <= most:
+        raise BadInput(f"{name} must be a whole number from {least} to {most}")
     return int(value)
 
 
@@ -124,6 +126,31 @@ async def history(request: web.Request) -> web.Response:
     if doc is None:
         return json_response({"error": f"no snapshots of {address} in the database"}, 404)
     return json_response(doc)
+
+
+async def _records(request: web.Request, stream: str) -> web.Response:
+    """A page of an address's fills, funding or ledger, newest first (?limit, ?offset)."""
+    q = params(request, {"limit", "offset"})
+    address = normalise_address(request.match_info["address"])
+    limit = _int(q.get("limit"), "limit", 50, MAX_PAGE)
+    offset = _int(q.get("offset"), "offset", 0, MAX_OFFSET, least=0)
+    doc = await _read(request, lambda r: r.records(address, stream, limit=limit, offset=offset))
+    return json_response(doc)
+
+
+async def fills(request: web.Request) -> web.Response:
+    """GET /api/accounts/{address}/fills: the stored fills, newest first, a page at a time."""
+    return await _records(request, "fills")
+
+
+async def funding(request: web.Request) -> web.Response:
+    """GET /api/accounts/{address}/funding: the stored funding payments, newest first."""
+    return await _records(request, "funding")
+
+
+async def ledger(request: web.Request) -> web.Response:
+    """GET /api/accounts/{address}/ledger: deposits, withdrawals, transfers ..., newest first."""
+    return await _records(request, "ledger")
 
 
 async def watchlists(request: web.Request) -> web.Response:
@@ -183,9 +210,7 @@ async def liqmap(request: web.Request) -> web.Response:
     """GET /api/market/{coin}/liqmap: liquidation notional of tracked positions per price bucket."""
     q = params(request, {"dex", "buckets"})
     coin, dex = _coin(request, q)
-    buckets = _int(q.get("buckets"), "buckets", DEFAULT_BUCKETS, MAX_BUCKETS)
-    if buckets < 2:
-        raise BadInput(f"buckets must be a whole number from 2 to {MAX_BUCKETS}")
+    buckets = _int(q.get("buckets"), "buckets", DEFAULT_BUCKETS, MAX_BUCKETS, least=2)
     doc = await _read(request, lambda r: r.liqmap(coin, dex, buckets))
     if doc is None:
         return json_response({"error": f"no tracked position in {coin[:40]!r}"}, 404)

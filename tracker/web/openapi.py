@@ -73,6 +73,22 @@ PATHS: dict[str, Any] = {
         [ADDRESS, _param("since", "ISO 8601 time")],
         "object",
     ),
+    **{
+        f"/api/accounts/{{address}}/{stream}": _get(
+            f"The stored {what} of one address, newest first, a page at a time",
+            [
+                ADDRESS,
+                _param("limit", "rows of the page (1 to 500, default 50)", kind="integer"),
+                _param("offset", "rows skipped (default 0): next_offset of the previous page"),
+            ],
+            "object",
+        )
+        for stream, what in (
+            ("fills", "fills"),
+            ("funding", "funding payments"),
+            ("ledger", "ledger updates (deposits, withdrawals, transfers, liquidations)"),
+        )
+    },
     "/api/watchlists": _get("The watchlists: name, description, number of addresses", []),
     "/api/liquidations": _get(
         "Liquidation episodes, largest first, as `tracker liquidations --json`",

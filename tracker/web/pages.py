@@ -43,8 +43,33 @@ _ACCOUNT = """
 <h2>Account value and unrealized PnL</h2>
 <div id="value-chart" class="chart"></div>
 <h2 id="price-title">Mark and liquidation price</h2>
+<label>coin <select id="price-coin"></select></label>
+<span class="credit">markers: ▲ open/increase, ▼ reduce/close, ◆ flip (green buy, red sell),
+  ● liquidation episode</span>
 <div id="price-chart" class="chart"></div>
 <p class="credit">Charts: TradingView Lightweight Charts&trade;, shipped with tracker.</p>
+<h2>Fills</h2>
+<table id="fills" class="data"><thead><tr>
+  <th>time</th><th>coin</th><th>direction</th><th>side</th><th class="n">size</th>
+  <th class="n">price</th><th class="n">notional</th><th class="n">closed PnL</th>
+  <th class="n">fee</th><th>liquidation</th>
+</tr></thead><tbody></tbody></table>
+<p class="pager" data-table="fills"><button type="button" class="newer">newer</button>
+  <span class="where"></span><button type="button" class="older">older</button></p>
+<h2>Funding</h2>
+<table id="funding" class="data"><thead><tr>
+  <th>time</th><th>coin</th><th class="n">amount</th><th class="n">position</th>
+  <th class="n">rate (1 h)</th>
+</tr></thead><tbody></tbody></table>
+<p class="pager" data-table="funding"><button type="button" class="newer">newer</button>
+  <span class="where"></span><button type="button" class="older">older</button></p>
+<h2>Ledger</h2>
+<table id="ledger" class="data"><thead><tr>
+  <th>time</th><th>kind</th><th class="n">amount</th><th class="n">liquidated notional</th>
+  <th>margin</th><th>hash</th>
+</tr></thead><tbody></tbody></table>
+<p class="pager" data-table="ledger"><button type="button" class="newer">newer</button>
+  <span class="where"></span><button type="button" class="older">older</button></p>
 """
 
 _LIQUIDATIONS = """

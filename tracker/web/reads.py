@@ -118,6 +118,21 @@ class Reader:
         )
         return watch_json(report, eth)
 
+    def records(self, address: str, stream: str, *, limit: int, offset: int) -> dict[str, Any]:
+        """A page of address's fills, funding or ledger (stream), newest first."""
+        if stream not in ("fills", "funding", "ledger"):
+            raise ValueError(f"no such stream: {stream}")
+        params = {"address": address, "limit": limit + 1, "offset": offset}  # +1: is there more?
+        with open_store(self.db, read_only=True) as store:
+            rows = self._rows(store, f"web_{stream}", params)
+        more = len(rows) > limit
+        return {
+            "rows": [jsonable(r) for r in rows[:limit]],
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if more else None,
+        }
+
     def history(self, address: str, since: datetime | None) -> dict[str, Any] | None:
         """What `tracker chart` draws for address, as JSON (None: never stored)."""
         from tracker.output.charts import chart_series

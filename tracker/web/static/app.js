@@ -191,7 +191,10 @@ async function account() {
     cell(tr, pct(p.distance_to_liq_pct), "n distance " + danger(p.distance_to_liq_pct));
     return tr;
   });
-  await drawCharts(await getJSON("/api/accounts/" + address + "/history"));
+  await Promise.all([
+    getJSON("/api/accounts/" + address + "/history").then(drawCharts),
+    ...Object.keys(offsets).map(records),
+  ]);
 }
 
 function points(ts, values) {
@@ -215,31 +218,166 @@ function newChart(id) {
   });
 }
 
-async function drawCharts(history) {
+const EVENT_SHAPE = { open: "arrowUp", increase: "arrowUp", reduce: "arrowDown", close: "arrowDown", flip: "square" };
+let history = null;
+let priceCoin = null; // the coin the price chart shows (the select's value)
+
+function second(iso) {
+  return Math.floor(Date.parse(iso) / 1000);
+}
+
+function coinMarkers(coin) {
+  // each marker sits at its own price: the order's average price, the mark at a liquidation
+  const markers = [];
+  for (const e of coin.events) {
+    markers.push({
+      time: second(e.ts),
+      position: "atPriceMiddle",
+      price: num(e.avg_px),
+      shape: EVENT_SHAPE[e.kind] || "circle",
+      color: e.side === "buy" ? "#3fb950" : "#f85149",
+      text: e.kind + (e.liquidation ? " (liq.)" : ""),
+    });
+  }
+  const lastMark = coin.mark_px.length ? num(coin.mark_px[coin.mark_px.length - 1]) : null;
+  for (const l of coin.liquidations) {
+    const price = l.mark_px === null ? lastMark : num(l.mark_px);
+    if (price === null) continue; // nowhere to put it on a price axis
+    markers.push({
+      time: second(l.start),
+      position: "atPriceMiddle",
+      price,
+      shape: "circle",
+      color: "#ffffff",
+      text: "liquidated " + usd(l.notional_usd) + " (" + l.method + ")",
+    });
+  }
+  return markers.sort((a, b) => a.time - b.time);
+}
+
+function drawPrice() {
+  const coin = history.coins.find((c) => c.coin === priceCoin);
+  document.getElementById("price-title").textContent = coin
+    ? coin.coin + ": mark and liquidation price"
+    : "No positions in the stored history";
+  const markers = coin ? coinMarkers(coin) : [];
+  charts.mark.setData(coin ? points(coin.ts, coin.mark_px) : []);
+  charts.liq.setData(coin ? points(coin.ts, coin.liquidation_px) : []);
+  charts.venue.setData(coin ? points(coin.ts, coin.venue_liquidation_px) : []);
+  // an invisible series through the markers' prices carries them: it puts their times on the
+  // axis and their prices in the scale, also for a coin no snapshot held (closed in between)
+  const at = new Map(markers.map((m) => [m.time, m.price]));
+  charts.trades.setData([...at].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value })));
+  charts.markers.setMarkers(markers);
+  document.getElementById("price-chart").dataset.markers = String(markers.length);
+  charts.charts[1].timeScale().fitContent();
+}
+
+async function drawCharts(doc) {
   if (typeof LightweightCharts === "undefined") return;
   if (!charts) {
     const value = newChart("value-chart");
     const price = newChart("price-chart");
     const line = LightweightCharts.LineSeries;
+    const trades = price.addSeries(line, {
+      lineVisible: false,
+      pointMarkersVisible: false,
+      lastValueVisible: false,
+      priceLineVisible: false,
+      crosshairMarkerVisible: false,
+    });
     charts = {
       value: value.addSeries(line, { color: "#58a6ff", title: "value", priceScaleId: "right" }),
       pnl: value.addSeries(line, { color: "#d29922", title: "uPnL", priceScaleId: "left" }),
       mark: price.addSeries(line, { color: "#c9d1d9", title: "mark" }),
       liq: price.addSeries(line, { color: "#f85149", title: "liq. (ours)" }),
       venue: price.addSeries(line, { color: "#db6d28", title: "liq. (venue)", lineStyle: 2 }),
+      trades,
+      markers: LightweightCharts.createSeriesMarkers(trades, []),
       charts: [value, price],
     };
+    document.getElementById("price-coin").addEventListener("change", (e) => {
+      priceCoin = e.target.value;
+      drawPrice();
+    });
   }
-  charts.value.setData(points(history.ts, history.account_value_usd));
-  charts.pnl.setData(points(history.ts, history.unrealized_pnl_usd));
-  const coin = history.coins[0];
-  document.getElementById("price-title").textContent = coin
-    ? coin.coin + ": mark and liquidation price"
-    : "No positions in the stored history";
-  charts.mark.setData(coin ? points(coin.ts, coin.mark_px) : []);
-  charts.liq.setData(coin ? points(coin.ts, coin.liquidation_px) : []);
-  charts.venue.setData(coin ? points(coin.ts, coin.venue_liquidation_px) : []);
-  for (const chart of charts.charts) chart.timeScale().fitContent();
+  history = doc;
+  charts.value.setData(points(doc.ts, doc.account_value_usd));
+  charts.pnl.setData(points(doc.ts, doc.unrealized_pnl_usd));
+  charts.charts[0].timeScale().fitContent();
+  const names = doc.coins.map((c) => c.coin);
+  if (!names.includes(priceCoin)) priceCoin = names[0] || null;
+  const select = document.getElementById("price-coin");
+  select.replaceChildren(...names.map((n) => Object.assign(el("option", n), { value: n })));
+  select.value = priceCoin || "";
+  drawPrice();
+}
+
+// --- fills, funding, ledger -------------------------------------------------------------------
+
+const PAGE_ROWS = 25;
+const offsets = { fills: 0, funding: 0, ledger: 0 };
+const RECORD_ROWS = {
+  fills: (f) => {
+    const tr = el("tr");
+    cell(tr, when(f.ts), "time");
+    cell(tr, null, "coin").appendChild(marketLink(f.coin));
+    cell(tr, f.direction || "-");
+    cell(tr, f.side, f.side === "buy" ? "up" : "down");
+    cell(tr, num(f.size).toLocaleString("en-US", { maximumFractionDigits: 6 }), "n");
+    cell(tr, px(f.px), "n");
+    cell(tr, usd(f.notional_usd), "n");
+    cell(tr, usd(f.closed_pnl_usd, true), "n " + signClass(f.closed_pnl_usd));
+    cell(tr, f.fee === null ? "-" : num(f.fee).toFixed(4) + " " + (f.fee_token || ""), "n");
+    cell(tr, f.liquidation_method || "");
+    return tr;
+  },
+  funding: (f) => {
+    const tr = el("tr");
+    cell(tr, when(f.ts), "time");
+    cell(tr, null, "coin").appendChild(marketLink(f.coin));
+    cell(tr, usd(f.amount_usd, true), "n " + signClass(f.amount_usd));
+    cell(tr, f.position_size === null ? "-" : num(f.position_size).toLocaleString("en-US"), "n");
+    cell(tr, f.funding_rate === null ? "-" : pct(num(f.funding_rate) * 100, true, 4), "n");
+    return tr;
+  },
+  ledger: (l) => {
+    const tr = el("tr");
+    cell(tr, when(l.ts), "time");
+    cell(tr, l.kind, "kind");
+    cell(tr, usd(l.amount_usd, true), "n " + signClass(l.amount_usd));
+    cell(tr, l.liquidated_notional_usd === null ? "" : usd(l.liquidated_notional_usd), "n");
+    cell(tr, l.leverage_type || "");
+    cell(tr, l.hash ? short(l.hash) : "", "hash");
+    return tr;
+  },
+};
+
+async function records(table) {
+  const query = "?limit=" + PAGE_ROWS + "&offset=" + offsets[table];
+  const doc = await getJSON("/api/accounts/" + address + "/" + table + query);
+  fill("#" + table, doc.rows, RECORD_ROWS[table]);
+  const pager = document.querySelector('.pager[data-table="' + table + '"]');
+  pager.querySelector(".newer").disabled = doc.offset === 0;
+  pager.querySelector(".older").disabled = doc.next_offset === null;
+  pager.querySelector(".where").textContent = doc.rows.length
+    ? "rows " + (doc.offset + 1) + "–" + (doc.offset + doc.rows.length)
+    : doc.offset ? "no more rows" : "none stored";
+  pager.dataset.next = doc.next_offset === null ? "" : String(doc.next_offset);
+}
+
+function pagers() {
+  for (const pager of document.querySelectorAll(".pager")) {
+    const table = pager.dataset.table;
+    pager.querySelector(".older").addEventListener("click", () => {
+      offsets[table] = Number(pager.dataset.next);
+      records(table).catch((e) => problem(e.message));
+    });
+    pager.querySelector(".newer").addEventListener("click", () => {
+      offsets[table] = Math.max(0, offsets[table] - PAGE_ROWS);
+      records(table).catch((e) => problem(e.message));
+    });
+  }
 }
 
 // --- market -----------------------------------------------------------------------------------
@@ -450,4 +588,5 @@ function follow() {
 }
 
 if (page === "overview") overviewFilters().catch((e) => problem(e.message));
+if (page === "account") pagers();
 follow(); // its first `change` renders the page
