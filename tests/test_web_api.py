@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 import re
+import shutil
 import socket
 from decimal import Decimal
 from pathlib import Path
@@ -198,9 +199,38 @@ async def test_unknown_coin_is_404(store):
     assert (market, liqmap, page) == (404, 404, 200) and "NOPE" in doc["error"]
 
 
+async def test_overview_by_cohort_and_by_watched_or_universe(store, tmp_path):
+    only_whale = tmp_path / "lists"
+    only_whale.mkdir()
+    shutil.copy(store.folder / "a-hostile.toml", only_whale)  # the whale's list alone
+    async with served(store, watchlists=only_whale) as site:
+        _, every = await get(f"{site.url}api/accounts")
+        _, watched = await get(f"{site.url}api/accounts?scope=watched")
+        _, universe = await get(f"{site.url}api/accounts?scope=universe")
+        _, mid = await get(f"{site.url}api/accounts", params={"cohort": "$100k to $1M"})
+        _, small = await get(f"{site.url}api/accounts", params={"cohort": "under $100k"})
+        _, unknown = await get(f"{site.url}api/accounts?cohort=unknown&scope=universe")
+        _, both = await get(f"{site.url}api/accounts?scope=watched&cohort=unknown")
+        _, bands = await get(f"{site.url}api/cohorts")
+    values = {a: v for a, v in sql(store.db, "select address, value_cohort from account_cohorts")}
+    assert len(every) == 3 and [r["address"] for r in watched] == [WHALE]
+    assert [r["address"] for r in universe] == [NAMED]
+    assert [r["address"] for r in mid] == [WHALE] and values[WHALE] == "$100k to $1M"
+    assert {r["address"] for r in small} == {a for a, v in values.items() if v == "under $100k"}
+    assert len(small) == 2 and [r["address"] for r in unknown] == [NAMED]
+    assert [r["address"] for r in both] == [WHALE]
+    assert [b["cohort"] for b in bands if b["kind"] == "account_value"][0] == "under $100k"
+    assert len(bands) == 13 and {b["kind"] for b in bands} == {"account_value", "all_time_pnl"}
+
+
 @pytest.mark.parametrize(
     "path",
     [
+        "api/accounts?cohort=nope",
+        "api/accounts?scope=everyone",
+        "api/accounts?scope=",
+        "api/accounts?cohort=unknown&cohort=unknown",
+        "api/cohorts?kind=x",
         f"api/accounts/{WHALE}/fills?limit=0",
         f"api/accounts/{WHALE}/fills?limit=501",
         f"api/accounts/{WHALE}/funding?offset=-1",

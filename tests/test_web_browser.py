@@ -181,6 +181,33 @@ async def test_hostile_label_and_display_name_show_as_text(store, tmp_path):
     assert seen.dialogs == [] and seen.errors == []
 
 
+async def test_overview_filters_by_cohort_and_universe(store, tmp_path):
+    async with served(store) as site, browser(tmp_path) as (page, seen):
+        await page.goto(site.url)
+        await rows(page, "#accounts", 3)
+        await expect(page.locator("#f-cohort option")).to_have_count(14, timeout=WAIT_MS)
+        await page.select_option("#f-cohort", "$100k to $1M")
+        await page.click("#filters button[type=submit]")
+        await page.wait_for_url("**/?*cohort=*")
+        await rows(page, "#accounts", 1)
+        assert await page.locator("#accounts tbody tr").get_attribute("data-address") == WHALE
+        await expect(page.locator("#f-cohort")).to_have_value("$100k to $1M", timeout=WAIT_MS)
+
+        await page.select_option("#f-cohort", "")
+        await page.select_option("#f-scope", "universe")
+        await page.click("#filters button[type=submit]")
+        await page.wait_for_url("**/?*scope=universe*")
+        await rows(page, "#accounts", 1)
+        assert await page.locator("#accounts tbody tr").get_attribute("data-address") == NAMED
+        await expect(page.locator("#f-scope")).to_have_value("universe", timeout=WAIT_MS)
+
+        await page.goto(f"{site.url}?scope=watched&cohort=nope")  # a bad link: said, not shown
+        await expect(page.locator("#problem")).to_contain_text("no cohort named", timeout=WAIT_MS)
+    assert seen.dialogs == [] and seen.outside == []
+    # the one error: the refused request of the bad link
+    assert len(seen.errors) == 1 and "400" in seen.errors[0], seen.errors
+
+
 async def markers(page: Page) -> list[dict]:
     """The price chart's markers as lightweight-charts holds them (its plugin's own list)."""
     return await page.evaluate("charts.markers.markers()")

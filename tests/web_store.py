@@ -73,6 +73,9 @@ async def build(folder: Path) -> WebStore:
             "VALUES (now(), ?, ?, ?)",
             [NAMED, Decimal(1), HOSTILE_NAME],
         )
+        con.execute(  # the named account was discovered too: the universe's one account
+            "INSERT INTO universe VALUES (?, 11524, ?, 10000, now())", [NAMED, HOSTILE_NAME]
+        )
         add_funding_and_ledger(con)
     finally:
         con.close()
@@ -110,8 +113,8 @@ def add_funding_and_ledger(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def reader(store: WebStore, db: Path | None = None) -> Reader:
-    return Reader(db or store.db, load_all(store.folder), Decimal(1_000_000))
+def reader(store: WebStore, db: Path | None = None, watchlists: Path | None = None) -> Reader:
+    return Reader(db or store.db, load_all(watchlists or store.folder), Decimal(1_000_000))
 
 
 @contextlib.asynccontextmanager
@@ -123,10 +126,12 @@ async def served(
     token: str | None = None,
     query_timeout_s: float | None = None,
     query_max_rows: int | None = None,
+    watchlists: Path | None = None,
 ) -> AsyncIterator[Serving]:
-    """The real server on a free port, in this loop, until the block ends."""
+    """The real server on a free port, in this loop, until the block ends (watchlists: the
+    folder of the ones it labels by, the store's own by default)."""
     ready: asyncio.Future[Serving] = asyncio.get_running_loop().create_future()
-    source = reader(store, db)
+    source = reader(store, db, watchlists)
     source.query_timeout_s = query_timeout_s or source.query_timeout_s
     source.query_max_rows = query_max_rows or source.query_max_rows
     task = asyncio.create_task(

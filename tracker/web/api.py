@@ -15,7 +15,7 @@ from tracker.addresses import normalise_address
 from tracker.errors import BadInput
 from tracker.output.liqmap import DEFAULT_BUCKETS
 from tracker.times import parse_iso
-from tracker.web.reads import Filters, Reader
+from tracker.web.reads import SCOPES, Filters, Reader
 
 READER = web.AppKey("reader", Reader)
 MAX_TEXT = 200  # characters of one query-string value (SQL: MAX_SQL)
@@ -97,12 +97,17 @@ async def _read(request: web.Request, call: Callable[[Reader], T]) -> T:
 
 async def accounts(request: web.Request) -> web.Response:
     """GET /api/accounts: the overview, riskiest first."""
-    q = params(request, {"watchlist", "tag", "coin", "address"})
+    q = params(request, {"watchlist", "tag", "coin", "address", "cohort", "scope"})
+    scope = q.get("scope")
+    if scope is not None and scope not in SCOPES:
+        raise BadInput(f"scope must be one of {', '.join(SCOPES)}")
     filters = Filters(
         watchlist=_text(q.get("watchlist"), "watchlist"),
         tag=_text(q.get("tag"), "tag"),
         coin=_text(q.get("coin"), "coin"),
         address=normalise_address(q["address"]) if "address" in q else None,
+        cohort=_text(q.get("cohort"), "cohort"),
+        scope=scope,
     )
     return json_response(await _read(request, lambda r: r.overview(filters)))
 
@@ -163,6 +168,12 @@ async def watchlists(request: web.Request) -> web.Response:
             for w in reader.watchlists
         ]
     )
+
+
+async def cohorts(request: web.Request) -> web.Response:
+    """GET /api/cohorts: the account value and all-time PnL bands (for the overview's filter)."""
+    params(request, set())
+    return json_response(await _read(request, lambda r: r.cohorts()))
 
 
 async def liquidations(request: web.Request) -> web.Response:

@@ -61,6 +61,8 @@ PATHS: dict[str, Any] = {
             _param("tag", "only addresses with this tag"),
             _param("coin", "only accounts holding this coin"),
             _param("address", "only this address"),
+            _param("cohort", "only accounts in this cohort (see /api/cohorts)"),
+            _param("scope", "watched (on a watchlist) or universe (discovered)"),
         ],
     ),
     "/api/accounts/{address}": _get(
@@ -90,6 +92,7 @@ PATHS: dict[str, Any] = {
         )
     },
     "/api/watchlists": _get("The watchlists: name, description, number of addresses", []),
+    "/api/cohorts": _get("The cohorts (account value and all-time PnL bands): kind, name", []),
     "/api/liquidations": _get(
         "Liquidation episodes, largest first, as `tracker liquidations --json`",
         [

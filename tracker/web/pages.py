@@ -20,6 +20,11 @@ _OVERVIEW = """
     <option value="">all</option></select></label>
   <label>tag <input name="tag" id="f-tag" size="10"></label>
   <label>coin <input name="coin" id="f-coin" size="8"></label>
+  <label>cohort <select name="cohort" id="f-cohort">
+    <option value="">all</option></select></label>
+  <label>accounts <select name="scope" id="f-scope">
+    <option value="">all</option><option value="watched">watched</option>
+    <option value="universe">universe</option></select></label>
   <button type="submit">filter</button>
 </form>
 <table id="accounts" class="data"><thead><tr>

@@ -160,6 +160,7 @@ def make_app(reader: Reader, *, token: str | None, poll_s: float = 1.0) -> web.A
             web.get("/api/accounts/{address}/funding", api.funding),
             web.get("/api/accounts/{address}/ledger", api.ledger),
             web.get("/api/watchlists", api.watchlists),
+            web.get("/api/cohorts", api.cohorts),
             web.get("/api/liquidations", api.liquidations),
             web.get("/api/alerts", api.alerts),
             web.get("/api/market/{coin}", api.market),

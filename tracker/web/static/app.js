@@ -142,6 +142,18 @@ async function overviewFilters() {
   select.value = query.get("watchlist") || "";
   document.getElementById("f-tag").value = query.get("tag") || "";
   document.getElementById("f-coin").value = query.get("coin") || "";
+  document.getElementById("f-scope").value = query.get("scope") || "";
+  const cohort = document.getElementById("f-cohort");
+  const groups = new Map(); // kind -> its <optgroup>, in the API's order
+  for (const c of await getJSON("/api/cohorts")) {
+    if (!groups.has(c.kind)) {
+      const group = el("optgroup");
+      group.label = c.kind.replace(/_/g, " ");
+      groups.set(c.kind, cohort.appendChild(group));
+    }
+    groups.get(c.kind).appendChild(Object.assign(el("option", c.cohort), { value: c.cohort }));
+  }
+  cohort.value = query.get("cohort") || "";
 }
 
 // --- account ----------------------------------------------------------------------------------
