@@ -433,3 +433,29 @@ def test_the_shipped_chart_library_is_the_locked_npm_build():
     assert style
     digest = base64.b64encode(hashlib.sha256(style[1].encode()).digest()).decode()
     assert digest == web_server.CHART_STYLE_SHA256
+
+
+async def test_the_stream_reads_the_newest_times_once_per_version_for_every_client(tmp_path):
+    """50 open pages must not mean 50 reads of the file per change: one read per version."""
+    from tracker.errors import StoreError
+    from tracker.web.stream import Changes
+
+    changes = Changes(tmp_path / "none.duckdb", poll_s=1.0)
+    reads: list[int] = []
+
+    def read() -> dict[str, Any]:
+        reads.append(changes.version)
+        return {"snapshot_ts": str(changes.version)}
+
+    first = await asyncio.gather(*(changes.newest(changes.version, read) for _ in range(50)))
+    changes.bump()
+    second = await asyncio.gather(*(changes.newest(changes.version, read) for _ in range(50)))
+    assert reads == [0, 1] and {d["snapshot_ts"] for d in first + second} == {"0", "1"}
+
+    def failing() -> dict[str, Any]:
+        raise StoreError("locked")
+
+    changes.bump()
+    with pytest.raises(StoreError):
+        await changes.newest(changes.version, failing)
+    assert (await changes.newest(changes.version, read))["snapshot_ts"] == "2"  # read again

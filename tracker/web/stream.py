@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,8 @@ class Changes:
         self.poll_s = poll_s
         self.version = 0
         self._changed = asyncio.Event()  # replaced by a fresh one at each bump
+        self._newest: tuple[int, dict[str, Any]] | None = None  # (version, what it announced)
+        self._reading = asyncio.Lock()
 
     def bump(self) -> None:
         """A new version now: the writer in this process (the daemon) stored something."""
@@ -59,6 +61,14 @@ class Changes:
             if now != seen:
                 seen = now
                 self.bump()
+
+    async def newest(self, version: int, read: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """What to announce for version: read() once per version, however many streams ask
+        (TrackerError when the read fails; the next ask reads again)."""
+        async with self._reading:
+            if self._newest is None or self._newest[0] != version:
+                self._newest = (version, await asyncio.to_thread(read))
+            return self._newest[1]
 
     async def after(self, version: int, timeout_s: float) -> int:
         """The version once it differs from version, or the same one after timeout_s."""
@@ -109,7 +119,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 continue
             seen = version
             try:
-                latest = await asyncio.to_thread(reader.latest)
+                latest = await changes.newest(version, reader.latest)
             except TrackerError as exc:  # the file is missing or locked for too long
                 await response.write(event("trouble", {"error": str(exc).splitlines()[0]}))
                 continue
