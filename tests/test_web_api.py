@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import duckdb
 import pytest
 
 from tests.conftest import run_cli, start_cli
@@ -435,27 +436,51 @@ def test_the_shipped_chart_library_is_the_locked_npm_build():
     assert digest == web_server.CHART_STYLE_SHA256
 
 
-async def test_the_stream_reads_the_newest_times_once_per_version_for_every_client(tmp_path):
-    """50 open pages must not mean 50 reads of the file per change: one read per version."""
+async def test_identical_reads_run_once_per_version_of_the_data(tmp_path):
+    """50 open pages re-read on each change: one read of the file per version and request, not
+    50 (the stream's newest times likewise); a failed read is not kept."""
     from tracker.errors import StoreError
     from tracker.web.stream import Changes
 
     changes = Changes(tmp_path / "none.duckdb", poll_s=1.0)
-    reads: list[int] = []
+    reads: list[tuple[str, int]] = []
 
-    def read() -> dict[str, Any]:
-        reads.append(changes.version)
-        return {"snapshot_ts": str(changes.version)}
+    def read(key: str) -> dict[str, Any]:
+        reads.append((key, changes.version))
+        return {"version": changes.version}
 
-    first = await asyncio.gather(*(changes.newest(changes.version, read) for _ in range(50)))
+    def ask(key: str) -> Any:
+        return changes.once(key, lambda: read(key))
+
+    first = await asyncio.gather(*(ask(k) for k in ("a", "b") * 25))
+    again = await ask("a")
     changes.bump()
-    second = await asyncio.gather(*(changes.newest(changes.version, read) for _ in range(50)))
-    assert reads == [0, 1] and {d["snapshot_ts"] for d in first + second} == {"0", "1"}
+    second = await asyncio.gather(*(ask("a") for _ in range(50)))
+    assert reads == [("a", 0), ("b", 0), ("a", 1)]
+    assert {d["version"] for d in [*first, again]} == {0} and {d["version"] for d in second} == {1}
 
     def failing() -> dict[str, Any]:
         raise StoreError("locked")
 
-    changes.bump()
     with pytest.raises(StoreError):
-        await changes.newest(changes.version, failing)
-    assert (await changes.newest(changes.version, read))["snapshot_ts"] == "2"  # read again
+        await changes.once("c", failing)  # not kept: the next ask reads again
+    assert await changes.once("c", lambda: read("c")) == {"version": 1}
+
+
+async def test_the_api_answers_a_change_at_once_after_a_bump(store, tmp_path):
+    """Shared reads never outlive a version: a new snapshot announced, the next read is new."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(store.db, db)
+    async with served(store, db=db) as site:
+        _, before = await get(f"{site.url}api/accounts/{WHALE}/funding?limit=1")
+        con = duckdb.connect(str(db))
+        try:
+            con.execute("DELETE FROM funding")
+        finally:
+            con.close()
+        for _ in range(300):  # the file watcher (every 0.2 s here) bumps the version
+            _, after = await get(f"{site.url}api/accounts/{WHALE}/funding?limit=1")
+            if not after["rows"]:
+                break
+            await asyncio.sleep(0.1)
+    assert len(before["rows"]) == 1 and after["rows"] == []

@@ -16,6 +16,7 @@ from tracker.errors import BadInput
 from tracker.output.liqmap import DEFAULT_BUCKETS
 from tracker.times import parse_iso
 from tracker.web.reads import SCOPES, Filters, Reader
+from tracker.web.stream import CHANGES
 
 READER = web.AppKey("reader", Reader)
 MAX_TEXT = 200  # characters of one query-string value (SQL: MAX_SQL)
@@ -89,10 +90,13 @@ def _text(value: str | None, name: str) -> str | None:
     return value
 
 
-async def _read(request: web.Request, call: Callable[[Reader], T]) -> T:
-    """Run a blocking read of the store off the event loop."""
+async def _read(request: web.Request, call: Callable[[Reader], T], *, shared: bool = True) -> T:
+    """Run a blocking read of the store off the event loop; shared: once per version of the
+    data for every identical request (the pages re-read on each change all at once)."""
     reader = request.app[READER]
-    return await asyncio.to_thread(call, reader)
+    if not shared:
+        return await asyncio.to_thread(call, reader)
+    return await request.app[CHANGES].once(request.path_qs, lambda: call(reader))
 
 
 async def accounts(request: web.Request) -> web.Response:
@@ -200,7 +204,8 @@ async def query(request: web.Request) -> web.Response:
     """GET /api/query: `tracker query --format json`, always read-only."""
     q: Mapping[str, Any] = params(request, {"sql", "name", "param"}, repeated=frozenset({"param"}))
     sql, name, pairs = q.get("sql"), q.get("name"), list(q.get("param", []))
-    return json_response(await _read(request, lambda r: r.query(sql, name, pairs)))
+    # never shared: a statement may read the clock (now()), and each one runs on its own
+    return json_response(await _read(request, lambda r: r.query(sql, name, pairs), shared=False))
 
 
 def _coin(request: web.Request, q: Mapping[str, str]) -> tuple[str, str | None]:
