@@ -10,7 +10,8 @@ the page can follow the venue today; `--live` runs the daemon's default live mod
 Headless Chromium (Debian's /usr/bin/chromium through Playwright) measures:
 - overview_load_ms: a fresh browser profile opens the overview; navigation start to the N-th
   account row in the DOM (a MutationObserver installed before the page's own script). Median of
-  --loads loads, each in a new browser context (cold cache); every load listed;
+  --loads loads, each in a new browser context (cold cache); every load listed, with its
+  /api/accounts request (Resource Timing: start to last byte);
 - mark_to_page_p99_ms: the account page of one account is open; this process moves the mark of
   one of its coins on the fake venue (`set_mark`), and the page's observer notes when that
   position's mark cell shows the new price (same machine, same clock). p50/p99/max of --samples
@@ -124,8 +125,11 @@ async def passes(work: Path) -> int:
     return text.count("\n")
 
 
-async def overview_loads(browser: Browser, url: str, n: int, loads: int) -> list[float]:
-    """Navigation start to the N-th overview row (ms), each load in a fresh context."""
+async def overview_loads(
+    browser: Browser, url: str, n: int, loads: int, api: list[float]
+) -> list[float]:
+    """Navigation start to the N-th overview row (ms), each load in a fresh context; api gets
+    each load's /api/accounts request, start to last byte (ms)."""
     found = []
     for _ in range(loads):
         context = await browser.new_context(viewport={"width": 1300, "height": 900})
@@ -133,6 +137,13 @@ async def overview_loads(browser: Browser, url: str, n: int, loads: int) -> list
         page = await context.new_page()
         await page.goto(url)
         found.append(round(await until_set(page, "__rowsAt"), 1))
+        api.append(
+            await page.evaluate(
+                """() => performance.getEntriesByType("resource")
+                    .filter(e => new URL(e.name).pathname === "/api/accounts")
+                    .map(e => Math.round(e.responseEnd - e.startTime))[0] ?? null"""
+            )
+        )
         await context.close()
     return found
 
@@ -226,7 +237,8 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         try:
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-                loads = await overview_loads(browser, url, n, args.loads)
+                api: list[float] = []
+                loads = await overview_loads(browser, url, n, args.loads, api)
                 page = await browser.new_page(viewport={"width": 1300, "height": 900})
                 await page.goto(f"{url}accounts/{model['user']}")
                 await page.wait_for_selector(f'#positions tr[data-coin="{coin}"] td.mark')
@@ -251,6 +263,7 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         + ("" if args.live else " (weight limit lifted)"),
         "overview_load_ms": statistics.median(loads),
         "overview_loads_ms": loads,
+        "overview_api_accounts_ms": api,
         "mark_to_page_p50_ms": statistics.median(moves),
         "mark_to_page_p99_ms": percentile(moves, 0.99),
         "mark_to_page_max_ms": max(moves),

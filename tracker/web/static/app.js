@@ -601,4 +601,7 @@ function follow() {
 
 if (page === "overview") overviewFilters().catch((e) => problem(e.message));
 if (page === "account") pagers();
-follow(); // its first `change` renders the page
+// drawn at once, not at the stream's first `change` (which redraws it: the server answers that
+// re-read from the same read while the data has not changed)
+refreshing = refresh();
+follow();
