@@ -16,10 +16,12 @@ Headless Chromium (Debian's /usr/bin/chromium through Playwright) measures:
   one of its coins on the fake venue (`set_mark`), and the page's observer notes when that
   position's mark cell shows the new price (same machine, same clock). p50/p99/max of --samples
   moves;
-- cpu_pct_50_clients: the daemon's CPU (psutil) over --seconds with no client, then with 50 open
-  `/api/stream` connections (Server-Sent Events, read and otherwise idle); the difference.
-  cpu_pct_50_pages: the same with 50 clients that each re-read what the account page reads on
-  every `change` event, as an open page does.
+- cpu_pct_50_clients: the daemon's extra CPU (psutil, % of one core) with 50 open `/api/stream`
+  connections (Server-Sent Events, read and otherwise idle) over windows with no client:
+  --rounds rounds of --seconds windows (none, 50 streams, 50 pages), interleaved; CPU seconds
+  per stored pass compared, at the idle windows' pass rate (see extra_pct; the plain ratios are
+  listed too). cpu_pct_50_pages: the same with 50 clients that each re-read what the account
+  page reads on every `change` event, as an open page does.
 Prints JSON with the machine. Run by hand; never part of the tests.
 """
 
@@ -186,8 +188,11 @@ async def client(
                         await response.read()
 
 
-async def cpu_with(pid: int, url: str, address: str, clients: int, reread: bool, s: float) -> float:
-    """The daemon's CPU (% of one core) over s seconds with that many clients open."""
+async def cpu_with(
+    pid: int, url: str, address: str, clients: int, reread: bool, s: float, work: Path
+) -> dict[str, float]:
+    """The daemon's CPU seconds, wall seconds and passes stored over s seconds with that many
+    clients open."""
     stop = asyncio.Event()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -196,15 +201,25 @@ async def cpu_with(pid: int, url: str, address: str, clients: int, reread: bool,
         ]
         await asyncio.sleep(2 if clients else 0)  # connected before the window opens
         cpu0, _ = proc_sample(pid)
-        t0 = time.monotonic()
+        passes0, t0 = await passes(work), time.monotonic()
         await asyncio.sleep(s)
         cpu1, _ = proc_sample(pid)
-        elapsed = time.monotonic() - t0
+        passes1, elapsed = await passes(work), time.monotonic() - t0
         stop.set()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return round((cpu1 - cpu0) / elapsed * 100, 1)
+    return {"cpu_s": cpu1 - cpu0, "wall_s": elapsed, "passes": passes1 - passes0}
+
+
+def extra_pct(windows: list[dict[str, float]], idle: list[dict[str, float]]) -> float:
+    """Extra % of a core over the idle windows, compared per stored pass (a pass is both what
+    the daemon spends most on and what makes every page re-read) at the idle pass rate: the
+    machine is shared, and how many passes fit a window drifts with its load."""
+    per_pass = sum(w["cpu_s"] for w in windows) / max(1, sum(w["passes"] for w in windows))
+    base = sum(w["cpu_s"] for w in idle) / max(1, sum(w["passes"] for w in idle))
+    rate = sum(w["passes"] for w in idle) / sum(w["wall_s"] for w in idle)
+    return round((per_pass - base) * rate * 100, 1)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -246,16 +261,18 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 moves = await mark_moves(page, fake, coin, float(marks[coin]), args.samples)
                 await browser.close()
             pid, address = proc.pid, model["user"]
-            idle = await cpu_with(pid, url, address, 0, False, args.seconds)
-            streams = await cpu_with(pid, url, address, 50, False, args.seconds)
-            idle_again = await cpu_with(pid, url, address, 0, False, args.seconds)
-            pages = await cpu_with(pid, url, address, 50, True, args.seconds)
+            cpu: dict[str, list[dict[str, float]]] = {"idle": [], "streams": [], "pages": []}
+            for _ in range(args.rounds):  # interleaved: the machine's load drifts
+                for kind, clients, reread in (("idle", 0, False), ("streams", 50, False),
+                                              ("pages", 50, True)):  # fmt: skip
+                    cpu[kind].append(
+                        await cpu_with(pid, url, address, clients, reread, args.seconds, work)
+                    )
             stored = await passes(work)
         finally:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)
             await proc.wait()
-    baseline = (idle + idle_again) / 2
     return {
         "accounts": n,
         "positions": sum(len(m["positions"]) for m in state["models"]),
@@ -268,11 +285,13 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "mark_to_page_p99_ms": percentile(moves, 0.99),
         "mark_to_page_max_ms": max(moves),
         "mark_moves": len(moves),
-        "cpu_pct_idle": [idle, idle_again],
-        "cpu_pct_50_clients": round(streams - baseline, 1),
-        "cpu_pct_50_pages": round(pages - baseline, 1),
-        "cpu_pct_with_50_clients": streams,
-        "cpu_pct_with_50_pages": pages,
+        "cpu_pct_50_clients": extra_pct(cpu["streams"], cpu["idle"]),
+        "cpu_pct_50_pages": extra_pct(cpu["pages"], cpu["idle"]),
+        "cpu_pct_plain": {  # CPU seconds over wall seconds, no per-pass correction
+            k: round(sum(w["cpu_s"] for w in v) / sum(w["wall_s"] for w in v) * 100, 1)
+            for k, v in cpu.items()
+        },
+        "cpu_windows": cpu,
         "cpu_window_s": args.seconds,
         "passes_stored": stored,
         "machine": machine(),
@@ -284,7 +303,8 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=20, help="mark moves timed")
     parser.add_argument("--loads", type=int, default=5, help="overview loads timed")
-    parser.add_argument("--seconds", type=float, default=20.0, help="each CPU window")
+    parser.add_argument("--seconds", type=float, default=15.0, help="each CPU window")
+    parser.add_argument("--rounds", type=int, default=3, help="CPU windows of each kind")
     parser.add_argument("--interval", type=float, default=1.0, help="tracker run --interval")
     parser.add_argument("--live", action="store_true", help="live mode, the default budget")
     parser.add_argument("--json", action="store_true", help="print JSON only")
