@@ -181,22 +181,25 @@ async def test_hostile_label_and_display_name_show_as_text(store, tmp_path):
     assert seen.dialogs == [] and seen.errors == []
 
 
+async def submit_filters(page: Page, query: str, **chosen: str) -> None:
+    """Pick the overview's filters (#f-NAME: value), submit, wait for query in the address."""
+    for name, value in chosen.items():
+        await page.select_option(f"#f-{name}", value)
+    await page.click("#filters button[type=submit]")
+    await page.wait_for_url(f"**/?*{query}*")
+
+
 async def test_overview_filters_by_cohort_and_universe(store, tmp_path):
     async with served(store) as site, browser(tmp_path) as (page, seen):
         await page.goto(site.url)
         await rows(page, "#accounts", 3)
         await expect(page.locator("#f-cohort option")).to_have_count(14, timeout=WAIT_MS)
-        await page.select_option("#f-cohort", "$100k to $1M")
-        await page.click("#filters button[type=submit]")
-        await page.wait_for_url("**/?*cohort=*")
+        await submit_filters(page, "cohort=", cohort="$100k to $1M")
         await rows(page, "#accounts", 1)
         assert await page.locator("#accounts tbody tr").get_attribute("data-address") == WHALE
         await expect(page.locator("#f-cohort")).to_have_value("$100k to $1M", timeout=WAIT_MS)
 
-        await page.select_option("#f-cohort", "")
-        await page.select_option("#f-scope", "universe")
-        await page.click("#filters button[type=submit]")
-        await page.wait_for_url("**/?*scope=universe*")
+        await submit_filters(page, "scope=universe", cohort="", scope="universe")
         await rows(page, "#accounts", 1)
         assert await page.locator("#accounts tbody tr").get_attribute("data-address") == NAMED
         await expect(page.locator("#f-scope")).to_have_value("universe", timeout=WAIT_MS)
