@@ -9,17 +9,28 @@ import base64
 import hashlib
 import json
 import re
+import shutil
 import socket
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import duckdb
 import pytest
 
 from tests.conftest import run_cli, start_cli
 from tests.test_charts import WHALE, sql
-from tests.web_store import HOSTILE, HOSTILE_NAME, NAMED, WebStore, build, served
+from tests.web_store import (
+    FUNDING_HOURS,
+    HOSTILE,
+    HOSTILE_KIND,
+    HOSTILE_NAME,
+    NAMED,
+    WebStore,
+    build,
+    served,
+)
 from tracker.web import server as web_server
 from tracker.web.openapi import PATHS
 
@@ -113,9 +124,127 @@ async def test_overview_sorted_by_risk_and_filtered(store):
     assert names[WHALE][0] == HOSTILE and names[NAMED][1] == HOSTILE_NAME
 
 
+async def test_fills_funding_and_ledger_come_newest_first_a_page_at_a_time(store):
+    async with served(store) as site:
+        base = f"{site.url}api/accounts/{WHALE}/"
+        _, first = await get(f"{base}fills?limit=3")
+        _, rest = await get(f"{base}fills?limit=3&offset={first['next_offset']}")
+        _, funding = await get(f"{base}funding?limit=25")
+        _, older = await get(f"{base}funding?limit=25&offset=25")
+        _, every = await get(f"{base}funding")
+        _, ledger = await get(f"{base}ledger")
+        _, nobody = await get(f"{site.url}api/accounts/0x{'1' * 40}/fills")
+    stored = sql(
+        store.db,
+        f"select px, size from fills where address = '{WHALE}' order by time_ms desc, coin",
+    )
+    assert len(stored) == 4 and first["next_offset"] == 3 and rest["next_offset"] is None
+    paged = [(Decimal(r["px"]), Decimal(r["size"])) for r in first["rows"] + rest["rows"]]
+    assert paged == stored
+    times = [r["ts"] for r in every["rows"]]
+    assert len(times) == FUNDING_HOURS and times == sorted(times, reverse=True)
+    assert funding["rows"] + older["rows"] == every["rows"] and older["next_offset"] is None
+    assert (funding["next_offset"], len(older["rows"])) == (25, FUNDING_HOURS - 25)
+    assert [r["kind"] for r in ledger["rows"]] == [HOSTILE_KIND, "withdraw", "deposit"]
+    assert nobody == {"rows": [], "limit": 50, "offset": 0, "next_offset": None}
+
+
+async def test_market_is_the_cli_market_json_with_the_stored_quotes(store):
+    """The venue is unreachable for both: the CLI falls back on the stored quotes, the API always
+    reads them; one serializer (output.market.coin_json), so the documents are equal."""
+    async with served(store) as site:
+        status, doc = await get(f"{site.url}api/market/eth")
+        _, sol = await get(f"{site.url}api/market/SOL")
+    cli = await run_cli("market", "ETH", "--json", "--db", str(store.db), env=store.env)
+    assert cli.code == 1 and "could not be reached" in cli.stderr  # the stored quotes, said so
+    assert status == 200 and doc == json.loads(cli.stdout)
+    assert doc["coin"] == "ETH" and Decimal(doc["mark_px"]) == Decimal(2700)
+    eth_longs = sql(
+        store.db, "select sum(notional_usd) from latest_positions where coin = 'ETH' and size > 0"
+    )[0][0]
+    assert Decimal(doc["tracked"]["long_notional_usd"]) == eth_longs
+    assert [r["address"] for r in doc["largest_positions"]][0] == WHALE
+    assert doc["largest_positions"][0]["label"] == HOSTILE  # data, as JSON text
+    assert sol["largest_positions"] and all(r["side"] == "short" for r in sol["largest_positions"])
+
+
+async def test_liquidation_map_buckets_the_latest_liquidation_prices(store):
+    async with served(store) as site:
+        status, doc = await get(f"{site.url}api/market/SOL/liqmap?buckets=10")
+        _, btc = await get(f"{site.url}api/market/BTC/liqmap")  # closed: stored, none held
+    prices = sql(
+        store.db,
+        "select side, notional_usd, liquidation_px from latest_positions where coin = 'SOL'",
+    )
+    assert status == 200 and len(doc["buckets"]) == 10 and doc["coin"] == "SOL"
+    low, high = Decimal(doc["buckets"][0]["price_low"]), Decimal(doc["buckets"][-1]["price_high"])
+    inside = [(s, n) for s, n, px in prices if px is not None and low <= px <= high]
+    beyond = [(s, n) for s, n, px in prices if px is not None and not low <= px <= high]
+    for side in ("long", "short"):
+        bucketed = sum(Decimal(b[f"{side}_usd"]) for b in doc["buckets"])
+        assert bucketed == sum((n for s, n in inside if s == side), Decimal(0))
+        assert Decimal(doc[f"beyond_{side}_usd"]) == sum((n for s, n in beyond if s == side), 0)
+    assert inside and beyond  # the far short is totalled apart, the near one bucketed
+    holders = sql(
+        store.db, "select count(distinct address) from latest_positions where coin = 'SOL'"
+    )
+    assert doc["accounts"] == holders[0][0] and doc["positions"] == len(inside)
+    assert btc["buckets"] == [] and btc["positions"] == 0
+
+
+async def test_unknown_coin_is_404(store):
+    async with served(store) as site:
+        market, doc = await get(f"{site.url}api/market/NOPE")
+        liqmap, _ = await get(f"{site.url}api/market/NOPE/liqmap")
+        page, _ = await get(f"{site.url}market/NOPE")  # the shell; its script shows the error
+    assert (market, liqmap, page) == (404, 404, 200) and "NOPE" in doc["error"]
+
+
+async def test_overview_by_cohort_and_by_watched_or_universe(store, tmp_path):
+    only_whale = tmp_path / "lists"
+    only_whale.mkdir()
+    shutil.copy(store.folder / "a-hostile.toml", only_whale)  # the whale's list alone
+    async with served(store, watchlists=only_whale) as site:
+        _, every = await get(f"{site.url}api/accounts")
+        _, watched = await get(f"{site.url}api/accounts?scope=watched")
+        _, universe = await get(f"{site.url}api/accounts?scope=universe")
+        _, mid = await get(f"{site.url}api/accounts", params={"cohort": "$100k to $1M"})
+        _, small = await get(f"{site.url}api/accounts", params={"cohort": "under $100k"})
+        _, unknown = await get(f"{site.url}api/accounts?cohort=unknown&scope=universe")
+        _, both = await get(f"{site.url}api/accounts?scope=watched&cohort=unknown")
+        _, bands = await get(f"{site.url}api/cohorts")
+    values = {a: v for a, v in sql(store.db, "select address, value_cohort from account_cohorts")}
+    assert len(every) == 3 and [r["address"] for r in watched] == [WHALE]
+    assert [r["address"] for r in universe] == [NAMED]
+    assert [r["address"] for r in mid] == [WHALE] and values[WHALE] == "$100k to $1M"
+    assert {r["address"] for r in small} == {a for a, v in values.items() if v == "under $100k"}
+    assert len(small) == 2 and [r["address"] for r in unknown] == [NAMED]
+    assert [r["address"] for r in both] == [WHALE]
+    assert [b["cohort"] for b in bands if b["kind"] == "account_value"][0] == "under $100k"
+    assert len(bands) == 13 and {b["kind"] for b in bands} == {"account_value", "all_time_pnl"}
+
+
 @pytest.mark.parametrize(
     "path",
     [
+        "api/accounts?cohort=nope",
+        "api/accounts?scope=everyone",
+        "api/accounts?scope=",
+        "api/accounts?cohort=unknown&cohort=unknown",
+        "api/cohorts?kind=x",
+        f"api/accounts/{WHALE}/fills?limit=0",
+        f"api/accounts/{WHALE}/fills?limit=501",
+        f"api/accounts/{WHALE}/funding?offset=-1",
+        f"api/accounts/{WHALE}/funding?offset=1.5",
+        f"api/accounts/{WHALE}/ledger?limit=%C2%B2",  # '²' is a digit to str.isdigit
+        f"api/accounts/{WHALE}/ledger?page=2",
+        "api/accounts/0x123/fills",
+        "api/market/ETH?bogus=1",
+        "api/market/ETH?dex=not%20a%20dex",
+        "api/market/ETH/liqmap?buckets=1",
+        "api/market/ETH/liqmap?buckets=201",
+        "api/market/ETH/liqmap?buckets=ten",
+        "api/market/flx:CRCL?dex=xyz",
         "api/alerts?limit=0",
         "api/alerts?limit=abc",
         "api/alerts?limit=5&limit=6",
@@ -305,3 +434,53 @@ def test_the_shipped_chart_library_is_the_locked_npm_build():
     assert style
     digest = base64.b64encode(hashlib.sha256(style[1].encode()).digest()).decode()
     assert digest == web_server.CHART_STYLE_SHA256
+
+
+async def test_identical_reads_run_once_per_version_of_the_data(tmp_path):
+    """50 open pages re-read on each change: one read of the file per version and request, not
+    50 (the stream's newest times likewise); a failed read is not kept."""
+    from tracker.errors import StoreError
+    from tracker.web.stream import Changes
+
+    changes = Changes(tmp_path / "none.duckdb", poll_s=1.0)
+    reads: list[tuple[str, int]] = []
+
+    def read(key: str) -> dict[str, Any]:
+        reads.append((key, changes.version))
+        return {"version": changes.version}
+
+    def ask(key: str) -> Any:
+        return changes.once(key, lambda: read(key))
+
+    first = await asyncio.gather(*(ask(k) for k in ("a", "b") * 25))
+    again = await ask("a")
+    changes.bump()
+    second = await asyncio.gather(*(ask("a") for _ in range(50)))
+    assert reads == [("a", 0), ("b", 0), ("a", 1)]
+    assert {d["version"] for d in [*first, again]} == {0} and {d["version"] for d in second} == {1}
+
+    def failing() -> dict[str, Any]:
+        raise StoreError("locked")
+
+    with pytest.raises(StoreError):
+        await changes.once("c", failing)  # not kept: the next ask reads again
+    assert await changes.once("c", lambda: read("c")) == {"version": 1}
+
+
+async def test_the_api_answers_a_change_at_once_after_a_bump(store, tmp_path):
+    """Shared reads never outlive a version: a new snapshot announced, the next read is new."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(store.db, db)
+    async with served(store, db=db) as site:
+        _, before = await get(f"{site.url}api/accounts/{WHALE}/funding?limit=1")
+        con = duckdb.connect(str(db))
+        try:
+            con.execute("DELETE FROM funding")
+        finally:
+            con.close()
+        for _ in range(300):  # the file watcher (every 0.2 s here) bumps the version
+            _, after = await get(f"{site.url}api/accounts/{WHALE}/funding?limit=1")
+            if not after["rows"]:
+                break
+            await asyncio.sleep(0.1)
+    assert len(before["rows"]) == 1 and after["rows"] == []

@@ -12,6 +12,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,7 +23,17 @@ from tests.conftest import run_cli
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.test_charts import WHALE, sql
 from tests.test_snapshot import write_watchlist
-from tests.web_store import HOSTILE, HOSTILE_NAME, NAMED, WebStore, build, served, whale_venue
+from tests.web_store import (
+    FUNDING_HOURS,
+    HOSTILE,
+    HOSTILE_KIND,
+    HOSTILE_NAME,
+    NAMED,
+    WebStore,
+    build,
+    served,
+    whale_venue,
+)
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [  # the machine's closed network: nothing in the background, no QUIC
@@ -145,7 +156,7 @@ async def test_hostile_label_and_display_name_show_as_text(store, tmp_path):
     async with served(store) as site, browser(tmp_path, bypass_csp=True) as (page, seen):
         await page.goto(site.url)
         await rows(page, "#accounts", 3)
-        link = page.locator(f'#accounts tr[data-address="{WHALE}"] td a')
+        link = page.locator(f'#accounts tr[data-address="{WHALE}"] td.account a')
         assert await link.text_content() == HOSTILE
         name = page.locator(f'#accounts tr[data-address="{NAMED}"] td.name')
         assert await name.text_content() == HOSTILE_NAME
@@ -154,11 +165,127 @@ async def test_hostile_label_and_display_name_show_as_text(store, tmp_path):
         await page.goto(f"{site.url}accounts/{WHALE}")
         await rows(page, "#positions", 2)
         assert await page.locator("#title").text_content() == HOSTILE
+        await rows(page, "#ledger", 3)  # a venue string is data too
+        assert await page.locator("#ledger td.kind").first.text_content() == HOSTILE_KIND
+        assert await page.locator("main img, main script, main b, #ledger svg").count() == 0
         await page.goto(f"{site.url}liquidations")
         await rows(page, "#liquidations", 1)
         assert await page.locator("#liquidations tbody a").text_content() == HOSTILE
         assert await page.locator("main img, main script, main b").count() == 0
+
+        await page.goto(f"{site.url}market/ETH")  # the largest positions name their accounts
+        await rows(page, "#largest", 2)
+        whale = page.locator(f'#largest tr[data-address="{WHALE}"] a')
+        assert await whale.text_content() == HOSTILE
+        assert await page.locator("main img, main script, main b").count() == 0
     assert seen.dialogs == [] and seen.errors == []
+
+
+async def submit_filters(page: Page, query: str, **chosen: str) -> None:
+    """Pick the overview's filters (#f-NAME: value), submit, wait for query in the address."""
+    for name, value in chosen.items():
+        await page.select_option(f"#f-{name}", value)
+    await page.click("#filters button[type=submit]")
+    await page.wait_for_url(f"**/?*{query}*")
+
+
+async def test_overview_filters_by_cohort_and_universe(store, tmp_path):
+    async with served(store) as site, browser(tmp_path) as (page, seen):
+        await page.goto(site.url)
+        await rows(page, "#accounts", 3)
+        await expect(page.locator("#f-cohort option")).to_have_count(14, timeout=WAIT_MS)
+        await submit_filters(page, "cohort=", cohort="$100k to $1M")
+        await rows(page, "#accounts", 1)
+        assert await page.locator("#accounts tbody tr").get_attribute("data-address") == WHALE
+        await expect(page.locator("#f-cohort")).to_have_value("$100k to $1M", timeout=WAIT_MS)
+
+        await submit_filters(page, "scope=universe", cohort="", scope="universe")
+        await rows(page, "#accounts", 1)
+        assert await page.locator("#accounts tbody tr").get_attribute("data-address") == NAMED
+        await expect(page.locator("#f-scope")).to_have_value("universe", timeout=WAIT_MS)
+
+        await page.goto(f"{site.url}?scope=watched&cohort=nope")  # a bad link: said, not shown
+        await expect(page.locator("#problem")).to_contain_text("no cohort named", timeout=WAIT_MS)
+    assert seen.dialogs == [] and seen.outside == []
+    # the only errors: the bad link's refused requests (the first draw, the stream's redraw)
+    assert seen.errors and all("status of 400" in e for e in seen.errors), seen.errors
+
+
+async def markers(page: Page) -> list[dict]:
+    """The price chart's markers as lightweight-charts holds them (its plugin's own list)."""
+    return await page.evaluate("charts.markers.markers()")
+
+
+async def test_account_page_marks_events_and_liquidations_and_pages_its_history(store, tmp_path):
+    events = sql(
+        store.db,
+        f"select coin, kind from position_events where address = '{WHALE}' order by ts",
+    )
+    async with served(store) as site, browser(tmp_path) as (page, seen):
+        await page.goto(f"{site.url}accounts/{WHALE}")
+        chart = page.locator("#price-chart")
+        await expect(chart).to_have_attribute("data-markers", "2", timeout=WAIT_MS)
+        eth = await markers(page)
+        assert [m["text"] for m in eth] == [k for c, k in events if c == "ETH"]
+        assert [m["shape"] for m in eth] == ["arrowUp", "arrowUp"]
+        await page.select_option("#price-coin", "BTC")  # closed, but it was liquidated
+        await expect(chart).to_have_attribute("data-markers", "3", timeout=WAIT_MS)
+        btc = await markers(page)
+        episodes = [m for m in btc if m["shape"] == "circle"]
+        assert len(episodes) == 1 and episodes[0]["text"].startswith("liquidated $")
+        # the whale's BTC was closed by the liquidation's own fills: those events say so
+        assert sorted(m["text"] for m in btc if m["shape"] != "circle") == sorted(
+            f"{k} (liq.)" for c, k in events if c == "BTC"
+        )
+        assert [m["time"] for m in btc] == sorted(m["time"] for m in btc)
+        await expect(page.locator("#price-title")).to_have_text("BTC: mark and liquidation price")
+
+        await rows(page, "#fills", 4)
+        await rows(page, "#ledger", 3)
+        await rows(page, "#funding", 25)
+        older = page.locator('.pager[data-table="funding"] .older')
+        newer = page.locator('.pager[data-table="funding"] .newer')
+        assert await newer.is_disabled() and await older.is_enabled()
+        first = await page.locator("#funding tbody tr").first.text_content()
+        await older.click()
+        await rows(page, "#funding", FUNDING_HOURS - 25)
+        assert await older.is_disabled() and await newer.is_enabled()
+        await newer.click()
+        await rows(page, "#funding", 25)
+        assert await page.locator("#funding tbody tr").first.text_content() == first
+        assert await page.locator('.pager[data-table="fills"] .older').is_disabled()
+        await keep(page, "account-history")
+    assert seen.errors == [] and seen.dialogs == [] and seen.outside == []
+
+
+async def test_market_page_from_the_overview_coin_cell(store, tmp_path):
+    async with served(store) as site, browser(tmp_path) as (page, seen):
+        await page.goto(site.url)
+        await rows(page, "#accounts", 3)
+        await page.locator(f'#accounts tr[data-address="{WHALE}"] td.coin a').click()
+        await page.wait_for_url(f"{site.url}market/ETH")  # its nearest liquidation is ETH's
+        await expect(page.locator("#title")).to_have_text("ETH market", timeout=WAIT_MS)
+        await expect(page.locator("#market-summary .mark .v")).to_have_text(
+            "2,700.00", timeout=WAIT_MS
+        )
+        held = sql(store.db, "select count(*) from latest_positions where coin = 'ETH'")[0][0]
+        await rows(page, "#largest", held)
+        whale = page.locator(f'#largest tr[data-address="{WHALE}"]')
+        assert await whale.locator("td.liq").text_content() == "2,446.15"
+        # the map: 40 buckets and the mark's line; the whale's long, the largest, below the mark
+        await rows(page, "#liqmap", 41)
+        assert await page.locator("#liqmap tr.mark-row").text_content() == "mark 2,700.00"
+        filled = await page.locator("#liqmap tbody tr").evaluate_all(
+            """rows => rows.filter(r => r.querySelector("td.long")?.textContent)
+                .map(r => [r.cells[0].textContent, r.cells[1].textContent,
+                           r.querySelector(".bar.long").style.width])"""
+        )
+        assert len(filled) == 1 and filled[0][1:] == ["$2.43M", "100%"]
+        low, high = (Decimal(p.replace(",", "")) for p in filled[0][0].split(" – "))
+        assert low <= Decimal("2446.15") <= high < Decimal(2700)
+        await rows(page, "#cohorts", 13)
+        await keep(page, "market")
+    assert seen.errors == [] and seen.dialogs == [] and seen.outside == []
 
 
 async def test_a_new_snapshot_redraws_the_open_page_in_place(store, tmp_path):

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tracker.config import Settings
-from tracker.errors import BadInput, VenueError
+from tracker.errors import VenueError
 from tracker.output import market as view
+from tracker.output.market import check_dex, resolve_coin, split_coin
 from tracker.records import Market
 from tracker.store import open_store
 
@@ -31,28 +32,6 @@ class MarketReport:
     quotes_from: str  # "venue", or "store" when the venue failed
     venue_error: str | None
     as_of: datetime | None  # of the quotes shown (the newest stored row when from the store)
-
-
-def split_coin(coin: str, dex: str | None) -> tuple[str, str]:
-    """(dex, coin as the venue names it): `xyz:ABC` is on dex xyz; --dex adds the prefix."""
-    text = coin.strip()
-    if not text or len(text) > 40 or any(c.isspace() for c in text):
-        raise BadInput(f"not a coin name: {coin[:40]!r}")
-    prefix, colon, _ = text.partition(":")
-    if colon:
-        check_dex(prefix)
-        if dex is not None and dex != prefix:
-            raise BadInput(f"coin {text!r} is on dex {prefix!r}, not on --dex {dex!r}")
-        return prefix, text
-    if dex:
-        return dex, f"{dex}:{text}"
-    return "", text
-
-
-def check_dex(dex: str | None) -> None:
-    """BadInput for a --dex that cannot be a dex name."""
-    if dex is not None and (len(dex) > 20 or not dex.replace("_", "").isalnum()):
-        raise BadInput(f"--dex must be a perp dex name such as xyz, got {dex[:40]!r}")
 
 
 async def _venue_quotes(
@@ -102,25 +81,6 @@ def _quote(m: Market) -> view.Quote:
     )
 
 
-def _resolve(
-    name: str, dex: str, listed: Sequence[str], stored: set[tuple[str, str]], error: str | None
-) -> str:
-    """The coin's exact name (case-insensitive match); BadInput when neither side knows it."""
-    names = list(dict.fromkeys([*listed, *sorted(c for d, c in stored if d == dex)]))
-    if name in names:
-        return name
-    folded = [c for c in names if c.lower() == name.lower()]
-    if len(folded) == 1:
-        return folded[0]
-    where = f" on dex {dex!r}" if dex else ""
-    some = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") if names else "none"
-    if error:  # a dex the venue does not list fails like an unreachable venue: say both
-        raise BadInput(
-            f"unknown coin {name!r}{where} (known from the store: {some}; the venue: {error})"
-        )
-    raise BadInput(f"unknown coin {name!r}{where} (known: {some})")
-
-
 async def market(
     settings: Settings, coin: str | None, dex: str | None, labels: Mapping[str, str]
 ) -> MarketReport:
@@ -135,7 +95,7 @@ async def market(
         stored = view.known_coins(store)
         fallback = view.stored_quotes(store, on_dex) if error else {}
         table = quotes.get(on_dex, fallback)
-        name = _resolve(name, on_dex, list(quotes.get(on_dex, {})), stored, error)
+        name = resolve_coin(name, on_dex, list(quotes.get(on_dex, {})), stored, error)
         quote = table.get(name)
         shown = view.read_coin(store, on_dex, name, quote, labels)
     return MarketReport(

@@ -15,13 +15,14 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import accumulate, pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 from rich.text import Text
 
 from tracker import resources
 from tracker.errors import BadInput
+from tracker.jsonable import jsonable
 from tracker.output.terminal import fmt, fmt_px
 from tracker.store import Store, open_store
 
@@ -125,6 +126,36 @@ def _range(mark: Decimal, prices: Sequence[Decimal]) -> Decimal:
     furthest = max((abs(px / mark - 1) for px in prices), default=Decimal("0.1"))
     rounded = (furthest * Decimal("1.05") * 100).to_integral_value(ROUND_CEILING) / 100
     return min(MAX_RANGE, max(MIN_RANGE, rounded))
+
+
+def liqmap_json(m: LiqMap) -> dict[str, Any]:
+    """The map as JSON (decimals as strings): buckets by ascending price, edges and notionals."""
+    doc: dict[str, Any] = jsonable(
+        {
+            "coin": m.coin,
+            "mark_px": m.mark_px,
+            "as_of": m.as_of,
+            "range_pct": m.range_pct,
+            "buckets": [
+                {
+                    "price_low": m.edges[i],
+                    "price_high": m.edges[i + 1],
+                    "long_usd": m.long_usd[i],
+                    "short_usd": m.short_usd[i],
+                    "long_cum_usd": m.long_cum_usd[i],
+                    "short_cum_usd": m.short_cum_usd[i],
+                }
+                for i in range(len(m.long_usd))
+            ],
+            "positions": m.positions,
+            "accounts": m.accounts,
+            "without_liq_px": m.without_liq_px,
+            "beyond_long_usd": m.beyond_long_usd,
+            "beyond_short_usd": m.beyond_short_usd,
+            "caveat": CAVEAT,
+        }
+    )
+    return doc
 
 
 def held_coins(store: Store, addresses: Sequence[str] | None = None) -> list[str]:

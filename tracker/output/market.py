@@ -138,6 +138,47 @@ class CoinMarket:
     liquidations: tuple[dict[str, Any], ...]
 
 
+def split_coin(coin: str, dex: str | None) -> tuple[str, str]:
+    """(dex, coin as the venue names it): `xyz:ABC` is on dex xyz; --dex adds the prefix."""
+    text = coin.strip()
+    if not text or len(text) > 40 or any(c.isspace() for c in text):
+        raise BadInput(f"not a coin name: {coin[:40]!r}")
+    prefix, colon, _ = text.partition(":")
+    if colon:
+        check_dex(prefix)
+        if dex is not None and dex != prefix:
+            raise BadInput(f"coin {text!r} is on dex {prefix!r}, not on --dex {dex!r}")
+        return prefix, text
+    if dex:
+        return dex, f"{dex}:{text}"
+    return "", text
+
+
+def check_dex(dex: str | None) -> None:
+    """BadInput for a --dex that cannot be a dex name."""
+    if dex is not None and (len(dex) > 20 or not dex.replace("_", "").isalnum()):
+        raise BadInput(f"--dex must be a perp dex name such as xyz, got {dex[:40]!r}")
+
+
+def resolve_coin(
+    name: str, dex: str, listed: Sequence[str], stored: set[tuple[str, str]], error: str | None
+) -> str:
+    """The coin's exact name (case-insensitive match); BadInput when neither side knows it."""
+    names = list(dict.fromkeys([*listed, *sorted(c for d, c in stored if d == dex)]))
+    if name in names:
+        return name
+    folded = [c for c in names if c.lower() == name.lower()]
+    if len(folded) == 1:
+        return folded[0]
+    where = f" on dex {dex!r}" if dex else ""
+    some = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "") if names else "none"
+    if error:  # a dex the venue does not list fails like an unreachable venue: say both
+        raise BadInput(
+            f"unknown coin {name!r}{where} (known from the store: {some}; the venue: {error})"
+        )
+    raise BadInput(f"unknown coin {name!r}{where} (known: {some})")
+
+
 def _rows(store: Store, name: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
     cursor = store.con.execute(resources.sql("reads", name), dict(params))
     columns = [d[0] for d in cursor.description]

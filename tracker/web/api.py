@@ -13,12 +13,17 @@ from aiohttp import web
 
 from tracker.addresses import normalise_address
 from tracker.errors import BadInput
+from tracker.output.liqmap import DEFAULT_BUCKETS
 from tracker.times import parse_iso
-from tracker.web.reads import Filters, Reader
+from tracker.web.reads import SCOPES, Filters, Reader
+from tracker.web.stream import CHANGES
 
 READER = web.AppKey("reader", Reader)
 MAX_TEXT = 200  # characters of one query-string value (SQL: MAX_SQL)
 MAX_SQL = 20_000
+MAX_BUCKETS = 200  # of the liquidation map
+MAX_PAGE = 500  # rows of fills, funding or ledger at a time
+MAX_OFFSET = 10_000_000
 T = TypeVar("T")
 
 
@@ -71,11 +76,11 @@ def _decimal(value: str | None, name: str) -> Decimal:
     return number
 
 
-def _int(value: str | None, name: str, default: int, most: int) -> int:
+def _int(value: str | None, name: str, default: int, most: int, least: int = 1) -> int:
     if value is None:
         return default
-    if not value.isdigit() or not 1 <= int(value) <= most:
-        raise BadInput(f"{name} must be a whole number from 1 to {most}")
+    if not (value.isascii() and value.isdigit()) or not least <= int(value) <= most:
+        raise BadInput(f"{name} must be a whole number from {least} to {most}")
     return int(value)
 
 
@@ -85,20 +90,28 @@ def _text(value: str | None, name: str) -> str | None:
     return value
 
 
-async def _read(request: web.Request, call: Callable[[Reader], T]) -> T:
-    """Run a blocking read of the store off the event loop."""
+async def _read(request: web.Request, call: Callable[[Reader], T], *, shared: bool = True) -> T:
+    """Run a blocking read of the store off the event loop; shared: once per version of the
+    data for every identical request (the pages re-read on each change all at once)."""
     reader = request.app[READER]
-    return await asyncio.to_thread(call, reader)
+    if not shared:
+        return await asyncio.to_thread(call, reader)
+    return await request.app[CHANGES].once(request.path_qs, lambda: call(reader))
 
 
 async def accounts(request: web.Request) -> web.Response:
     """GET /api/accounts: the overview, riskiest first."""
-    q = params(request, {"watchlist", "tag", "coin", "address"})
+    q = params(request, {"watchlist", "tag", "coin", "address", "cohort", "scope"})
+    scope = q.get("scope")
+    if scope is not None and scope not in SCOPES:
+        raise BadInput(f"scope must be one of {', '.join(SCOPES)}")
     filters = Filters(
         watchlist=_text(q.get("watchlist"), "watchlist"),
         tag=_text(q.get("tag"), "tag"),
         coin=_text(q.get("coin"), "coin"),
         address=normalise_address(q["address"]) if "address" in q else None,
+        cohort=_text(q.get("cohort"), "cohort"),
+        scope=scope,
     )
     return json_response(await _read(request, lambda r: r.overview(filters)))
 
@@ -124,6 +137,31 @@ async def history(request: web.Request) -> web.Response:
     return json_response(doc)
 
 
+async def _records(request: web.Request, stream: str) -> web.Response:
+    """A page of an address's fills, funding or ledger, newest first (?limit, ?offset)."""
+    q = params(request, {"limit", "offset"})
+    address = normalise_address(request.match_info["address"])
+    limit = _int(q.get("limit"), "limit", 50, MAX_PAGE)
+    offset = _int(q.get("offset"), "offset", 0, MAX_OFFSET, least=0)
+    doc = await _read(request, lambda r: r.records(address, stream, limit=limit, offset=offset))
+    return json_response(doc)
+
+
+async def fills(request: web.Request) -> web.Response:
+    """GET /api/accounts/{address}/fills: the stored fills, newest first, a page at a time."""
+    return await _records(request, "fills")
+
+
+async def funding(request: web.Request) -> web.Response:
+    """GET /api/accounts/{address}/funding: the stored funding payments, newest first."""
+    return await _records(request, "funding")
+
+
+async def ledger(request: web.Request) -> web.Response:
+    """GET /api/accounts/{address}/ledger: deposits, withdrawals, transfers ..., newest first."""
+    return await _records(request, "ledger")
+
+
 async def watchlists(request: web.Request) -> web.Response:
     """GET /api/watchlists: the watchlists' names, descriptions and sizes (for the filters)."""
     params(request, set())
@@ -134,6 +172,12 @@ async def watchlists(request: web.Request) -> web.Response:
             for w in reader.watchlists
         ]
     )
+
+
+async def cohorts(request: web.Request) -> web.Response:
+    """GET /api/cohorts: the account value and all-time PnL bands (for the overview's filter)."""
+    params(request, set())
+    return json_response(await _read(request, lambda r: r.cohorts()))
 
 
 async def liquidations(request: web.Request) -> web.Response:
@@ -160,4 +204,30 @@ async def query(request: web.Request) -> web.Response:
     """GET /api/query: `tracker query --format json`, always read-only."""
     q: Mapping[str, Any] = params(request, {"sql", "name", "param"}, repeated=frozenset({"param"}))
     sql, name, pairs = q.get("sql"), q.get("name"), list(q.get("param", []))
-    return json_response(await _read(request, lambda r: r.query(sql, name, pairs)))
+    # never shared: a statement may read the clock (now()), and each one runs on its own
+    return json_response(await _read(request, lambda r: r.query(sql, name, pairs), shared=False))
+
+
+def _coin(request: web.Request, q: Mapping[str, str]) -> tuple[str, str | None]:
+    """The path's coin (as the venue names it: `xyz:ABC` on a builder dex) and ?dex."""
+    return request.match_info["coin"], _text(q.get("dex"), "dex")
+
+
+async def market(request: web.Request) -> web.Response:
+    """GET /api/market/{coin}: `tracker market COIN --json`, market figures as last stored."""
+    coin, dex = _coin(request, params(request, {"dex"}))
+    doc = await _read(request, lambda r: r.market(coin, dex))
+    if doc is None:
+        return json_response({"error": f"no market or position of {coin[:40]!r} stored"}, 404)
+    return json_response(doc)
+
+
+async def liqmap(request: web.Request) -> web.Response:
+    """GET /api/market/{coin}/liqmap: liquidation notional of tracked positions per price bucket."""
+    q = params(request, {"dex", "buckets"})
+    coin, dex = _coin(request, q)
+    buckets = _int(q.get("buckets"), "buckets", DEFAULT_BUCKETS, MAX_BUCKETS, least=2)
+    doc = await _read(request, lambda r: r.liqmap(coin, dex, buckets))
+    if doc is None:
+        return json_response({"error": f"no tracked position in {coin[:40]!r}"}, 404)
+    return json_response(doc)

@@ -20,6 +20,8 @@ def _param(name: str, help: str, *, where: str = "query", kind: str = "string") 
 
 
 ADDRESS = _param("address", "0x + 40 hex digits, any case", where="path")
+COIN = _param("coin", "as the venue names it (ETH; xyz:ABC on a builder dex)", where="path")
+DEX = _param("dex", "the builder dex of a coin given without its prefix")
 _ERROR = {
     "description": "a bad query string, as one line",
     "content": {
@@ -59,6 +61,8 @@ PATHS: dict[str, Any] = {
             _param("tag", "only addresses with this tag"),
             _param("coin", "only accounts holding this coin"),
             _param("address", "only this address"),
+            _param("cohort", "only accounts in this cohort (see /api/cohorts)"),
+            _param("scope", "watched (on a watchlist) or universe (discovered)"),
         ],
     ),
     "/api/accounts/{address}": _get(
@@ -71,7 +75,24 @@ PATHS: dict[str, Any] = {
         [ADDRESS, _param("since", "ISO 8601 time")],
         "object",
     ),
+    **{
+        f"/api/accounts/{{address}}/{stream}": _get(
+            f"The stored {what} of one address, newest first, a page at a time",
+            [
+                ADDRESS,
+                _param("limit", "rows of the page (1 to 500, default 50)", kind="integer"),
+                _param("offset", "rows skipped (default 0): next_offset of the previous page"),
+            ],
+            "object",
+        )
+        for stream, what in (
+            ("fills", "fills"),
+            ("funding", "funding payments"),
+            ("ledger", "ledger updates (deposits, withdrawals, transfers, liquidations)"),
+        )
+    },
     "/api/watchlists": _get("The watchlists: name, description, number of addresses", []),
+    "/api/cohorts": _get("The cohorts (account value and all-time PnL bands): kind, name", []),
     "/api/liquidations": _get(
         "Liquidation episodes, largest first, as `tracker liquidations --json`",
         [
@@ -86,6 +107,16 @@ PATHS: dict[str, Any] = {
             _param("limit", "how many (1 to 1000, default 50)", kind="integer"),
             _param("kind", "only this kind"),
         ],
+    ),
+    "/api/market/{coin}": _get(
+        "A coin's market as `tracker market COIN --json`; venue figures: the newest stored",
+        [COIN, DEX],
+        "object",
+    ),
+    "/api/market/{coin}/liqmap": _get(
+        "Liquidation notional of tracked positions per price bucket around the mark (none: [])",
+        [COIN, DEX, _param("buckets", "how many buckets (2 to 200, default 40)", kind="integer")],
+        "object",
     ),
     "/api/query": _get(
         "Read-only SQL or a named query, as `tracker query --format json` (no --write here)",

@@ -21,6 +21,11 @@ _OVERVIEW = """
     <option value="">all</option></select></label>
   <label>tag <input name="tag" id="f-tag" size="10"></label>
   <label>coin <input name="coin" id="f-coin" size="8"></label>
+  <label>cohort <select name="cohort" id="f-cohort">
+    <option value="">all</option></select></label>
+  <label>accounts <select name="scope" id="f-scope">
+    <option value="">all</option><option value="watched">watched</option>
+    <option value="universe">universe</option></select></label>
   <button type="submit">filter</button>
 </form>
 <table id="accounts" class="data"><thead><tr>
@@ -44,8 +49,33 @@ _ACCOUNT = """
 <h2>Account value and unrealized PnL</h2>
 <div id="value-chart" class="chart"></div>
 <h2 id="price-title">Mark and liquidation price</h2>
+<label>coin <select id="price-coin"></select></label>
+<span class="credit">markers: ▲ open/increase, ▼ reduce/close, ◆ flip (green buy, red sell),
+  ● liquidation episode</span>
 <div id="price-chart" class="chart"></div>
 <p class="credit">Charts: TradingView Lightweight Charts&trade;, shipped with tracker.</p>
+<h2>Fills</h2>
+<table id="fills" class="data"><thead><tr>
+  <th>time</th><th>coin</th><th>direction</th><th>side</th><th class="n">size</th>
+  <th class="n">price</th><th class="n">notional</th><th class="n">closed PnL</th>
+  <th class="n">fee</th><th>liquidation</th>
+</tr></thead><tbody></tbody></table>
+<p class="pager" data-table="fills"><button type="button" class="newer">newer</button>
+  <span class="where"></span><button type="button" class="older">older</button></p>
+<h2>Funding</h2>
+<table id="funding" class="data"><thead><tr>
+  <th>time</th><th>coin</th><th class="n">amount</th><th class="n">position</th>
+  <th class="n">rate (1 h)</th>
+</tr></thead><tbody></tbody></table>
+<p class="pager" data-table="funding"><button type="button" class="newer">newer</button>
+  <span class="where"></span><button type="button" class="older">older</button></p>
+<h2>Ledger</h2>
+<table id="ledger" class="data"><thead><tr>
+  <th>time</th><th>kind</th><th class="n">amount</th><th class="n">liquidated notional</th>
+  <th>margin</th><th>hash</th>
+</tr></thead><tbody></tbody></table>
+<p class="pager" data-table="ledger"><button type="button" class="newer">newer</button>
+  <span class="where"></span><button type="button" class="older">older</button></p>
 """
 
 _LIQUIDATIONS = """
@@ -59,6 +89,43 @@ _ALERTS = """
 <table id="alerts" class="data"><thead><tr>
   <th>time</th><th>kind</th><th>severity</th><th>account</th><th>coin</th><th>message</th>
   <th>delivered to</th>
+</tr></thead><tbody></tbody></table>
+"""
+
+
+_MARKET = """
+<section id="market-summary" class="summary"></section>
+<h2>Tracked positions by cohort</h2>
+<table id="cohorts" class="data"><thead><tr>
+  <th>kind</th><th>cohort</th><th class="n">longs</th><th class="n">shorts</th>
+  <th class="n">accounts long</th><th class="n">accounts short</th>
+  <th class="n">long % of OI</th><th class="n">short % of OI</th>
+</tr></thead><tbody></tbody></table>
+<h2>Largest tracked positions</h2>
+<table id="largest" class="data"><thead><tr>
+  <th>account</th><th>side</th><th class="n">size</th><th class="n">notional</th>
+  <th class="n">entry</th><th class="n">liq. price</th><th class="n">distance</th>
+</tr></thead><tbody></tbody></table>
+<h2>Liquidation map of tracked positions</h2>
+<p id="liqmap-note" class="credit"></p>
+<table id="liqmap" class="data liqmap"><thead><tr>
+  <th class="n">price</th><th class="n">longs liquidated</th><th></th>
+  <th class="n">shorts liquidated</th><th></th>
+</tr></thead><tbody></tbody></table>
+<h2>Nearest liquidation clusters</h2>
+<table id="clusters" class="data"><thead><tr>
+  <th>side</th><th class="n">from</th><th class="n">to</th><th class="n">notional</th>
+  <th class="n">distance</th>
+</tr></thead><tbody></tbody></table>
+<h2>Recent position changes</h2>
+<table id="changes" class="data"><thead><tr>
+  <th>time</th><th>account</th><th>kind</th><th>side</th><th class="n">size</th>
+  <th class="n">price</th><th class="n">notional</th>
+</tr></thead><tbody></tbody></table>
+<h2>Recent liquidations</h2>
+<table id="market-liquidations" class="data"><thead><tr>
+  <th>started</th><th>account</th><th>side</th><th class="n">notional</th><th class="n">mark</th>
+  <th>method</th>
 </tr></thead><tbody></tbody></table>
 """
 
@@ -117,3 +184,11 @@ async def liquidations(request: web.Request) -> web.Response:
 async def alerts(request: web.Request) -> web.Response:
     """GET /alerts: the alert feed."""
     return _html(shell("alerts", "Alerts", _ALERTS, banner=request.app[BANNER]))
+
+
+async def market(request: web.Request) -> web.Response:
+    """GET /market/{coin}: what `tracker market COIN` shows, with the liquidation map."""
+    from tracker.output.market import split_coin
+
+    _, coin = split_coin(request.match_info["coin"], None)  # BadInput (400) for no coin name
+    return _html(shell("market", f"{coin} market", _MARKET, banner=request.app[BANNER]))

@@ -22,6 +22,8 @@ from tracker.records import AccountReport, AccountSnapshot, EthereumReport, Hold
 from tracker.store import Store, open_store
 from tracker.watchlists import Watchlist, merge
 
+SCOPES = ("watched", "universe")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Filters:
@@ -31,6 +33,8 @@ class Filters:
     tag: str | None = None
     coin: str | None = None
     address: str | None = None
+    cohort: str | None = None  # an account value or all-time PnL band (cohort_bands)
+    scope: str | None = None  # SCOPES: on a watchlist, or in the discovered universe
 
 
 class Reader:
@@ -40,6 +44,10 @@ class Reader:
         self.db = db
         self.watchlists = tuple(watchlists)
         self.entries = {e.address: e for e in merge(self.watchlists)}
+        self.listed: dict[str, list[str]] = {}  # address -> the watchlists naming it, in order
+        for w in self.watchlists:
+            for name in dict.fromkeys(e.address for e in w.entries):
+                self.listed.setdefault(name, []).append(w.name)
         self.large_usd = large_usd
         self.query_timeout_s = 10.0  # /api/query: a reader holds the lock `tracker run` needs
         self.query_max_rows = 10_000
@@ -49,37 +57,63 @@ class Reader:
         columns = [d[0] for d in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
-    def _addresses(self, filters: Filters) -> list[str] | None:
+    def _addresses(self, store: Store, filters: Filters) -> list[str] | None:
         """The addresses the filters allow (None: every stored account)."""
         allowed: set[str] | None = None
+
+        def keep(found: set[str]) -> None:
+            nonlocal allowed
+            allowed = found if allowed is None else allowed & found
+
         if filters.watchlist is not None:
             found = [w for w in self.watchlists if w.name == filters.watchlist]
             if not found:
                 raise BadInput(f"no watchlist named {filters.watchlist[:80]!r}")
-            allowed = {e.address for e in found[0].entries}
+            keep({e.address for e in found[0].entries})
         if filters.tag is not None:
-            tagged = {a for a, e in self.entries.items() if filters.tag in e.tags}
-            allowed = tagged if allowed is None else allowed & tagged
+            keep({a for a, e in self.entries.items() if filters.tag in e.tags})
         if filters.address is not None:
-            allowed = {filters.address} if allowed is None else allowed & {filters.address}
+            keep({filters.address})
+        if filters.scope == "watched":
+            keep(set(self.entries))
+        elif filters.scope == "universe":
+            keep({r["address"] for r in self._rows(store, "web_universe", {})})
+        if filters.cohort is not None:
+            keep(self._cohort(store, filters.cohort))
         return None if allowed is None else sorted(allowed)
+
+    def _cohort(self, store: Store, cohort: str) -> set[str]:
+        from tracker.output.market import check_schema
+
+        check_schema(store)
+        if cohort not in {r["cohort"] for r in self._rows(store, "web_cohorts", {})}:
+            raise BadInput(f"no cohort named {cohort[:80]!r} (see /api/cohorts)")
+        return {r["address"] for r in self._rows(store, "web_cohort_members", {"cohort": cohort})}
+
+    def cohorts(self) -> list[dict[str, Any]]:
+        """The cohort bands the overview filters by, in display order."""
+        from tracker.output.market import check_schema
+
+        with open_store(self.db, read_only=True) as store:
+            check_schema(store)
+            return self._rows(store, "web_cohorts", {})
 
     def overview(self, filters: Filters) -> list[dict[str, Any]]:
         """Stored accounts, riskiest first, with their labels and nearest liquidation."""
-        addresses = self._addresses(filters)
-        params = {"every": addresses is None, "addresses": addresses or [], "coin": filters.coin}
         with open_store(self.db, read_only=True) as store:
+            addresses = self._addresses(store, filters)
+            params = {
+                "every": addresses is None,
+                "addresses": addresses or [],
+                "coin": filters.coin,
+            }
             rows = self._rows(store, "web_overview", params)
         for row in rows:
             entry = self.entries.get(row["address"])
             row["label"] = entry.label if entry else None
             row["tags"] = list(entry.tags) if entry else []
             row["entity"] = entry.entity if entry else None
-            row["watchlists"] = [
-                w.name
-                for w in self.watchlists
-                if any(e.address == row["address"] for e in w.entries)
-            ]
+            row["watchlists"] = self.listed.get(row["address"], [])
         return [jsonable(r) for r in rows]
 
     def account(self, address: str) -> dict[str, Any] | None:
@@ -118,6 +152,21 @@ class Reader:
         )
         return watch_json(report, eth)
 
+    def records(self, address: str, stream: str, *, limit: int, offset: int) -> dict[str, Any]:
+        """A page of address's fills, funding or ledger (stream), newest first."""
+        if stream not in ("fills", "funding", "ledger"):
+            raise ValueError(f"no such stream: {stream}")
+        params = {"address": address, "limit": limit + 1, "offset": offset}  # +1: is there more?
+        with open_store(self.db, read_only=True) as store:
+            rows = self._rows(store, f"web_{stream}", params)
+        more = len(rows) > limit
+        return {
+            "rows": [jsonable(r) for r in rows[:limit]],
+            "limit": limit,
+            "offset": offset,
+            "next_offset": offset + limit if more else None,
+        }
+
     def history(self, address: str, since: datetime | None) -> dict[str, Any] | None:
         """What `tracker chart` draws for address, as JSON (None: never stored)."""
         from tracker.output.charts import chart_series
@@ -149,6 +198,19 @@ class Reader:
             watched=[a for a, e in self.entries.items() if ETHEREUM in e.venues],
             labels={a: e.label for a, e in self.entries.items()},
         )
+
+    def market(self, coin: str, dex: str | None) -> dict[str, Any] | None:
+        """`tracker market COIN --json` from the store (None: a coin it never saw)."""
+        from tracker.web import market
+
+        labels = {a: e.label for a, e in self.entries.items() if e.label}
+        return market.market(self.db, coin, dex, labels)
+
+    def liqmap(self, coin: str, dex: str | None, buckets: int) -> dict[str, Any] | None:
+        """The liquidation map of COIN's tracked positions (None: none held)."""
+        from tracker.web import market
+
+        return market.liqmap(self.db, coin, dex, buckets)
 
     def alerts(self, *, limit: int, kind: str | None) -> list[dict[str, Any]]:
         """`tracker alerts --json`."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import orjson
 from aiohttp import web
@@ -20,6 +21,8 @@ from aiohttp import web
 from tracker.errors import TrackerError
 
 log = logging.getLogger(__name__)
+MAX_ANSWERS = 256  # distinct reads kept for one version (query strings vary without bound)
+T = TypeVar("T")
 
 
 def _stamp(db: Path) -> tuple[tuple[int, int] | None, ...]:
@@ -43,6 +46,8 @@ class Changes:
         self.poll_s = poll_s
         self.version = 0
         self._changed = asyncio.Event()  # replaced by a fresh one at each bump
+        self._answers: dict[str, asyncio.Future[Any]] = {}  # reads of version _answered
+        self._answered = 0
 
     def bump(self) -> None:
         """A new version now: the writer in this process (the daemon) stored something."""
@@ -59,6 +64,22 @@ class Changes:
             if now != seen:
                 seen = now
                 self.bump()
+
+    async def once(self, key: str, read: Callable[[], T]) -> T:
+        """read() in a worker thread once per version and key, however many ask (every open
+        page re-reads on each change: 50 pages, one read). A failed read is not kept."""
+        if self._answered != self.version or len(self._answers) >= MAX_ANSWERS:
+            self._answered, self._answers = self.version, {}
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = asyncio.ensure_future(asyncio.to_thread(read))
+            self._answers[key] = answer
+            answer.add_done_callback(functools.partial(self._forget_failed, key))
+        return cast(T, await asyncio.shield(answer))  # one asker leaving cancels no other
+
+    def _forget_failed(self, key: str, answer: asyncio.Future[Any]) -> None:
+        if (answer.cancelled() or answer.exception()) and self._answers.get(key) is answer:
+            del self._answers[key]
 
     async def after(self, version: int, timeout_s: float) -> int:
         """The version once it differs from version, or the same one after timeout_s."""
@@ -109,7 +130,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 continue
             seen = version
             try:
-                latest = await asyncio.to_thread(reader.latest)
+                latest = await changes.once("stream", reader.latest)
             except TrackerError as exc:  # the file is missing or locked for too long
                 await response.write(event("trouble", {"error": str(exc).splitlines()[0]}))
                 continue

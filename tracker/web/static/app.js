@@ -35,10 +35,10 @@ function px(value) {
   return x.toLocaleString("en-US", { minimumFractionDigits: places, maximumFractionDigits: places });
 }
 
-function pct(value, signed) {
+function pct(value, signed, places = 2) {
   const x = num(value);
   if (x === null) return "-";
-  return (signed && x > 0 ? "+" : "") + x.toFixed(2) + "%";
+  return (signed && x > 0 ? "+" : "") + x.toFixed(places) + "%";
 }
 
 function danger(value) {
@@ -76,6 +76,12 @@ function accountLink(addr, label) {
   return a;
 }
 
+function marketLink(coin) {
+  const a = el("a", coin);
+  a.href = "/market/" + encodeURIComponent(coin);
+  return a;
+}
+
 function fill(table, rows, build) {
   const body = document.querySelector(table + " tbody");
   const fresh = document.createElement("tbody");
@@ -110,12 +116,13 @@ async function overview() {
   fill("#accounts", rows, (r) => {
     const tr = el("tr");
     tr.dataset.address = r.address;
-    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, null, "account").appendChild(accountLink(r.address, r.label));
     cell(tr, r.display_name || "", "name");
     cell(tr, usd(r.account_value_usd), "n value");
     cell(tr, usd(r.notional_usd), "n");
     cell(tr, pct(r.shock_to_liq_pct, true), "n " + danger(Math.abs(num(r.shock_to_liq_pct) ?? Infinity)));
-    cell(tr, r.coin ? r.coin + " " + r.side : "-");
+    const nearest = cell(tr, r.coin ? null : "-", "coin");
+    if (r.coin) nearest.append(marketLink(r.coin), " " + r.side);
     cell(tr, px(r.mark_px), "n mark");
     cell(tr, px(r.liquidation_px), "n");
     cell(tr, pct(r.distance_to_liq_pct), "n distance " + danger(r.distance_to_liq_pct));
@@ -135,6 +142,18 @@ async function overviewFilters() {
   select.value = query.get("watchlist") || "";
   document.getElementById("f-tag").value = query.get("tag") || "";
   document.getElementById("f-coin").value = query.get("coin") || "";
+  document.getElementById("f-scope").value = query.get("scope") || "";
+  const cohort = document.getElementById("f-cohort");
+  const groups = new Map(); // kind -> its <optgroup>, in the API's order
+  for (const c of await getJSON("/api/cohorts")) {
+    if (!groups.has(c.kind)) {
+      const group = el("optgroup");
+      group.label = c.kind.replace(/_/g, " ");
+      groups.set(c.kind, cohort.appendChild(group));
+    }
+    groups.get(c.kind).appendChild(Object.assign(el("option", c.cohort), { value: c.cohort }));
+  }
+  cohort.value = query.get("cohort") || "";
 }
 
 // --- account ----------------------------------------------------------------------------------
@@ -169,7 +188,7 @@ async function account() {
   fill("#positions", doc.positions, (p) => {
     const tr = el("tr");
     tr.dataset.coin = p.coin;
-    cell(tr, p.dex ? p.dex + ":" + p.coin : p.coin);
+    cell(tr, null, "coin").appendChild(marketLink(p.coin));
     cell(tr, p.side, p.side === "long" ? "up" : "down");
     cell(tr, num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n");
     cell(tr, px(p.entry_px), "n");
@@ -184,7 +203,10 @@ async function account() {
     cell(tr, pct(p.distance_to_liq_pct), "n distance " + danger(p.distance_to_liq_pct));
     return tr;
   });
-  await drawCharts(await getJSON("/api/accounts/" + address + "/history"));
+  await Promise.all([
+    getJSON("/api/accounts/" + address + "/history").then(drawCharts),
+    ...Object.keys(offsets).map(records),
+  ]);
 }
 
 function points(ts, values) {
@@ -208,31 +230,298 @@ function newChart(id) {
   });
 }
 
-async function drawCharts(history) {
+const EVENT_SHAPE = { open: "arrowUp", increase: "arrowUp", reduce: "arrowDown", close: "arrowDown", flip: "square" };
+let history = null;
+let priceCoin = null; // the coin the price chart shows (the select's value)
+
+function second(iso) {
+  return Math.floor(Date.parse(iso) / 1000);
+}
+
+function coinMarkers(coin) {
+  // each marker sits at its own price: the order's average price, the mark at a liquidation
+  const markers = [];
+  for (const e of coin.events) {
+    markers.push({
+      time: second(e.ts),
+      position: "atPriceMiddle",
+      price: num(e.avg_px),
+      shape: EVENT_SHAPE[e.kind] || "circle",
+      color: e.side === "buy" ? "#3fb950" : "#f85149",
+      text: e.kind + (e.liquidation ? " (liq.)" : ""),
+    });
+  }
+  const lastMark = coin.mark_px.length ? num(coin.mark_px[coin.mark_px.length - 1]) : null;
+  for (const l of coin.liquidations) {
+    const price = l.mark_px === null ? lastMark : num(l.mark_px);
+    if (price === null) continue; // nowhere to put it on a price axis
+    markers.push({
+      time: second(l.start),
+      position: "atPriceMiddle",
+      price,
+      shape: "circle",
+      color: "#ffffff",
+      text: "liquidated " + usd(l.notional_usd) + " (" + l.method + ")",
+    });
+  }
+  return markers.sort((a, b) => a.time - b.time);
+}
+
+function drawPrice() {
+  const coin = history.coins.find((c) => c.coin === priceCoin);
+  document.getElementById("price-title").textContent = coin
+    ? coin.coin + ": mark and liquidation price"
+    : "No positions in the stored history";
+  const markers = coin ? coinMarkers(coin) : [];
+  charts.mark.setData(coin ? points(coin.ts, coin.mark_px) : []);
+  charts.liq.setData(coin ? points(coin.ts, coin.liquidation_px) : []);
+  charts.venue.setData(coin ? points(coin.ts, coin.venue_liquidation_px) : []);
+  // an invisible series through the markers' prices carries them: it puts their times on the
+  // axis and their prices in the scale, also for a coin no snapshot held (closed in between)
+  const at = new Map(markers.map((m) => [m.time, m.price]));
+  charts.trades.setData([...at].sort((a, b) => a[0] - b[0]).map(([time, value]) => ({ time, value })));
+  charts.markers.setMarkers(markers);
+  document.getElementById("price-chart").dataset.markers = String(markers.length);
+  charts.charts[1].timeScale().fitContent();
+}
+
+async function drawCharts(doc) {
   if (typeof LightweightCharts === "undefined") return;
   if (!charts) {
     const value = newChart("value-chart");
     const price = newChart("price-chart");
     const line = LightweightCharts.LineSeries;
+    const trades = price.addSeries(line, {
+      lineVisible: false,
+      pointMarkersVisible: false,
+      lastValueVisible: false,
+      priceLineVisible: false,
+      crosshairMarkerVisible: false,
+    });
     charts = {
       value: value.addSeries(line, { color: "#58a6ff", title: "value", priceScaleId: "right" }),
       pnl: value.addSeries(line, { color: "#d29922", title: "uPnL", priceScaleId: "left" }),
       mark: price.addSeries(line, { color: "#c9d1d9", title: "mark" }),
       liq: price.addSeries(line, { color: "#f85149", title: "liq. (ours)" }),
       venue: price.addSeries(line, { color: "#db6d28", title: "liq. (venue)", lineStyle: 2 }),
+      trades,
+      markers: LightweightCharts.createSeriesMarkers(trades, []),
       charts: [value, price],
     };
+    document.getElementById("price-coin").addEventListener("change", (e) => {
+      priceCoin = e.target.value;
+      drawPrice();
+    });
   }
-  charts.value.setData(points(history.ts, history.account_value_usd));
-  charts.pnl.setData(points(history.ts, history.unrealized_pnl_usd));
-  const coin = history.coins[0];
-  document.getElementById("price-title").textContent = coin
-    ? coin.coin + ": mark and liquidation price"
-    : "No positions in the stored history";
-  charts.mark.setData(coin ? points(coin.ts, coin.mark_px) : []);
-  charts.liq.setData(coin ? points(coin.ts, coin.liquidation_px) : []);
-  charts.venue.setData(coin ? points(coin.ts, coin.venue_liquidation_px) : []);
-  for (const chart of charts.charts) chart.timeScale().fitContent();
+  history = doc;
+  charts.value.setData(points(doc.ts, doc.account_value_usd));
+  charts.pnl.setData(points(doc.ts, doc.unrealized_pnl_usd));
+  charts.charts[0].timeScale().fitContent();
+  const names = doc.coins.map((c) => c.coin);
+  if (!names.includes(priceCoin)) priceCoin = names[0] || null;
+  const select = document.getElementById("price-coin");
+  select.replaceChildren(...names.map((n) => Object.assign(el("option", n), { value: n })));
+  select.value = priceCoin || "";
+  drawPrice();
+}
+
+// --- fills, funding, ledger -------------------------------------------------------------------
+
+const PAGE_ROWS = 25;
+const offsets = { fills: 0, funding: 0, ledger: 0 };
+const RECORD_ROWS = {
+  fills: (f) => {
+    const tr = el("tr");
+    cell(tr, when(f.ts), "time");
+    cell(tr, null, "coin").appendChild(marketLink(f.coin));
+    cell(tr, f.direction || "-");
+    cell(tr, f.side, f.side === "buy" ? "up" : "down");
+    cell(tr, num(f.size).toLocaleString("en-US", { maximumFractionDigits: 6 }), "n");
+    cell(tr, px(f.px), "n");
+    cell(tr, usd(f.notional_usd), "n");
+    cell(tr, usd(f.closed_pnl_usd, true), "n " + signClass(f.closed_pnl_usd));
+    cell(tr, f.fee === null ? "-" : num(f.fee).toFixed(4) + " " + (f.fee_token || ""), "n");
+    cell(tr, f.liquidation_method || "");
+    return tr;
+  },
+  funding: (f) => {
+    const tr = el("tr");
+    cell(tr, when(f.ts), "time");
+    cell(tr, null, "coin").appendChild(marketLink(f.coin));
+    cell(tr, usd(f.amount_usd, true), "n " + signClass(f.amount_usd));
+    cell(tr, f.position_size === null ? "-" : num(f.position_size).toLocaleString("en-US"), "n");
+    cell(tr, f.funding_rate === null ? "-" : pct(num(f.funding_rate) * 100, true, 4), "n");
+    return tr;
+  },
+  ledger: (l) => {
+    const tr = el("tr");
+    cell(tr, when(l.ts), "time");
+    cell(tr, l.kind, "kind");
+    cell(tr, usd(l.amount_usd, true), "n " + signClass(l.amount_usd));
+    cell(tr, l.liquidated_notional_usd === null ? "" : usd(l.liquidated_notional_usd), "n");
+    cell(tr, l.leverage_type || "");
+    cell(tr, l.hash ? short(l.hash) : "", "hash");
+    return tr;
+  },
+};
+
+async function records(table) {
+  const query = "?limit=" + PAGE_ROWS + "&offset=" + offsets[table];
+  const doc = await getJSON("/api/accounts/" + address + "/" + table + query);
+  fill("#" + table, doc.rows, RECORD_ROWS[table]);
+  const pager = document.querySelector('.pager[data-table="' + table + '"]');
+  pager.querySelector(".newer").disabled = doc.offset === 0;
+  pager.querySelector(".older").disabled = doc.next_offset === null;
+  pager.querySelector(".where").textContent = doc.rows.length
+    ? "rows " + (doc.offset + 1) + "–" + (doc.offset + doc.rows.length)
+    : doc.offset ? "no more rows" : "none stored";
+  pager.dataset.next = doc.next_offset === null ? "" : String(doc.next_offset);
+}
+
+function pagers() {
+  for (const pager of document.querySelectorAll(".pager")) {
+    const table = pager.dataset.table;
+    pager.querySelector(".older").addEventListener("click", () => {
+      offsets[table] = Number(pager.dataset.next);
+      records(table).catch((e) => problem(e.message));
+    });
+    pager.querySelector(".newer").addEventListener("click", () => {
+      offsets[table] = Math.max(0, offsets[table] - PAGE_ROWS);
+      records(table).catch((e) => problem(e.message));
+    });
+  }
+}
+
+// --- market -----------------------------------------------------------------------------------
+
+const coin = page === "market" ? decodeURIComponent(location.pathname.split("/")[2]) : null;
+
+function fact(box, name, text, cls) {
+  const item = el("div", null, "fact " + (cls || ""));
+  item.appendChild(el("span", name, "k"));
+  item.appendChild(el("span", text, "v"));
+  box.appendChild(item);
+}
+
+function share(value) {
+  return value === null ? "-" : pct(num(value) * 100);
+}
+
+async function market() {
+  const path = "/api/market/" + encodeURIComponent(coin);
+  const [doc, map] = await Promise.all([getJSON(path), getJSON(path + "/liqmap")]);
+  const summary = document.getElementById("market-summary");
+  summary.replaceChildren();
+  const t = doc.tracked;
+  for (const [name, text, cls] of [
+    ["mark", px(doc.mark_px), "mark"],
+    ["oracle", px(doc.oracle_px), ""],
+    ["funding (1 h)", doc.funding_rate_hourly === null ? "-" : pct(num(doc.funding_rate_hourly) * 100, true, 4), ""],
+    ["funding APR", doc.funding_apr === null ? "-" : pct(num(doc.funding_apr) * 100, true), ""],
+    ["open interest", usd(doc.open_interest_usd), ""],
+    ["24 h volume", usd(doc.volume_24h_usd), ""],
+    ["tracked longs", usd(t.long_notional_usd) + " · " + t.accounts_long + " accounts", "tracked-long"],
+    ["tracked shorts", usd(t.short_notional_usd) + " · " + t.accounts_short + " accounts", "tracked-short"],
+  ]) fact(summary, name, text, cls);
+  fill("#cohorts", doc.cohorts, (c) => {
+    const tr = el("tr");
+    cell(tr, c.kind.replace(/_/g, " "));
+    cell(tr, c.cohort);
+    cell(tr, usd(c.long_notional_usd), "n up");
+    cell(tr, usd(c.short_notional_usd), "n down");
+    cell(tr, c.accounts_long, "n");
+    cell(tr, c.accounts_short, "n");
+    cell(tr, share(c.share_of_oi.long), "n");
+    cell(tr, share(c.share_of_oi.short), "n");
+    return tr;
+  });
+  fill("#largest", doc.largest_positions, (r) => {
+    const tr = el("tr");
+    tr.dataset.address = r.address;
+    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, r.side, r.side === "long" ? "up" : "down");
+    cell(tr, num(r.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n");
+    cell(tr, usd(r.notional_usd), "n");
+    cell(tr, px(r.entry_px), "n");
+    cell(tr, px(r.liquidation_px), "n liq");
+    cell(tr, pct(r.distance_to_liq_pct), "n distance " + danger(r.distance_to_liq_pct));
+    return tr;
+  });
+  drawLiqmap(map);
+  fill("#clusters", doc.liquidation_clusters, (c) => {
+    const tr = el("tr");
+    cell(tr, c.side, c.side === "long" ? "up" : "down");
+    cell(tr, px(c.price_low), "n");
+    cell(tr, px(c.price_high), "n");
+    cell(tr, usd(c.notional_usd), "n");
+    cell(tr, pct(c.distance_pct, true), "n " + danger(Math.abs(num(c.distance_pct))));
+    return tr;
+  });
+  fill("#changes", doc.recent_position_changes, (r) => {
+    const tr = el("tr");
+    cell(tr, when(r.ts), "time");
+    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, r.kind + (r.liquidation ? " (liquidation)" : ""));
+    cell(tr, r.side, r.side === "buy" ? "up" : "down");
+    cell(tr, num(r.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n");
+    cell(tr, px(r.avg_px), "n");
+    cell(tr, usd(r.notional_usd), "n");
+    return tr;
+  });
+  fill("#market-liquidations", doc.recent_liquidations, (r) => {
+    const tr = el("tr");
+    cell(tr, when(r.start_ts), "time");
+    cell(tr, null).appendChild(accountLink(r.address, r.label));
+    cell(tr, r.side || "-", r.side === "long" ? "up" : "down");
+    cell(tr, usd(r.notional_usd), "n");
+    cell(tr, px(r.mark_px), "n");
+    cell(tr, r.method);
+    return tr;
+  });
+}
+
+function bar(value, peak, cls) {
+  const span = el("span", null, "bar " + cls);
+  span.style.width = (peak > 0 ? (100 * num(value)) / peak : 0).toFixed(1) + "%";
+  return span;
+}
+
+function drawLiqmap(map) {
+  const note = document.getElementById("liqmap-note");
+  if (!map.buckets.length) {
+    note.textContent = "No tracked position in " + map.coin + " (" + map.caveat + ").";
+    fill("#liqmap", [], () => null);
+    return;
+  }
+  note.textContent =
+    map.caveat + "; as of " + when(map.as_of) + "; " + map.positions + " positions of " +
+    map.accounts + " accounts within ±" + num(map.range_pct).toFixed(0) + "% of the mark";
+  const peak = Math.max(1, ...map.buckets.flatMap((b) => [num(b.long_usd), num(b.short_usd)]));
+  const mark = num(map.mark_px);
+  const rows = [...map.buckets].reverse(); // highest price first, as the terminal's map
+  let marked = false;
+  const body = [];
+  for (const b of rows) {
+    if (!marked && num(b.price_low) < mark) {
+      body.push({ mark: true });
+      marked = true;
+    }
+    body.push(b);
+  }
+  fill("#liqmap", body, (b) => {
+    const tr = el("tr", null, b.mark ? "mark-row" : "");
+    if (b.mark) {
+      const td = cell(tr, "mark " + px(mark), "n mark");
+      td.colSpan = 5;
+      return tr;
+    }
+    cell(tr, px(b.price_low) + " – " + px(b.price_high), "n");
+    cell(tr, num(b.long_usd) ? usd(b.long_usd) : "", "n long");
+    cell(tr, null, "bar-cell").appendChild(bar(b.long_usd, peak, "long"));
+    cell(tr, num(b.short_usd) ? usd(b.short_usd) : "", "n short");
+    cell(tr, null, "bar-cell").appendChild(bar(b.short_usd, peak, "short"));
+    return tr;
+  });
 }
 
 // --- feeds ------------------------------------------------------------------------------------
@@ -270,7 +559,7 @@ async function alerts() {
 
 // --- live -------------------------------------------------------------------------------------
 
-const render = { overview, account, liquidations, alerts }[page];
+const render = { overview, account, market, liquidations, alerts }[page];
 let lastEvent = 0;
 let refreshing = null;
 
@@ -311,4 +600,8 @@ function follow() {
 }
 
 if (page === "overview") overviewFilters().catch((e) => problem(e.message));
-follow(); // its first `change` renders the page
+if (page === "account") pagers();
+// drawn at once, not at the stream's first `change` (which redraws it: the server answers that
+// re-read from the same read while the data has not changed)
+refreshing = refresh();
+follow();
