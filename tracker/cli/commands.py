@@ -190,7 +190,13 @@ def snapshot(
 ) -> None:
     """One pass over every watched address: state on every dex, positions, markets, history."""
     import asyncio
+    import gc
 
+    # One pass makes hundreds of thousands of short-lived objects (answers, decimals, records)
+    # and few cycles: collecting the young generation every 100,000 allocations instead of 700
+    # saves about 40 ms of a 1,000-account pass. (A one-shot command only; the daemon keeps
+    # Python's defaults, under which its memory was measured flat: docs/hardening.md.)
+    gc.set_threshold(100_000, 50, 100)
     from tracker.app import run as tracking
 
     watched = _watched(watchlist)
@@ -333,6 +339,37 @@ def main() -> None:
             fail_now(f"{message()} (see 'tracker --help')", exit_code)
         raise
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def console() -> NoReturn:
+    """The `tracker` console script and `python -m tracker`: main(), then leave at once.
+
+    When main() ends, every command has closed what it opened and written what it prints. The
+    interpreter's teardown would then only free memory the process hands back anyway: about
+    60 ms after a 1,000-account `tracker snapshot`, a twentieth of its wall time. So the
+    streams and logging are flushed and the process exits without it (os._exit). An exception
+    main() does not handle ends the process the usual way, traceback and all. In-process
+    callers (tests) call main(), which ends in SystemExit.
+    """
+    import logging
+    import os
+
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("text"): the text on stderr, status 1
+        sys.stderr.write(f"{code}\n")
+        code = 1
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        # a reader that left (| head), a closed stream: nothing more to say to it
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def fail_now(message: str, code: int) -> NoReturn:
