@@ -218,6 +218,8 @@ async def read_history(
     return out
 
 
+# About 80 lines: the steps of one pass in the order they run (state, history plan, history,
+# summary, write, dispatch, report); each step's work lives in the functions it calls.
 async def snapshot_pass(
     poller: HyperliquidPoller,
     db: Path,

@@ -214,6 +214,8 @@ def snapshot(
     raise typer.Exit(1 if report.failed or eth_failed else 0)
 
 
+# Over ~80 lines only by its options' declarations (their help texts are the --help page); the
+# body is the parse, one library call (tracker.app.run.run) and the pass lines.
 @app.command()
 def run(
     watchlist: WatchlistOption = None,

@@ -18,6 +18,9 @@ connection): `mark_path`, `trade`, `push_fills`, `push_liquidation`, `send_raw` 
 `disconnect_all`, `drop_after`, `silence`, `refuse` (an outage: new connections get HTTP 503).
 Observation: `received` (client frames, parsed) and `received_at`, `subscribers(kind, ...)`,
 `pings`, `connects`, `connections`, `sent`.
+
+Longer than our ~400 lines: one connection handler serves every channel the tracker reads, and
+the scripted faults (drops, silences, refusals, garbage) act on that same handler's state.
 """
 
 from __future__ import annotations
