@@ -127,7 +127,13 @@ class RefreshScheduler:
         """Factor by which every target interval grows so the sweep fits its budget share."""
         if self.budget_per_min <= 0 or not self.accounts:
             return 1.0
-        per_s = sum(1 / self.target_s(a) for a in self.accounts.values())
+        c = self.config
+        counts = [0, 0, 0, 0]  # accounts per target: urgent, near, watch, everyone else
+        for account in self.accounts.values():
+            d = account.distance_pct
+            counts[3 if d is None or d >= 10 else 0 if d < 2 else 1 if d < 5 else 2] += 1
+        targets = (c.urgent_s, c.near_s, c.watch_s, c.max_staleness_s)
+        per_s = sum(n / t for n, t in zip(counts, targets, strict=True))
         affordable = self.budget_per_min * (1 - self.config.reserve) / 60 / self.cost_weight
         return max(1.0, per_s / affordable)
 
@@ -153,14 +159,24 @@ class RefreshScheduler:
         if room <= 0:
             return batch
         stretch = self.stretch()
+        # The loop below runs over every account on the event loop (50,000 with --discover), so
+        # target_s is inlined and the ratio compared as a product: ~3x less time per account.
+        c = self.config
+        urgent, near, watch, most = (
+            c.urgent_s * stretch,
+            c.near_s * stretch,
+            c.watch_s * stretch,
+            c.max_staleness_s * stretch,
+        )
         overdue = []
         for address, account in self.accounts.items():
             if account.traded_at is not None:
                 continue
-            target = self.target_s(account) * stretch
-            ratio = (now - account.last_refresh) / target
-            if ratio >= 1:
-                overdue.append((-ratio, -account.notional_usd, address))
+            d = account.distance_pct
+            target = most if d is None or d >= 10 else urgent if d < 2 else near if d < 5 else watch
+            waited = now - account.last_refresh
+            if waited >= target:
+                overdue.append((-waited / target, -account.notional_usd, address))
         overdue.sort()
         return batch + [address for _, _, address in overdue[:room]]
 
