@@ -77,6 +77,7 @@ if TYPE_CHECKING:
     from tracker.app.liquidation_watch import LiquidationWatch
 
 log = logging.getLogger(__name__)
+REFRESHER_PACE_S = 0.05  # the least time between two refresh batches (_refresher)
 MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
 NEAR_CHECK_INTERVAL_S = 0.5  # near-liquidation scans of the book, at most this often
 HEAP_TRIM_INTERVAL_S = 60.0  # free heap pages handed back this often (tracker.app.live.heap)
@@ -459,6 +460,10 @@ class LiveEngine:
             rest = [a for a in batch if a not in self._traded_at]
             if rest and (sweep is None or sweep.done()):
                 sweep = self._spawn(self._refresh(rest), "live-refresh-sweep")
+            # Under a busy tape every trade wakes this loop, and each batch is a scan of every
+            # account (~16 ms at 50,000); the budget refreshes a few accounts a second, so a
+            # batch every REFRESHER_PACE_S loses nothing and leaves the loop to the tape.
+            await asyncio.sleep(REFRESHER_PACE_S)
 
     async def _refresh(self, addresses: Sequence[str], *, urgent: bool = False) -> None:
         if urgent:  # this task's requests skip the limiter's queue (tracker.net.limiter)
