@@ -19,7 +19,9 @@ child by backstop. After a drain it reports:
   received (episodes of $1M or more; the alert is sent once the episode is stored);
 - `confirm_weight_per_min_max`, `weight_per_min_max`: the most weight the confirmations, and the
   whole tracker, spent in any 60 s (the daemon's status file);
-- `dropped_for_budget`, `candidates`, `confirm_calls`, CPU and RSS of the tracker.
+- `dropped_for_budget`, `candidates`, `confirm_calls` (REST reads), `confirmed_ws` and
+  `confirmed_rest` (candidates confirmed from a `userFills` snapshot / over REST),
+  `ws_fallbacks`, CPU and RSS of the tracker.
 Goals (issue 15): recall_10m 1.0, recall_1m >= 0.95, no false liquidation, detect_p99_s < 10,
 weight never above 1200 a minute. Run by hand; never part of the tests.
 """
@@ -254,6 +256,10 @@ def report(
         "dropped_for_budget": watch.get("dropped_for_budget"),
         "candidates": watch.get("candidates"),
         "confirm_calls": watch.get("confirm_calls"),
+        "confirmed_ws": watch.get("confirmed_ws"),
+        "confirmed_rest": watch.get("confirmed_rest"),
+        "ws_fallbacks": watch.get("ws_fallbacks"),
+        "ws_messages_last_min": watch.get("ws_messages_last_min"),
         "trades_seen": daemon.get("trades_seen"),
         "cpu_pct": round(cpu_s / elapsed * 100, 1),
         "rss_mb_max": round(rss, 1),
