@@ -187,6 +187,9 @@ async def test_candidates_left_without_budget_are_dropped_and_counted(hl_fake, t
         ("TRACKER_LIQUIDATION_CANDIDATE_USD", "-1"),
         ("TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN", "0"),
         ("TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN", "1.5"),
+        ("TRACKER_LIQUIDATION_CONFIRM_WS_USERS", "11"),  # the venue's 10 per IP
+        ("TRACKER_LIQUIDATION_CONFIRM_WS_USERS", "-1"),
+        ("TRACKER_LIQUIDATION_CONFIRM_WS_USERS", "some"),
     ],
 )
 async def test_bad_settings_are_one_line_and_exit_2(tmp_path, name, value):

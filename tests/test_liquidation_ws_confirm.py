@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -256,3 +257,74 @@ async def test_many_confirmations_never_hold_more_than_ten_users_nor_leak_one(hl
     assert watch.snapshots.messages.used_in_window() == 2 * len(victims)
     assert all(hl_fake.ws.subscribers("userFills", user=v.user) == 0 for v in victims)
     assert len(liquidation_rows(db)) == len(victims)
+
+
+async def test_the_engine_follows_ten_users_less_the_watchs_share(hl_fake, tmp_path):
+    """Twelve tracked accounts: the engine follows the 7 taken per user, 3 slots stay free
+    for the watch's reads, and one the watch reads right now is left to it until it is done."""
+    from tracker.app.live.engine import LiveEngine
+    from tracker.app.live.scheduler import SchedulerConfig
+    from tracker.app.poller import HyperliquidPoller
+    from tracker.app.snapshot_pass import snapshot_pass
+
+    accounts = [user(200 + i) for i in range(12)]
+    for i, a in enumerate(accounts):
+        position = {"coin": "ETH", "size": str(1 + i), "entry_px": "2900", "leverage": 5}
+        hl_fake.put_model_account(a, "100000", positions=[{**position, "margin_mode": "cross"}])
+    db = tmp_path / "e.duckdb"
+    with open_store(db):
+        pass
+    settings = Settings(db_path=db, hl_api_url=hl_fake.url, http_retries=1)
+    alerting = dataclasses.replace(context(), near_levels_pct=(Decimal(5), Decimal(2)))
+    async with hyperliquid_poller(settings) as poller:
+        client = poller.client
+        watch = LiquidationWatch(
+            client=client,
+            db=db,
+            alerting=context(),
+            sinks=[],
+            candidate_usd=Decimal(200_000),
+            weight_per_min=300,
+            ws_users=3,
+        )
+        live_poller = HyperliquidPoller(client)
+
+        async def run_pass(batch: Any) -> Any:
+            return await snapshot_pass(live_poller, db, batch, command="run", alerting=alerting)
+
+        async with HyperliquidStream(client.session, hl_fake.ws_url) as stream:
+            engine = LiveEngine(
+                poller=live_poller,
+                stream=stream,
+                run_pass=run_pass,
+                addresses=accounts,
+                db=db,
+                alerting=alerting,
+                sinks=[],
+                config=SchedulerConfig(max_staleness_s=600.0),
+                liquidations=watch,
+            )
+            stop = asyncio.Event()
+            task = asyncio.create_task(engine.run(stop))
+            try:
+                await until(lambda: len(stream.users) == MAX_USERS - 3, timeout=30)
+                followed = set(stream.users)
+                assert followed <= set(accounts)
+                await until(
+                    lambda: all(hl_fake.ws.subscribers("userEvents", user=a) for a in followed)
+                )
+                # one the engine dropped is being read by the watch: the engine waits for it
+                (taken, *_) = sorted(followed)
+                stream.unsubscribe_user(taken)
+                engine._users.discard(taken)
+                stream.subscribe_user(taken, fs.FEEDS)  # as a read does
+                engine._follow_users()
+                assert taken not in engine._users and len(stream.users) <= MAX_USERS
+                stream.unsubscribe_user(taken)  # the read is done
+                engine._follow_users()
+                assert taken in engine._users and stream.users == followed
+                assert not any(TOO_MANY in e for e in stream.venue_errors)
+            finally:
+                stop.set()
+                async with asyncio.timeout(10):
+                    await task
