@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -43,21 +45,29 @@ def context() -> AlertContext:
     )
 
 
+def new_watch(
+    client: Any, db: Any, *, weight: int, clock: Callable[[], float], ws_users: int = 0
+) -> LiquidationWatch:
+    """A watch with no sinks, a $200k candidate threshold and `context()`."""
+    return LiquidationWatch(
+        client=client,
+        db=db,
+        alerting=context(),
+        sinks=[],
+        candidate_usd=Decimal(200_000),
+        weight_per_min=weight,
+        ws_users=ws_users,
+        clock=clock,
+    )
+
+
 @contextlib.asynccontextmanager
 async def watching(hl_fake, db, *, weight: int, clock: Clock):
     with open_store(db):
         pass  # created and migrated
     settings = Settings(db_path=db, hl_api_url=hl_fake.url, http_retries=1)
     async with hyperliquid_poller(settings) as poller:
-        watch = LiquidationWatch(
-            client=poller.client,
-            db=db,
-            alerting=context(),
-            sinks=[],
-            candidate_usd=Decimal(200_000),
-            weight_per_min=weight,
-            clock=clock,
-        )
+        watch = new_watch(poller.client, db, weight=weight, clock=clock)
         stop = asyncio.Event()
         task = asyncio.create_task(watch.run(stop))
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,15 @@ import aiohttp
 import orjson
 
 from tests.fakes.liquidations import Liquidated, Tape
-from tests.test_liquidation_watch import PX, Clock, context, fills_asked, rows, until
+from tests.test_liquidation_watch import (
+    PX,
+    Clock,
+    context,
+    fills_asked,
+    new_watch,
+    rows,
+    until,
+)
 from tracker.app import fill_snapshots as fs
 from tracker.app import liquidation_watch as lw
 from tracker.app.liquidation_watch import LiquidationWatch
@@ -60,16 +69,7 @@ async def confirming(
         pass  # created and migrated
     settings = Settings(db_path=db, hl_api_url=hl_fake.url, http_retries=1)
     async with hyperliquid_poller(settings) as poller:
-        watch = LiquidationWatch(
-            client=poller.client,
-            db=db,
-            alerting=context(),
-            sinks=[],
-            candidate_usd=Decimal(200_000),
-            weight_per_min=weight,
-            ws_users=ws_users,
-            clock=clock,
-        )
+        watch = new_watch(poller.client, db, weight=weight, clock=clock, ws_users=ws_users)
         async with HyperliquidStream(poller.client.session, hl_fake.ws_url) as stream:
             watch.attach_stream(stream)
             seen: list[int] = []
@@ -278,15 +278,7 @@ async def test_the_engine_follows_ten_users_less_the_watchs_share(hl_fake, tmp_p
     alerting = dataclasses.replace(context(), near_levels_pct=(Decimal(5), Decimal(2)))
     async with hyperliquid_poller(settings) as poller:
         client = poller.client
-        watch = LiquidationWatch(
-            client=client,
-            db=db,
-            alerting=context(),
-            sinks=[],
-            candidate_usd=Decimal(200_000),
-            weight_per_min=300,
-            ws_users=3,
-        )
+        watch = new_watch(client, db, weight=300, clock=time.monotonic, ws_users=3)
         live_poller = HyperliquidPoller(client)
 
         async def run_pass(batch: Any) -> Any:
