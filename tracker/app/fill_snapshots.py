@@ -15,7 +15,8 @@ confirm candidates (`tracker.app.liquidation_watch`), within what the venue allo
 The venue keeps only an account's most recent fills in the snapshot; how many is not documented
 for the WebSocket (`userFills` over REST: 2,000). A snapshot of fewer than `WHOLE_BELOW` fills is
 taken to hold every recent fill; a longer one counts only from just after its oldest fill.
-The unsubscribe always goes out, however the read ends (no user slot leaks).
+The subscription is always dropped, however the read ends (no user slot leaks): unsubscribed,
+or, while the stream is down, left out of what the next connection subscribes.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class SnapshotReader:
         self._clock = clock
         self._stream: HyperliquidStream | None = None
         self._connected = False
-        self._held: set[str] = set()  # accounts subscribed by a read in progress
+        self._held: set[str] = set()  # accounts with a slot taken by a read (reserved or running)
         self._waiting: dict[str, asyncio.Future[UserFills | None]] = {}
         self._backoff_until = float("-inf")
         self.reads = 0  # snapshots that answered
