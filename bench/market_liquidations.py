@@ -17,9 +17,14 @@ child by backstop. After a drain it reports:
 - `false_liquidations`: episodes of accounts (or coins) never liquidated (must be 0);
 - `detect_p50_s`, `detect_p99_s`: first slice on the tape to its `large_liquidation` webhook
   received (episodes of $1M or more; the alert is sent once the episode is stored);
+- `tape_large_p99_s`: first slice to the slice that takes the liquidation to $1M on the tape
+  (no detector can call it large sooner), and `detect_after_large_p50_s` / `_p99_s`: that
+  slice to the webhook (the tracker's own part);
 - `confirm_weight_per_min_max`, `weight_per_min_max`: the most weight the confirmations, and the
   whole tracker, spent in any 60 s (the daemon's status file);
-- `dropped_for_budget`, `candidates`, `confirm_calls`, CPU and RSS of the tracker.
+- `dropped_for_budget`, `candidates`, `confirm_calls` (REST reads), `confirmed_ws` and
+  `confirmed_rest` (candidates confirmed from a `userFills` snapshot / over REST),
+  `ws_fallbacks`, CPU and RSS of the tracker.
 Goals (issue 15): recall_10m 1.0, recall_1m >= 0.95, no false liquidation, detect_p99_s < 10,
 weight never above 1200 a minute. Run by hand; never part of the tests.
 """
@@ -73,6 +78,7 @@ async def liquidate(
     rng: random.Random,
     cooldown_s: float,
     first: dict[str, float],
+    large: dict[str, float],
 ) -> None:
     """Slices of 20 % (one order when $100k or less), then the backstop takes the rest."""
     px = PX[done.coin]
@@ -84,9 +90,13 @@ async def liquidate(
     slices = rng.randint(1, 4)
     for _ in range(slices):
         tape.slice(done, long=True, px=px, size=size / 5, mark_px=px, orders=3)
+        if done.notional_usd >= 1_000_000:
+            large.setdefault(done.user, time.monotonic())
         await asyncio.sleep(cooldown_s)
     rest = size - size / 5 * slices
     tape.backstop(done, long=True, px=px, size=rest, vault=rng.choice(CHILDREN))
+    if done.notional_usd >= 1_000_000:
+        large.setdefault(done.user, time.monotonic())
 
 
 async def flow(tape: Tape, per_s: int, stop: asyncio.Event, rng: random.Random) -> None:
@@ -176,6 +186,7 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         per_s = args.big_per_min / 60 / p_big
         truth: list[Liquidated] = []
         first: dict[str, float] = {}
+        large: dict[str, float] = {}
         tasks: set[asyncio.Task[None]] = set()
         started, rss = time.monotonic(), 0.0
         victims = (f"0x{0xDEAD0000 + i:040x}" for i in itertools.count())
@@ -184,7 +195,9 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             done = Liquidated(user=next(victims), coin=rng.choice(list(PX)))
             truth.append(done)
             task = asyncio.create_task(
-                liquidate(tape, done, pareto_usd(rng, args.alpha), rng, args.cooldown_s, first)
+                liquidate(
+                    tape, done, pareto_usd(rng, args.alpha), rng, args.cooldown_s, first, large
+                )
             )
             tasks.add(task)
             task.add_done_callback(tasks.discard)
@@ -201,12 +214,12 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         await proc.wait()
         hooks = [(r.body.get("address"), r.at) for r in receiver.received("/hook") if r.body]
     episodes = read_episodes(db)
-    return report(truth, first, episodes, hooks, status, elapsed, cpu1 - cpu0, rss, args)
+    return report(truth, (first, large), episodes, hooks, status, elapsed, cpu1 - cpu0, rss, args)
 
 
 def report(
     truth: list[Liquidated],
-    first: dict[str, float],
+    times: tuple[dict[str, float], dict[str, float]],
     episodes: list[tuple[str, str, Decimal]],
     hooks: list[tuple[str, float]],
     status: dict[str, Any],
@@ -215,6 +228,7 @@ def report(
     rss: float,
     args: argparse.Namespace,
 ) -> dict[str, Any]:
+    first, large = times
     found = {(a, c): n for a, c, n in episodes}
     liquidated = {(t.user, t.coin) for t in truth}
 
@@ -235,6 +249,8 @@ def report(
         for t in truth
         if t.notional_usd >= 1_000_000 and t.user in first_hook
     ]
+    tape_large = [large[u] - first[u] for u in large]
+    after_large = [first_hook[u] - large[u] for u in large if u in first_hook]
     daemon = status
     watch = daemon.get("liquidations") or {}
     return {
@@ -249,11 +265,18 @@ def report(
         "false_liquidations": sum(1 for key in found if key not in liquidated),
         "detect_p50_s": percentile(detect, 0.5),
         "detect_p99_s": percentile(detect, 0.99),
+        "tape_large_p99_s": percentile(tape_large, 0.99),
+        "detect_after_large_p50_s": percentile(after_large, 0.5),
+        "detect_after_large_p99_s": percentile(after_large, 0.99),
         "confirm_weight_per_min_max": watch.get("weight_max_in_any_min"),
         "weight_per_min_max": (daemon.get("budget") or {}).get("max_in_any_min"),
         "dropped_for_budget": watch.get("dropped_for_budget"),
         "candidates": watch.get("candidates"),
         "confirm_calls": watch.get("confirm_calls"),
+        "confirmed_ws": watch.get("confirmed_ws"),
+        "confirmed_rest": watch.get("confirmed_rest"),
+        "ws_fallbacks": watch.get("ws_fallbacks"),
+        "ws_messages_last_min": watch.get("ws_messages_last_min"),
         "trades_seen": daemon.get("trades_seen"),
         "cpu_pct": round(cpu_s / elapsed * 100, 1),
         "rss_mb_max": round(rss, 1),

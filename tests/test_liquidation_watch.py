@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -43,21 +45,29 @@ def context() -> AlertContext:
     )
 
 
+def new_watch(
+    client: Any, db: Any, *, weight: int, clock: Callable[[], float], ws_users: int = 0
+) -> LiquidationWatch:
+    """A watch with no sinks, a $200k candidate threshold and `context()`."""
+    return LiquidationWatch(
+        client=client,
+        db=db,
+        alerting=context(),
+        sinks=[],
+        candidate_usd=Decimal(200_000),
+        weight_per_min=weight,
+        ws_users=ws_users,
+        clock=clock,
+    )
+
+
 @contextlib.asynccontextmanager
 async def watching(hl_fake, db, *, weight: int, clock: Clock):
     with open_store(db):
         pass  # created and migrated
     settings = Settings(db_path=db, hl_api_url=hl_fake.url, http_retries=1)
     async with hyperliquid_poller(settings) as poller:
-        watch = LiquidationWatch(
-            client=poller.client,
-            db=db,
-            alerting=context(),
-            sinks=[],
-            candidate_usd=Decimal(200_000),
-            weight_per_min=weight,
-            clock=clock,
-        )
+        watch = new_watch(poller.client, db, weight=weight, clock=clock)
         stop = asyncio.Event()
         task = asyncio.create_task(watch.run(stop))
         try:
@@ -187,6 +197,9 @@ async def test_candidates_left_without_budget_are_dropped_and_counted(hl_fake, t
         ("TRACKER_LIQUIDATION_CANDIDATE_USD", "-1"),
         ("TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN", "0"),
         ("TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN", "1.5"),
+        ("TRACKER_LIQUIDATION_CONFIRM_WS_USERS", "11"),  # the venue's 10 per IP
+        ("TRACKER_LIQUIDATION_CONFIRM_WS_USERS", "-1"),
+        ("TRACKER_LIQUIDATION_CONFIRM_WS_USERS", "some"),
     ],
 )
 async def test_bad_settings_are_one_line_and_exit_2(tmp_path, name, value):

@@ -84,6 +84,9 @@ async def test_tape_liquidations_of_strangers_end_to_end(hl_fake, alert_receiver
         assert Decimal(by_address[SMALL]["notional_usd"]) == small.notional_usd
         assert by_address[SMALL]["large"] is False
         assert doc["rejected"] >= 1 and doc["dropped_for_budget"] == 0  # the market order
+        # read from userFills snapshots (the engine hands them over), each counted by its read
+        assert doc["confirmed_ws"] >= 1, doc
+        assert doc["confirmed_ws"] + doc["confirmed_rest"] == doc["confirmed"], doc
         assert ordinary_usd > Decimal(5_000_000)
 
         async def delivered():
@@ -107,6 +110,7 @@ async def test_tape_liquidations_of_strangers_end_to_end(hl_fake, alert_receiver
         assert json.loads(watched_only.stdout) == []
         shown = await run_cli("status", env=env)
         assert "0 dropped for lack of budget" in shown.stdout, shown.stdout
+        assert "confirmed from WebSocket snapshots" in shown.stdout, shown.stdout
         budget = (await status(env))["daemon"]["budget"]
         assert budget["max_in_any_min"] <= 1200
     finally:

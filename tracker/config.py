@@ -117,6 +117,19 @@ def whole(minimum: int) -> Callable[[str], int]:
     return parse
 
 
+def whole_within(minimum: int, maximum: int) -> Callable[[str], int]:
+    """A parser of whole numbers from minimum to maximum."""
+    at_least = whole(minimum)
+
+    def parse(value: str) -> int:
+        number = at_least(value)
+        if number > maximum:
+            raise Invalid(f"must be at most {maximum}, got {number}")
+        return number
+
+    return parse
+
+
 def seconds(value: str) -> float:
     try:
         number = float(value)
@@ -305,6 +318,10 @@ class Settings:
     # userFillsByTime share of the budget
     liquidation_confirm_weight_per_min: int = setting(
         "TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN", whole(1), 300
+    )
+    # WebSocket user slots (of the IP's 10) for confirmations by userFills snapshot; 0: REST only
+    liquidation_confirm_ws_users: int = setting(
+        "TRACKER_LIQUIDATION_CONFIRM_WS_USERS", whole_within(0, 10), 3
     )
     transfer_min_usd: Decimal = setting("TRACKER_TRANSFER_MIN_USD", amount, Decimal(1_000_000))
     webhook_url: Secret | None = setting("TRACKER_WEBHOOK_URL", secret_url, None)

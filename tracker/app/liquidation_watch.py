@@ -3,10 +3,14 @@
 The live engine hands every trade to `on_trades` (sync and cheap, from the stream reader):
 trades sharing a hash and a taker whose notional reaches the threshold become candidates
 (`tracker.risk.liquidation_candidates`), as do tracked accounts whose local liquidation price
-the mark crosses (`on_crossed`). `run` confirms them, the largest first: one `userFillsByTime`
-of the account covering every pending candidate of that account, paid from a weight share of
-its own (`TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN`) on top of the shared limiter, so the
-total never exceeds the venue's budget. Only fills carrying a `liquidation` object make a
+the mark crosses (`on_crossed`). `run` confirms them, the largest first: one read of the
+account's fills covering every pending candidate of that account. The read goes over the
+WebSocket when it can (a `userFills` snapshot, no REST weight: `tracker.app.fill_snapshots`,
+a few accounts at a time, `TRACKER_LIQUIDATION_CONFIRM_WS_USERS`), else it is one
+`userFillsByTime`, paid from a weight share of its own
+(`TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN`) on top of the shared limiter, so the total never
+exceeds the venue's budget. Both reads give the same fills of the same window, judged by the
+same code below. Only fills carrying a `liquidation` object make a
 liquidation; they are stored and turned into episodes and alerts by `tracker.alerts.market`.
 A candidate that waits longer than `MAX_WAIT_S` for budget (or is pushed out of a full queue) is
 dropped and counted, for `tracker status`. A read that finds none of a candidate's trades came
@@ -33,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.alerts.engine import AlertContext, dispatch
+from tracker.app.fill_snapshots import SnapshotReader
 from tracker.app.runner import HLP_PARENT, KNOWN_LIQUIDATORS
 from tracker.errors import BadInput, TrackerError
 from tracker.net.limiter import WeightLimiter
@@ -41,6 +46,7 @@ from tracker.risk.liquidation_candidates import Candidate, CandidateGrouper
 from tracker.risk.live.book import LiveBook
 from tracker.sources.hyperliquid import client as hl
 from tracker.sources.hyperliquid.history import FILLS_PAGE, fill_key, parse_fills, read_forward
+from tracker.sources.hyperliquid.stream import HyperliquidStream
 from tracker.store import open_store
 from tracker.times import wait_set
 
@@ -62,6 +68,9 @@ CROSSED_REPEAT_S = 60.0  # a position past its liquidation price is looked at ag
 MARGIN_MS = 2000  # read the account's fills this far after its candidates
 # and this far before them: slices under the threshold may precede the one seen (30 s apart)
 LOOKBACK_MS = 300_000
+# A candidate that could be read over the WebSocket but finds every user slot busy waits this
+# long for one, then is read over REST.
+SLOT_WAIT_S = 2.0
 
 
 @dataclass(slots=True)
@@ -71,6 +80,9 @@ class WatchStats:
     candidates: int = 0
     confirm_calls: int = 0
     confirmed: int = 0  # candidates whose account had a liquidation fill in the window
+    confirmed_ws: int = 0  # of those, read from a WebSocket snapshot
+    confirmed_rest: int = 0  # and read with userFillsByTime
+    ws_fallbacks: int = 0  # reads tried over the WebSocket, then done over REST
     rejected: int = 0  # candidates whose account had none: never called a liquidation
     retried: int = 0  # candidates whose trades the venue had not served yet: asked again once
     dropped_for_budget: int = 0
@@ -110,13 +122,18 @@ class LiquidationWatch:
         sinks: Sequence[Any],
         candidate_usd: Decimal,
         weight_per_min: int,
+        ws_users: int = 0,  # user slots for WebSocket reads (0: REST only)
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client, self.db, self.alerting, self.sinks = client, db, alerting, list(sinks)
         self.grouper = CandidateGrouper(candidate_usd, KNOWN_LIQUIDATORS)
         self.limiter = WeightLimiter(weight_per_min, clock=clock)
         self.stats = WatchStats()
+        self.snapshots = SnapshotReader(ws_users, clock=clock)
         self._clock = clock
+        self._inflight: set[str] = set()  # accounts being read
+        self._rest_busy = False  # one REST read at a time, as the weight share is paced
+        self._writing = asyncio.Lock()  # reads run side by side; the store takes one writer
         self._heap: list[_Pending] = []
         self._seq = itertools.count()
         self._wake = asyncio.Event()
@@ -127,6 +144,15 @@ class LiquidationWatch:
         self._liquidating: dict[tuple[str, str], _Following] = {}
 
     # -- called by the engine (sync, cheap) --------------------------------------------------
+
+    @property
+    def ws_users(self) -> int:
+        """User slots this watch keeps for WebSocket reads (the engine follows 10 less these)."""
+        return self.snapshots.share
+
+    def attach_stream(self, stream: HyperliquidStream) -> None:
+        """Read fills over this stream too (the engine routes its snapshots to `snapshots`)."""
+        self.snapshots.attach(stream)
 
     def on_trades(self, trades: Iterable[Trade]) -> None:
         """Group trades from the tape into candidates (no I/O)."""
@@ -227,33 +253,44 @@ class LiquidationWatch:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Confirm candidates, largest first, within the weight share, until stop is set."""
-        while not stop.is_set():
-            if self._clock() - self._children_at >= CHILDREN_REFRESH_S:
-                await self._refresh_children()
-            self._drop_stale()
-            batch = self._next_batch()
-            if batch is None:
-                self._wake.clear()
-                await wait_set(self._wake, 0.25)
-                continue
-            await self._confirm(batch)
+        async with asyncio.TaskGroup() as group:
+            while not stop.is_set():
+                if self._clock() - self._children_at >= CHILDREN_REFRESH_S:
+                    await self._refresh_children()
+                self._drop_stale()
+                picked = self._next_batch()
+                if picked is None:
+                    self._wake.clear()
+                    await wait_set(self._wake, 0.25)
+                    continue
+                batch, via_ws = picked
+                self._inflight.add(batch[0].address)
+                self._rest_busy = self._rest_busy or not via_ws
+                group.create_task(self._confirm(batch, via_ws), name="liquidation-confirm")
 
-    def _next_batch(self) -> list[Candidate] | None:
-        """The largest ready candidate and every other pending one of its account, if the
-        weight share has room for the call now."""
+    def _next_batch(self) -> tuple[list[Candidate], bool] | None:
+        """The largest ready candidate and every other pending one of its account, and whether
+        to read it over the WebSocket; None while neither read has room for it now."""
         now = self._clock()
-        ready = [p for p in self._heap if p.ready_at <= now]
+        ready = [
+            p for p in self._heap if p.ready_at <= now and p.candidate.address not in self._inflight
+        ]
         if not ready:
             return None
-        if self.limiter.used_in_window() + hl.request_weight("userFillsByTime") > (
-            self.limiter.per_minute
-        ):
-            return None
         top = min(ready)
-        mine = [p for p in self._heap if p.candidate.address == top.candidate.address]
-        self._heap = [p for p in self._heap if p.candidate.address != top.candidate.address]
+        address = top.candidate.address
+        via_ws = self.snapshots.reserve(address)
+        if not via_ws:
+            if self.snapshots.usable(address) and now - top.ready_at < SLOT_WAIT_S:
+                return None  # a user slot frees within a round trip
+            if self._rest_busy or self.limiter.used_in_window() + hl.request_weight(
+                "userFillsByTime"
+            ) > (self.limiter.per_minute):
+                return None
+        mine = [p for p in self._heap if p.candidate.address == address]
+        self._heap = [p for p in self._heap if p.candidate.address != address]
         heapq.heapify(self._heap)
-        return [p.candidate for p in mine]
+        return [p.candidate for p in mine], via_ws
 
     def _drop_stale(self) -> None:
         if len(self._covered) > MAX_PENDING:  # forget reads no candidate window can reach
@@ -289,7 +326,17 @@ class LiquidationWatch:
         self.grouper.vaults = frozenset(children) | KNOWN_LIQUIDATORS
         log.info("following %d HLP child vaults for backstops", len(children))
 
-    async def _confirm(self, batch: list[Candidate]) -> None:
+    async def _confirm(self, batch: list[Candidate], via_ws: bool) -> None:
+        address = batch[0].address
+        try:
+            await self._confirm_read(batch, via_ws)
+        finally:
+            self.snapshots.release(address)  # a read that returned early never took it
+            self._inflight.discard(address)
+            self._rest_busy = self._rest_busy and via_ws
+            self._wake.set()
+
+    async def _confirm_read(self, batch: list[Candidate], via_ws: bool) -> None:
         address = batch[0].address
         start = min(c.first_ms for c in batch) - LOOKBACK_MS
         start = max(start, self._covered.get(address, 0) + 1)
@@ -297,14 +344,19 @@ class LiquidationWatch:
         if start > end:  # already read past every one of them
             self.stats.rejected += len(batch)
             return
-        try:
-            fills = await self._read_fills(address, start, end)
-        except BadInput:
-            raise
-        except TrackerError as exc:
-            log.warning("liquidation candidates of %s not confirmed: %s", address, exc)
-            self.stats.failed += 1
-            return
+        fills = await self.snapshots.read(address, start, end) if via_ws else None
+        if via_ws and fills is None:
+            self.stats.ws_fallbacks += 1
+        if fills is None:
+            via_ws = False
+            try:
+                fills = await self._read_fills(address, start, end)
+            except BadInput:
+                raise
+            except TrackerError as exc:
+                log.warning("liquidation candidates of %s not confirmed: %s", address, exc)
+                self.stats.failed += 1
+                return
         # Its own liquidation fills only: as a maker in someone else's liquidation its fills carry
         # the object too, naming the other account, and do not describe its position.
         liquidations = [
@@ -338,6 +390,10 @@ class LiquidationWatch:
             self._liquidating[(address, coin)] = _Following(last_ms=last, confirmed_usd=stored)
         confirmed = [c for c in batch if c.coin in coins]
         self.stats.confirmed += len(confirmed)
+        if via_ws:
+            self.stats.confirmed_ws += len(confirmed)
+        else:
+            self.stats.confirmed_rest += len(confirmed)
         self.stats.rejected += len(batch) - len(confirmed)
         if not liquidations:
             return
@@ -390,7 +446,8 @@ class LiquidationWatch:
                 return record_confirmed(store, self.alerting, victims, fills)
 
         try:
-            recorded = await asyncio.to_thread(write)
+            async with self._writing:
+                recorded = await asyncio.to_thread(write)
         except BadInput:
             raise
         except TrackerError as exc:
@@ -421,6 +478,9 @@ class LiquidationWatch:
             "candidates": self.stats.candidates,
             "confirm_calls": self.stats.confirm_calls,
             "confirmed": self.stats.confirmed,
+            "confirmed_ws": self.stats.confirmed_ws,
+            "confirmed_rest": self.stats.confirmed_rest,
+            "ws_fallbacks": self.stats.ws_fallbacks,
             "rejected": self.stats.rejected,
             "retried": self.stats.retried,
             "dropped_for_budget": self.stats.dropped_for_budget,
@@ -432,4 +492,5 @@ class LiquidationWatch:
             "weight_per_min": self.limiter.per_minute,
             "weight_used_last_min": self.limiter.used_in_window(),
             "weight_max_in_any_min": self.limiter.max_in_window,
+            **self.snapshots.status(),
         }

@@ -172,6 +172,7 @@ async def _live(
         sinks=runner.sinks,
         candidate_usd=settings.liquidation_candidate_usd,
         weight_per_min=settings.liquidation_confirm_weight_per_min,
+        ws_users=settings.liquidation_confirm_ws_users,
     )
 
     def on_live_pass(report: PassReport) -> None:

@@ -57,7 +57,8 @@ def _daemon_lines(daemon: dict[str, Any]) -> list[Any]:
                 f"confirmed, {liq['rejected']} rejected, {liq['dropped_for_budget']} "
                 f"dropped for lack of budget, {liq['pending']} pending; confirm weight "
                 f"{liq['weight_used_last_min']}/{liq['weight_per_min']} (max "
-                f"{liq['weight_max_in_any_min']})"
+                f"{liq['weight_max_in_any_min']}); confirmed from WebSocket snapshots "
+                f"{liq.get('confirmed_ws', 0)}, over REST {liq.get('confirmed_rest', 0)}"
             )
         )
     if "loop_lag_ms_max" in daemon:  # `tracker run --loop-lag`

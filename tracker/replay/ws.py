@@ -5,8 +5,9 @@ On connect it sends the text `Websocket connection established.`; `{"method":"pi
 subscription, refusals an `{"channel":"error","data":TEXT}` frame. Served feeds: `allMids`
 (+dex; on subscribing, whenever `fake.set_mark` moves a mark, and every `mids_interval_s`),
 `activeAssetCtx`, `trades` (the latest few on subscribing, then each `trade()`), `userFills`
-(an `isSnapshot` replay of the stored fills first, then fills added by `fake.put_fills` or
-`push_fills`) and `userEvents` (channel `user`: those fills, and `push_liquidation` events).
+(an `isSnapshot` replay of the `snapshot_fills` most recent stored fills first, newest
+first, then fills added by `fake.put_fills` or `push_fills`) and `userEvents` (channel `user`:
+those fills, and `push_liquidation` events).
 
 Per-IP limits as the venue: 10 connections and 30 new ones a minute (HTTP 429), 1000
 subscriptions, 10 distinct users in user subscriptions (`Cannot track more than 10 total
@@ -131,6 +132,7 @@ class FakeWebSocket:
         self.venue = venue
         self.idle_close_s = 60.0
         self.mids_interval_s: float | None = 1.0  # scheduled allMids; None = only on changes
+        self.snapshot_fills = 2000  # a userFills snapshot holds this many of the newest fills
         self.received: list[Any] = []  # every client frame, parsed (raw text when not JSON)
         self.received_at: list[float] = []  # time.monotonic() of each, in the same order
         self.connects = 0
@@ -408,7 +410,8 @@ class FakeWebSocket:
             if kind == "userEvents":
                 return []
             series = self.venue._fills.get(user.lower())
-            fills = series.items[-2000:][::-1] if series else []
+            newest = series.items[-self.snapshot_fills :] if series and self.snapshot_fills else []
+            fills = newest[::-1]
             data = {"isSnapshot": True, "user": user.lower(), "fills": fills}
             return [_dumps({"channel": "userFills", "data": data})]
         return None

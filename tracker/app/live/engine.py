@@ -136,6 +136,8 @@ class LiveEngine:
     ) -> None:
         self.liquidations = liquidations
         self.poller, self.stream, self.run_pass = poller, stream, run_pass
+        if liquidations is not None:  # its confirmations read userFills snapshots too
+            liquidations.attach_stream(stream)
         self.addresses = list(addresses)
         self.db, self.alerting, self.sinks, self.on_pass = db, alerting, list(sinks), on_pass
         self.book = LiveBook()
@@ -288,8 +290,13 @@ class LiveEngine:
                 event, UserLiquidation
             ):
                 self._due(event.user)
+            elif isinstance(event, UserFills):
+                if self.liquidations is not None:  # a confirmation's read (fill_snapshots)
+                    self.liquidations.snapshots.on_snapshot(event)
             elif isinstance(event, StreamStatus):
                 self.stats.stream_state, self.stats.reconnects = event.state, event.reconnects
+                if self.liquidations is not None:
+                    self.liquidations.snapshots.on_stream(event.state)
                 if event.state == "connected" and event.reconnects:
                     for user in self._users:  # backfill what the gap may have hidden
                         self._due(user)
@@ -517,7 +524,7 @@ class LiveEngine:
     def _follow_market(self, dexes: Sequence[str]) -> None:
         """Trades of every perp coin of every dex (those held first, then the main dex's), within
         the subscriptions the venue allows one IP less those kept for per-user feeds."""
-        room = MAX_SUBSCRIPTIONS - len(self.stream.subscriptions) - 2 * MAX_USERS
+        room = MAX_SUBSCRIPTIONS - len(self.stream.subscriptions) - 2 * MAX_USERS  # 2 feeds each
         held = self.book.held_coins()
         coins: list[tuple[str, str]] = sorted(held)  # first: never crowded out
         for dex in dexes:
@@ -543,19 +550,25 @@ class LiveEngine:
             self._coins.add((dex, coin))
 
     def _follow_users(self) -> None:
-        """Per-user fills and events for the riskiest accounts (at most 10 per IP)."""
+        """Per-user fills and events for the riskiest accounts: at most 10 per IP, less the
+        slots the liquidation watch keeps for its reads; an account it is reading right now
+        is taken at the next call."""
+        limit = MAX_USERS - (self.liquidations.ws_users if self.liquidations is not None else 0)
         riskiest: list[str] = []
         for key in self.book.risk_order():
+            if len(riskiest) >= limit:
+                break
             if key.address not in riskiest:
                 riskiest.append(key.address)
-            if len(riskiest) == MAX_USERS:
-                break
         wanted = set(riskiest)
         for user in self._users - wanted:
             self.stream.unsubscribe_user(user)
-        for user in sorted(wanted - self._users):
+        kept = self._users & wanted
+        held_elsewhere = self.stream.users - self._users
+        for user in sorted(wanted - self._users - held_elsewhere):
             self.stream.subscribe_user(user)
-        self._users = wanted
+            kept.add(user)
+        self._users = kept
 
     async def _housekeeping(self) -> None:
         trimmed = time.monotonic()

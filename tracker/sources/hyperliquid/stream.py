@@ -45,6 +45,7 @@ from tracker.sources.hyperliquid.ws_parse import WsRecord, parse_frame
 log = logging.getLogger(__name__)
 
 MAX_USERS = 10  # distinct users across user-specific subscriptions, per IP
+USER_FEEDS = ("userFills", "userEvents")  # what subscribe_user follows unless told otherwise
 MAX_SUBSCRIPTIONS = 1000  # per IP
 SENDS_PER_MINUTE = 1800  # the venue allows 2000 per IP over all connections: keep a margin
 CONNECTS_PER_MINUTE = 20  # the venue allows 30 new connections per minute per IP
@@ -96,7 +97,7 @@ class HyperliquidStream:
         self.send_limiter = send_limiter or WeightLimiter(SENDS_PER_MINUTE)
         self.connect_limiter = connect_limiter or WeightLimiter(CONNECTS_PER_MINUTE)
         self._subs: dict[str, dict[str, str]] = {}  # key -> subscription, in subscribe order
-        self._users: set[str] = set()
+        self._users: dict[str, tuple[str, ...]] = {}  # address -> its feeds subscribed
         self._queue: asyncio.Queue[StreamEvent] = asyncio.Queue(queue_size)
         self._held: deque[StreamEvent] = deque()  # taken off the queue by a cancelled reader
         self._outbox: asyncio.Queue[str] | None = None  # set while a connection is open
@@ -123,8 +124,8 @@ class HyperliquidStream:
         """Public trades of one coin, naming buyer and seller (`trades`)."""
         return self._add({"type": "trades", "coin": coin})
 
-    def subscribe_user(self, user: str) -> bool:
-        """Fills and liquidations of one account (`userFills` + `userEvents`).
+    def subscribe_user(self, user: str, feeds: tuple[str, ...] = USER_FEEDS) -> bool:
+        """Fills and liquidations of one account (`userFills` + `userEvents`, or only `feeds`).
 
         Raises StreamLimitError for an 11th distinct user, BadAddress for a malformed one.
         """
@@ -136,19 +137,19 @@ class HyperliquidStream:
                 f"cannot stream more than {MAX_USERS} users over the Hyperliquid WebSocket "
                 f"(a per-IP limit); unsubscribe one or poll {address} over REST"
             )
-        self._check_room(2)
-        self._users.add(address)
-        self._add({"type": "userFills", "user": address})
-        self._add({"type": "userEvents", "user": address})
+        self._check_room(len(feeds))
+        self._users[address] = feeds
+        for kind in feeds:
+            self._add({"type": kind, "user": address})
         return True
 
     def unsubscribe_user(self, user: str) -> bool:
-        """Stop both feeds of one account; False when it was not subscribed."""
+        """Stop every feed of one account; False when it was not subscribed."""
         address = normalise_address(user)
-        if address not in self._users:
+        feeds = self._users.pop(address, None)
+        if feeds is None:
             return False
-        self._users.discard(address)
-        for kind in ("userFills", "userEvents"):
+        for kind in feeds:
             sub = {"type": kind, "user": address}
             self._subs.pop(_key(sub), None)
             self._send_nowait({"method": "unsubscribe", "subscription": sub})
