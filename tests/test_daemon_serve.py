@@ -146,8 +146,9 @@ async def test_a_read_waiting_for_the_store_lock_does_not_block_the_loop(tmp_pat
 
 
 async def test_each_stored_pass_is_announced_on_the_stream_at_once(tmp_path):
-    """The daemon's on_pass bumps the stream itself: a `change` follows a pass with the file
-    untouched (the file watcher would see nothing; without the bump only pings would come)."""
+    """The daemon's on_pass bumps the stream itself: a `change` naming the pass's addresses
+    follows a pass with the file untouched (the file watcher would see nothing; without the bump
+    only pings would come)."""
     from datetime import UTC, datetime
 
     from tracker.app.serving import Listen, serving
@@ -167,16 +168,17 @@ async def test_each_stored_pass_is_announced_on_the_stream_at_once(tmp_path):
         gaps=(), weight=0, duration_s=0.0,
     )  # fmt: skip
     async with (
-        serving(settings, listen, passes.append) as on_pass,
+        serving(settings, listen, passes.append) as dashboard,
         aiohttp.ClientSession() as session,
         session.get(f"{urls[0]}api/stream") as stream,
     ):
         seen = await next_event(stream, "change")
         await next_event(stream, "ping")  # the stream is quiet: the file is not changing
-        on_pass(report)
+        dashboard.on_pass(report)
         async with asyncio.timeout(30):  # a bound, not a timed assertion: fail, don't hang
             after = await next_event(stream, "change")
     assert passes == [report] and after["version"] == seen["version"] + 1
+    assert after["addresses"] == []  # the pass's own (none here): pages of others need not re-read
 
 
 async def test_run_serve_labels_accounts_from_its_own_watchlist_outside_any_folder(
