@@ -6,7 +6,8 @@ The fake venue (tests/fakes, REST + WebSocket) runs in this process with the N m
 of bench/snapshot.py; a `tracker snapshot` with the weight limit lifted stores every account
 once, then `tracker run -w LIST --serve 127.0.0.1:0` runs as a user runs it (by default
 `--no-live --interval 1` with the limit lifted: every account stored every pass, the fastest
-the page can follow the venue today; `--live` runs the daemon's default live mode instead).
+the page can follow the file; `--live` runs the daemon's default live mode instead, where the
+pages follow the engine's book: venue WebSocket -> engine -> SSE -> DOM).
 Headless Chromium (Debian's /usr/bin/chromium through Playwright) measures:
 - overview_load_ms: a fresh browser profile opens the overview; navigation start to the N-th
   account row in the DOM (a MutationObserver installed before the page's own script). Median of
@@ -15,13 +16,15 @@ Headless Chromium (Debian's /usr/bin/chromium through Playwright) measures:
 - mark_to_page_p99_ms: the account page of one account is open; this process moves the mark of
   one of its coins on the fake venue (`set_mark`), and the page's observer notes when that
   position's mark cell shows the new price (same machine, same clock). p50/p99/max of --samples
-  moves;
-- cpu_pct_50_clients: the daemon's extra CPU (psutil, % of one core) with 50 open `/api/stream`
-  connections (Server-Sent Events, read and otherwise idle) over windows with no client:
+  moves, each --gap to --gap + 0.5 s after the previous one showed (live pages push an account
+  at most once a second: with --gap 0 a move waits for the account's next second by design);
+- cpu_pct_50_clients: the daemon's extra CPU (psutil, % of one core) with 50 open
+  `/api/stream?account=A` connections (Server-Sent Events as the account page of one of the
+  accounts opens it, read and otherwise idle) over windows with no client:
   --rounds rounds of --seconds windows (none, 50 streams, 50 pages), interleaved; CPU seconds
   per stored pass compared, at the idle windows' pass rate (see extra_pct; the plain ratios are
   listed too). cpu_pct_50_pages: the same with 50 clients that each re-read what the account
-  page reads on every `change` event, as an open page does.
+  page reads on every `change` event naming the account (or naming none), as an open page does.
 Prints JSON with the machine. Run by hand; never part of the tests.
 """
 
@@ -31,6 +34,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import signal
 import statistics
@@ -55,6 +59,7 @@ from tests.fakes.hyperliquid import FakeHyperliquid  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 MOVE = 0.003  # each mark move: ±0.3 %, alternately
+RECORDS = ("fills", "funding", "ledger")  # the account page's tables, first page each
 WAIT_S = 180.0  # a ceiling for one sample, not a measured time
 ROWS_SEEN = """
 window.__rowsAt = null;
@@ -151,11 +156,14 @@ async def overview_loads(
 
 
 async def mark_moves(
-    page: Page, fake: FakeHyperliquid, coin: str, mark: float, samples: int
+    page: Page, fake: FakeHyperliquid, coin: str, mark: float, samples: int, gap: float
 ) -> list[float]:
-    """Venue mark move -> the page's mark cell showing it (ms), per sample."""
+    """Venue mark move -> the page's mark cell showing it (ms), per sample; each move gap to
+    gap + 0.5 s (uniform) after the previous one showed."""
     found = []
+    jitter = random.Random(16)
     for i in range(samples):
+        await asyncio.sleep(gap + jitter.random() * 0.5)
         mark *= 1 + (MOVE if i % 2 == 0 else -MOVE)
         price = f"{mark:.2f}"
         want = await page.evaluate("p => px(p)", price)
@@ -169,8 +177,10 @@ async def mark_moves(
 async def client(
     session: aiohttp.ClientSession, url: str, address: str, reread: bool, stop: asyncio.Event
 ) -> None:
-    """One open stream; reread: re-read the account page's API on each `change`, as a page."""
-    async with session.get(f"{url}api/stream") as stream:
+    """One open stream following address, as the account page opens it (its live figures come
+    on it); reread: on each `change` that concerns address (names it, or names none), re-read
+    what the account page reads, as an open page does."""
+    async with session.get(f"{url}api/stream?account={address}") as stream:
         event = None
         async for raw in stream.content:
             if stop.is_set():
@@ -179,10 +189,14 @@ async def client(
             if line.startswith("event: "):
                 event = line.removeprefix("event: ")
             elif line.startswith("data: ") and event == "change" and reread:
+                stored = json.loads(line.removeprefix("data: ")).get("addresses")
+                if stored is not None and address not in stored:
+                    continue
                 for path in (
                     f"api/accounts/{address}",
                     f"api/accounts?address={address}",
                     f"api/accounts/{address}/history",
+                    *(f"api/accounts/{address}/{t}?limit=25&offset=0" for t in RECORDS),
                 ):
                     async with session.get(url + path) as response:
                         await response.read()
@@ -234,7 +248,10 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     loaders.load_snapshot(fake, state)
     model = state["models"][0]
     coin = model["positions"][0]["coin"]
-    mode = ["--interval", str(args.interval)] + ([] if args.live else ["--no-live"])
+    interval = args.interval if args.interval is not None else (None if args.live else 1.0)
+    mode = ([] if interval is None else ["--interval", str(interval)]) + (
+        [] if args.live else ["--no-live"]
+    )
     async with fake:
         wl = watchlist(work / "w.toml", addresses)
         db = work / "serve.duckdb"
@@ -258,7 +275,9 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 await page.goto(f"{url}accounts/{model['user']}")
                 await page.wait_for_selector(f'#positions tr[data-coin="{coin}"] td.mark')
                 marks = dict(fake.dex("").mids())
-                moves = await mark_moves(page, fake, coin, float(marks[coin]), args.samples)
+                moves = await mark_moves(
+                    page, fake, coin, float(marks[coin]), args.samples, args.gap
+                )
                 await browser.close()
             pid, address = proc.pid, model["user"]
             cpu: dict[str, list[dict[str, float]]] = {"idle": [], "streams": [], "pages": []}
@@ -285,6 +304,7 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "mark_to_page_p99_ms": percentile(moves, 0.99),
         "mark_to_page_max_ms": max(moves),
         "mark_moves": len(moves),
+        "mark_gap_s": [args.gap, args.gap + 0.5],
         "cpu_pct_50_clients": extra_pct(cpu["streams"], cpu["idle"]),
         "cpu_pct_50_pages": extra_pct(cpu["pages"], cpu["idle"]),
         "cpu_pct_plain": {  # CPU seconds over wall seconds, no per-pass correction
@@ -302,10 +322,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=20, help="mark moves timed")
+    parser.add_argument(
+        "--gap", type=float, default=1.0, help="s between a move shown and the next (+0-0.5 s)"
+    )
     parser.add_argument("--loads", type=int, default=5, help="overview loads timed")
     parser.add_argument("--seconds", type=float, default=15.0, help="each CPU window")
     parser.add_argument("--rounds", type=int, default=3, help="CPU windows of each kind")
-    parser.add_argument("--interval", type=float, default=1.0, help="tracker run --interval")
+    parser.add_argument(
+        "--interval", type=float, help="tracker run --interval (1 polling; live: its default)"
+    )
     parser.add_argument("--live", action="store_true", help="live mode, the default budget")
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()

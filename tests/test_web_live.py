@@ -116,7 +116,7 @@ async def test_the_feed_pushes_each_moved_account_once_as_the_same_bytes_to_ever
     changes = Changes(tmp_path / "none.duckdb", poll_s=1.0)
     feed = LiveFeed(changes, BookView(book))
     changes.latest = feed.latest
-    feed.push()  # the first look: every account, before any stream
+    feed.push(0.0)  # the first look: every account, before any stream
     one, one_again = frames(changes, account_topic(TWO))
     overview, _ = frames(changes, OVERVIEW)
     assert one[0] is one_again[0]  # a newcomer gets the latest bytes as they are
@@ -128,10 +128,13 @@ async def test_the_feed_pushes_each_moved_account_once_as_the_same_bytes_to_ever
     assert {r["address"] for r in data(overview[0])["rows"]} == {ONE, TWO}
     subs = [changes.subscribe(frozenset({account_topic(TWO), OVERVIEW})) for _ in range(50)]
     book.apply_marks({"BTC": D(100_000), "ETH": D(3000), "SOL": D(150)})
-    feed.push()  # the same figures: nothing
+    feed.push(10.0)  # the same figures: nothing
     assert all(len(s.frames) == 2 for s in subs)  # the two latest frames given at subscribing
     book.apply_marks({"ETH": D(2900)})
-    feed.push()
+    feed.push(20.0)
+    book.apply_marks({"ETH": D(2890)})
+    feed.push(20.5)  # pushed half a second ago: waits for its second
+    assert all(len(s.frames) == 4 for s in subs)
     account, rows = subs[0].frames[2:]
     assert all(s.frames[2] is account and s.frames[3] is rows for s in subs)  # serialized once
     (eth,) = [p for p in data(account)["positions"] if p["coin"] == "ETH"]
@@ -140,7 +143,7 @@ async def test_the_feed_pushes_each_moved_account_once_as_the_same_bytes_to_ever
     slow = subs[1]
     for mark in range(MAX_QUEUED):  # a stream that reads nothing is given the latest state
         book.apply_marks({"ETH": D(2800 - mark)})
-        feed.push()
+        feed.push(21.0 + mark)
     assert len(slow.frames) <= MAX_QUEUED
     newest = [data(f) for f in slow.frames if f.startswith(b"event: account")][-1]
     (eth,) = [p for p in newest["positions"] if p["coin"] == "ETH"]
