@@ -24,7 +24,10 @@ Headless Chromium (Debian's /usr/bin/chromium through Playwright) measures:
   --rounds rounds of --seconds windows (none, 50 streams, 50 pages), interleaved; CPU seconds
   per stored pass compared, at the idle windows' pass rate (see extra_pct; the plain ratios are
   listed too). cpu_pct_50_pages: the same with 50 clients that each re-read what the account
-  page reads on every `change` event naming the account (or naming none), as an open page does.
+  page reads on every `change` event naming the account (or naming none), as an open page does;
+  cpu_pct_50_overview_streams: 50 streams as the overview opens them. With --live the mark of
+  one coin moves every --churn s through every window (each account holding it changes, so is
+  pushed, once a second), passes are rare, and the extra is the plain CPU over wall time.
 Prints JSON with the machine. Run by hand; never part of the tests.
 """
 
@@ -175,12 +178,17 @@ async def mark_moves(
 
 
 async def client(
-    session: aiohttp.ClientSession, url: str, address: str, reread: bool, stop: asyncio.Event
+    session: aiohttp.ClientSession,
+    url: str,
+    address: str | None,
+    reread: bool,
+    stop: asyncio.Event,
 ) -> None:
     """One open stream following address, as the account page opens it (its live figures come
-    on it); reread: on each `change` that concerns address (names it, or names none), re-read
-    what the account page reads, as an open page does."""
-    async with session.get(f"{url}api/stream?account={address}") as stream:
+    on it), or the overview's (address None); reread: on each `change` that concerns address
+    (names it, or names none), re-read what the account page reads, as an open page does."""
+    topic = "overview=1" if address is None else f"account={address}"
+    async with session.get(f"{url}api/stream?{topic}") as stream:
         event = None
         async for raw in stream.content:
             if stop.is_set():
@@ -203,7 +211,7 @@ async def client(
 
 
 async def cpu_with(
-    pid: int, url: str, address: str, clients: int, reread: bool, s: float, work: Path
+    pid: int, url: str, address: str | None, clients: int, reread: bool, s: float, work: Path
 ) -> dict[str, float]:
     """The daemon's CPU seconds, wall seconds and passes stored over s seconds with that many
     clients open."""
@@ -236,6 +244,26 @@ def extra_pct(windows: list[dict[str, float]], idle: list[dict[str, float]]) -> 
     return round((per_pass - base) * rate * 100, 1)
 
 
+def extra_plain(windows: list[dict[str, float]], idle: list[dict[str, float]]) -> float:
+    """Extra % of a core over the idle windows, CPU seconds over wall seconds (live mode: passes
+    are rare there, the marks' churn is what every window shares)."""
+
+    def share(ws: list[dict[str, float]]) -> float:
+        return sum(w["cpu_s"] for w in ws) / sum(w["wall_s"] for w in ws) * 100
+
+    return round(share(windows) - share(idle), 1)
+
+
+async def churn(fake: FakeHyperliquid, coin: str, mark: float, every_s: float) -> None:
+    """The coin's mark moving ±0.1 % every every_s until cancelled (live mode's CPU windows:
+    each account holding it changes, and is pushed, once a second)."""
+    step = 0
+    while True:
+        step += 1
+        fake.set_mark(coin, f"{mark * (1 + (0.001 if step % 2 else -0.001)):.2f}")
+        await asyncio.sleep(every_s)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
@@ -249,6 +277,7 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     model = state["models"][0]
     coin = model["positions"][0]["coin"]
     interval = args.interval if args.interval is not None else (None if args.live else 1.0)
+    extra = extra_plain if args.live else extra_pct
     mode = ([] if interval is None else ["--interval", str(interval)]) + (
         [] if args.live else ["--no-live"]
     )
@@ -280,13 +309,25 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 )
                 await browser.close()
             pid, address = proc.pid, model["user"]
-            cpu: dict[str, list[dict[str, float]]] = {"idle": [], "streams": [], "pages": []}
+            kinds: list[tuple[str, str | None, int, bool]] = [
+                ("idle", address, 0, False),
+                ("streams", address, 50, False),
+                ("pages", address, 50, True),
+                ("overviews", None, 50, False),
+            ]
+            cpu: dict[str, list[dict[str, float]]] = {k[0]: [] for k in kinds}
+            moving = (
+                asyncio.create_task(churn(fake, coin, float(marks[coin]), args.churn))
+                if args.live
+                else None
+            )
             for _ in range(args.rounds):  # interleaved: the machine's load drifts
-                for kind, clients, reread in (("idle", 0, False), ("streams", 50, False),
-                                              ("pages", 50, True)):  # fmt: skip
+                for kind, follows, clients, reread in kinds:
                     cpu[kind].append(
-                        await cpu_with(pid, url, address, clients, reread, args.seconds, work)
+                        await cpu_with(pid, url, follows, clients, reread, args.seconds, work)
                     )
+            if moving is not None:
+                moving.cancel()
             stored = await passes(work)
         finally:
             if proc.returncode is None:
@@ -305,8 +346,14 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "mark_to_page_max_ms": max(moves),
         "mark_moves": len(moves),
         "mark_gap_s": [args.gap, args.gap + 0.5],
-        "cpu_pct_50_clients": extra_pct(cpu["streams"], cpu["idle"]),
-        "cpu_pct_50_pages": extra_pct(cpu["pages"], cpu["idle"]),
+        "cpu_pct_50_clients": extra(cpu["streams"], cpu["idle"]),
+        "cpu_pct_50_pages": extra(cpu["pages"], cpu["idle"]),
+        "cpu_pct_50_overview_streams": extra(cpu["overviews"], cpu["idle"]),
+        "cpu_pct_method": "plain, marks churning" if args.live else "per stored pass",
+        "churn_s": args.churn if args.live else None,
+        "churn_accounts": sum(
+            any(p["coin"] == coin for p in m["positions"]) for m in state["models"]
+        ),
         "cpu_pct_plain": {  # CPU seconds over wall seconds, no per-pass correction
             k: round(sum(w["cpu_s"] for w in v) / sum(w["wall_s"] for w in v) * 100, 1)
             for k, v in cpu.items()
@@ -332,6 +379,9 @@ def main() -> None:
         "--interval", type=float, help="tracker run --interval (1 polling; live: its default)"
     )
     parser.add_argument("--live", action="store_true", help="live mode, the default budget")
+    parser.add_argument(
+        "--churn", type=float, default=0.5, help="live: s between mark moves in CPU windows"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tracker-bench-") as tmp:

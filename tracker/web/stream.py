@@ -76,7 +76,8 @@ class Changes:
         self._answers: dict[str, asyncio.Future[Any]] = {}  # reads of version _answered
         self._answered = 0
         self._stored: deque[tuple[int, frozenset[str] | None]] = deque(maxlen=STORED_KEPT)
-        self._followers: dict[str, set[Subscription]] = {}
+        self._streams: set[Subscription] = set()  # every open stream, woken at each bump
+        self._followers: dict[str, set[Subscription]] = {}  # topic -> the streams following it
         self.latest: Callable[[str], bytes | None] | None = None  # a topic's state, for newcomers
         # what a change of the file that nobody announced stored: unknown (None, `tracker serve`),
         # or no account's snapshot (the daemon announces each pass it stores with its addresses)
@@ -87,9 +88,8 @@ class Changes:
         addresses; None: unknown)."""
         self.version += 1
         self._stored.append((self.version, None if stored is None else frozenset(stored)))
-        for followers in self._followers.values():
-            for sub in followers:
-                sub.ready.set()
+        for sub in self._streams:
+            sub.ready.set()
 
     def stored_since(self, version: int) -> list[str] | None:
         """The addresses stored after version up to now; None when unknown (a file change, or
@@ -108,6 +108,7 @@ class Changes:
     def subscribe(self, topics: frozenset[str]) -> Subscription:
         """A stream following topics, with their latest frames waiting already."""
         sub = Subscription(topics)
+        self._streams.add(sub)
         for topic in topics:
             self._followers.setdefault(topic, set()).add(sub)
         self._catch_up(sub)
@@ -115,6 +116,7 @@ class Changes:
 
     def unsubscribe(self, sub: Subscription) -> None:
         """The stream left."""
+        self._streams.discard(sub)
         for topic in sub.topics:
             followers = self._followers.get(topic)
             if followers is not None:
