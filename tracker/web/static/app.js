@@ -125,6 +125,7 @@ async function overview() {
     return tr;
   });
   shownAt = Date.now();
+  shownRows = new Map([...document.querySelectorAll("#accounts tbody tr")].map((tr) => [tr.dataset.address, tr]));
   document.getElementById("empty").hidden = rows.length > 0;
 }
 
@@ -149,7 +150,7 @@ function overviewFigures(tr, r) {
 
 function liveRows(rows) {
   for (const r of rows) {
-    const tr = document.querySelector('#accounts tr[data-address="' + CSS.escape(r.address) + '"]');
+    const tr = shownRows.get(r.address);
     if (tr) overviewFigures(tr, r);
   }
 }
@@ -638,6 +639,7 @@ let lastEvent = 0;
 let refreshing = null;
 let liveFigures = false; // the daemon's live book feeds this page (tracker run, live mode)
 let shownAt = 0; // when the overview was last read
+let shownRows = new Map(); // address -> its overview row
 
 function live(state, text) {
   const badge = document.getElementById("live");
@@ -660,8 +662,7 @@ function wanted(change) {
   if (!change.addresses) return true;
   if (page === "account") return change.addresses.includes(address);
   if (page === "overview" && liveFigures) {
-    const shown = (a) => document.querySelector('#accounts tr[data-address="' + CSS.escape(a) + '"]');
-    return Date.now() - shownAt > REREAD_MS || !change.addresses.every(shown);
+    return Date.now() - shownAt > REREAD_MS || !change.addresses.every((a) => shownRows.has(a));
   }
   return true;
 }
