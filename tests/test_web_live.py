@@ -1,8 +1,10 @@
 """`tracker run --live --serve` in a real headless Chromium: the open pages follow the daemon's
 live book. A mark moved on the fake venue's WebSocket changes the account page's distance (and the
 overview's) within 2 s without a reload while nothing new is stored (the store is asked before and
-after: same rows, same newest time); a hostile label shows as text; when the daemon stops, the page
-says the stream is down.
+after: same rows, same newest time); a trade of the account on the tape shows as a position move
+within 2 s; a hostile label shows as text; when the daemon stops, the page says the stream is
+down. And the feed and the stream alone: each moved account serialized once, the same bytes to
+every stream, at most once a second; a change names the passes' accounts.
 """
 
 from __future__ import annotations
@@ -79,6 +81,12 @@ async def test_a_mark_move_reaches_the_open_pages_from_the_live_book(hl_fake, tm
             assert await page.evaluate("window.sameDocument") == 42  # no reload
             assert await stored(session, base) == before  # not from a new snapshot
             assert seen.errors == [] and seen.dialogs == []
+
+            # the whale buys on the public tape: the move shows on its page as it happens
+            hl_fake.ws.trade("ETH", "2500", "100", buyer=WHALE, seller="0x" + "55" * 20)
+            move = page.locator("#moves li")
+            await expect(move).to_have_count(1, timeout=LIVE_MS)
+            assert "ETH increase: 900 → 1000" in (await move.text_content() or "")
 
             code = await stop_daemon(proc)
             assert code == 0

@@ -127,7 +127,8 @@ class LiveFeed:
         for address in sorted(due):
             self._pending.discard(address)
             snapshots = self.source.snapshots(address)
-            if not snapshots:
+            if not snapshots:  # no longer followed
+                self._sent.pop(address, None)
                 continue
             body = orjson.dumps(account_doc(address, snapshots))
             sent = self._sent.get(address)
