@@ -6,7 +6,8 @@ The fake venue (tests/fakes, REST + WebSocket) runs in this process with the N m
 of bench/snapshot.py; a `tracker snapshot` with the weight limit lifted stores every account
 once, then `tracker run -w LIST --serve 127.0.0.1:0` runs as a user runs it (by default
 `--no-live --interval 1` with the limit lifted: every account stored every pass, the fastest
-the page can follow the venue today; `--live` runs the daemon's default live mode instead).
+the page can follow the file; `--live` runs the daemon's default live mode instead, where the
+pages follow the engine's book: venue WebSocket -> engine -> SSE -> DOM).
 Headless Chromium (Debian's /usr/bin/chromium through Playwright) measures:
 - overview_load_ms: a fresh browser profile opens the overview; navigation start to the N-th
   account row in the DOM (a MutationObserver installed before the page's own script). Median of
@@ -15,13 +16,18 @@ Headless Chromium (Debian's /usr/bin/chromium through Playwright) measures:
 - mark_to_page_p99_ms: the account page of one account is open; this process moves the mark of
   one of its coins on the fake venue (`set_mark`), and the page's observer notes when that
   position's mark cell shows the new price (same machine, same clock). p50/p99/max of --samples
-  moves;
-- cpu_pct_50_clients: the daemon's extra CPU (psutil, % of one core) with 50 open `/api/stream`
-  connections (Server-Sent Events, read and otherwise idle) over windows with no client:
+  moves, each --gap to --gap + 0.5 s after the previous one showed (live pages push an account
+  at most once a second: with --gap 0 a move waits for the account's next second by design);
+- cpu_pct_50_clients: the daemon's extra CPU (psutil, % of one core) with 50 open
+  `/api/stream?account=A` connections (Server-Sent Events as the account page of one of the
+  accounts opens it, read and otherwise idle) over windows with no client:
   --rounds rounds of --seconds windows (none, 50 streams, 50 pages), interleaved; CPU seconds
   per stored pass compared, at the idle windows' pass rate (see extra_pct; the plain ratios are
   listed too). cpu_pct_50_pages: the same with 50 clients that each re-read what the account
-  page reads on every `change` event, as an open page does.
+  page reads on every `change` event naming the account (or naming none), as an open page does;
+  cpu_pct_50_overview_streams: 50 streams as the overview opens them. With --live the mark of
+  one coin moves every --churn s through every window (each account holding it changes, so is
+  pushed, once a second), passes are rare, and the extra is the plain CPU over wall time.
 Prints JSON with the machine. Run by hand; never part of the tests.
 """
 
@@ -31,6 +37,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import signal
 import statistics
@@ -55,6 +62,7 @@ from tests.fakes.hyperliquid import FakeHyperliquid  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"]
 MOVE = 0.003  # each mark move: ±0.3 %, alternately
+RECORDS = ("fills", "funding", "ledger")  # the account page's tables, first page each
 WAIT_S = 180.0  # a ceiling for one sample, not a measured time
 ROWS_SEEN = """
 window.__rowsAt = null;
@@ -151,11 +159,14 @@ async def overview_loads(
 
 
 async def mark_moves(
-    page: Page, fake: FakeHyperliquid, coin: str, mark: float, samples: int
+    page: Page, fake: FakeHyperliquid, coin: str, mark: float, samples: int, gap: float
 ) -> list[float]:
-    """Venue mark move -> the page's mark cell showing it (ms), per sample."""
+    """Venue mark move -> the page's mark cell showing it (ms), per sample; each move gap to
+    gap + 0.5 s (uniform) after the previous one showed."""
     found = []
+    jitter = random.Random(16)
     for i in range(samples):
+        await asyncio.sleep(gap + jitter.random() * 0.5)
         mark *= 1 + (MOVE if i % 2 == 0 else -MOVE)
         price = f"{mark:.2f}"
         want = await page.evaluate("p => px(p)", price)
@@ -167,10 +178,17 @@ async def mark_moves(
 
 
 async def client(
-    session: aiohttp.ClientSession, url: str, address: str, reread: bool, stop: asyncio.Event
+    session: aiohttp.ClientSession,
+    url: str,
+    address: str | None,
+    reread: bool,
+    stop: asyncio.Event,
 ) -> None:
-    """One open stream; reread: re-read the account page's API on each `change`, as a page."""
-    async with session.get(f"{url}api/stream") as stream:
+    """One open stream following address, as the account page opens it (its live figures come
+    on it), or the overview's (address None); reread: on each `change` that concerns address
+    (names it, or names none), re-read what the account page reads, as an open page does."""
+    topic = "overview=1" if address is None else f"account={address}"
+    async with session.get(f"{url}api/stream?{topic}") as stream:
         event = None
         async for raw in stream.content:
             if stop.is_set():
@@ -179,17 +197,21 @@ async def client(
             if line.startswith("event: "):
                 event = line.removeprefix("event: ")
             elif line.startswith("data: ") and event == "change" and reread:
+                stored = json.loads(line.removeprefix("data: ")).get("addresses")
+                if stored is not None and address not in stored:
+                    continue
                 for path in (
                     f"api/accounts/{address}",
                     f"api/accounts?address={address}",
                     f"api/accounts/{address}/history",
+                    *(f"api/accounts/{address}/{t}?limit=25&offset=0" for t in RECORDS),
                 ):
                     async with session.get(url + path) as response:
                         await response.read()
 
 
 async def cpu_with(
-    pid: int, url: str, address: str, clients: int, reread: bool, s: float, work: Path
+    pid: int, url: str, address: str | None, clients: int, reread: bool, s: float, work: Path
 ) -> dict[str, float]:
     """The daemon's CPU seconds, wall seconds and passes stored over s seconds with that many
     clients open."""
@@ -222,6 +244,26 @@ def extra_pct(windows: list[dict[str, float]], idle: list[dict[str, float]]) -> 
     return round((per_pass - base) * rate * 100, 1)
 
 
+def extra_plain(windows: list[dict[str, float]], idle: list[dict[str, float]]) -> float:
+    """Extra % of a core over the idle windows, CPU seconds over wall seconds (live mode: passes
+    are rare there, the marks' churn is what every window shares)."""
+
+    def share(ws: list[dict[str, float]]) -> float:
+        return sum(w["cpu_s"] for w in ws) / sum(w["wall_s"] for w in ws) * 100
+
+    return round(share(windows) - share(idle), 1)
+
+
+async def churn(fake: FakeHyperliquid, coin: str, mark: float, every_s: float) -> None:
+    """The coin's mark moving ±0.1 % every every_s until cancelled (live mode's CPU windows:
+    each account holding it changes, and is pushed, once a second)."""
+    step = 0
+    while True:
+        step += 1
+        fake.set_mark(coin, f"{mark * (1 + (0.001 if step % 2 else -0.001)):.2f}")
+        await asyncio.sleep(every_s)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
@@ -234,7 +276,11 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     loaders.load_snapshot(fake, state)
     model = state["models"][0]
     coin = model["positions"][0]["coin"]
-    mode = ["--interval", str(args.interval)] + ([] if args.live else ["--no-live"])
+    interval = args.interval if args.interval is not None else (None if args.live else 1.0)
+    extra = extra_plain if args.live else extra_pct
+    mode = ([] if interval is None else ["--interval", str(interval)]) + (
+        [] if args.live else ["--no-live"]
+    )
     async with fake:
         wl = watchlist(work / "w.toml", addresses)
         db = work / "serve.duckdb"
@@ -258,16 +304,30 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 await page.goto(f"{url}accounts/{model['user']}")
                 await page.wait_for_selector(f'#positions tr[data-coin="{coin}"] td.mark')
                 marks = dict(fake.dex("").mids())
-                moves = await mark_moves(page, fake, coin, float(marks[coin]), args.samples)
+                moves = await mark_moves(
+                    page, fake, coin, float(marks[coin]), args.samples, args.gap
+                )
                 await browser.close()
             pid, address = proc.pid, model["user"]
-            cpu: dict[str, list[dict[str, float]]] = {"idle": [], "streams": [], "pages": []}
+            kinds: list[tuple[str, str | None, int, bool]] = [
+                ("idle", address, 0, False),
+                ("streams", address, 50, False),
+                ("pages", address, 50, True),
+                ("overviews", None, 50, False),
+            ]
+            cpu: dict[str, list[dict[str, float]]] = {k[0]: [] for k in kinds}
+            moving = (
+                asyncio.create_task(churn(fake, coin, float(marks[coin]), args.churn))
+                if args.live
+                else None
+            )
             for _ in range(args.rounds):  # interleaved: the machine's load drifts
-                for kind, clients, reread in (("idle", 0, False), ("streams", 50, False),
-                                              ("pages", 50, True)):  # fmt: skip
+                for kind, follows, clients, reread in kinds:
                     cpu[kind].append(
-                        await cpu_with(pid, url, address, clients, reread, args.seconds, work)
+                        await cpu_with(pid, url, follows, clients, reread, args.seconds, work)
                     )
+            if moving is not None:
+                moving.cancel()
             stored = await passes(work)
         finally:
             if proc.returncode is None:
@@ -285,8 +345,15 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "mark_to_page_p99_ms": percentile(moves, 0.99),
         "mark_to_page_max_ms": max(moves),
         "mark_moves": len(moves),
-        "cpu_pct_50_clients": extra_pct(cpu["streams"], cpu["idle"]),
-        "cpu_pct_50_pages": extra_pct(cpu["pages"], cpu["idle"]),
+        "mark_gap_s": [args.gap, args.gap + 0.5],
+        "cpu_pct_50_clients": extra(cpu["streams"], cpu["idle"]),
+        "cpu_pct_50_pages": extra(cpu["pages"], cpu["idle"]),
+        "cpu_pct_50_overview_streams": extra(cpu["overviews"], cpu["idle"]),
+        "cpu_pct_method": "plain, marks churning" if args.live else "per stored pass",
+        "churn_s": args.churn if args.live else None,
+        "churn_accounts": sum(
+            any(p["coin"] == coin for p in m["positions"]) for m in state["models"]
+        ),
         "cpu_pct_plain": {  # CPU seconds over wall seconds, no per-pass correction
             k: round(sum(w["cpu_s"] for w in v) / sum(w["wall_s"] for w in v) * 100, 1)
             for k, v in cpu.items()
@@ -302,11 +369,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=20, help="mark moves timed")
+    parser.add_argument(
+        "--gap", type=float, default=1.0, help="s between a move shown and the next (+0-0.5 s)"
+    )
     parser.add_argument("--loads", type=int, default=5, help="overview loads timed")
     parser.add_argument("--seconds", type=float, default=15.0, help="each CPU window")
     parser.add_argument("--rounds", type=int, default=3, help="CPU windows of each kind")
-    parser.add_argument("--interval", type=float, default=1.0, help="tracker run --interval")
+    parser.add_argument(
+        "--interval", type=float, help="tracker run --interval (1 polling; live: its default)"
+    )
     parser.add_argument("--live", action="store_true", help="live mode, the default budget")
+    parser.add_argument(
+        "--churn", type=float, default=0.5, help="live: s between mark moves in CPU windows"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="tracker-bench-") as tmp:

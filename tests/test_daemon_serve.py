@@ -54,6 +54,18 @@ async def next_event(response: aiohttp.ClientResponse, name: str) -> dict:
     raise AssertionError(f"the stream ended before a {name!r} event")
 
 
+async def next_any(response: aiohttp.ClientResponse) -> tuple[str, dict]:
+    """The name and data of the next SSE event."""
+    event = ""
+    async for raw in response.content:
+        line = raw.decode().rstrip("\n")
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            return event, json.loads(line.removeprefix("data: "))
+    raise AssertionError("the stream ended")
+
+
 @pytest.mark.parametrize("mode", [("--no-live",), ("--live",)], ids=["polling", "live"])
 async def test_run_serves_the_api_and_the_stream_while_passes_are_stored(hl_fake, tmp_path, mode):
     env = tracker_env(hl_fake.url, tmp_path / "t.duckdb")
@@ -146,8 +158,9 @@ async def test_a_read_waiting_for_the_store_lock_does_not_block_the_loop(tmp_pat
 
 
 async def test_each_stored_pass_is_announced_on_the_stream_at_once(tmp_path):
-    """The daemon's on_pass bumps the stream itself: a `change` follows a pass with the file
-    untouched (the file watcher would see nothing; without the bump only pings would come)."""
+    """The daemon's on_pass bumps the stream itself: a `change` naming the pass's addresses
+    follows a pass with the file untouched (the file watcher would see nothing; without the bump
+    only pings would come)."""
     from datetime import UTC, datetime
 
     from tracker.app.serving import Listen, serving
@@ -167,16 +180,18 @@ async def test_each_stored_pass_is_announced_on_the_stream_at_once(tmp_path):
         gaps=(), weight=0, duration_s=0.0,
     )  # fmt: skip
     async with (
-        serving(settings, listen, passes.append) as on_pass,
+        serving(settings, listen, passes.append) as dashboard,
         aiohttp.ClientSession() as session,
         session.get(f"{urls[0]}api/stream") as stream,
     ):
         seen = await next_event(stream, "change")
         await next_event(stream, "ping")  # the stream is quiet: the file is not changing
-        on_pass(report)
+        dashboard.on_pass(report)
         async with asyncio.timeout(30):  # a bound, not a timed assertion: fail, don't hang
-            after = await next_event(stream, "change")
+            name, after = await next_any(stream)
+    assert name == "change"  # at once, not at the next ping 5 s later
     assert passes == [report] and after["version"] == seen["version"] + 1
+    assert after["addresses"] == []  # the pass's own (none here): pages of others need not re-read
 
 
 async def test_run_serve_labels_accounts_from_its_own_watchlist_outside_any_folder(

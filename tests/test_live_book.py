@@ -47,7 +47,7 @@ from tracker.records import (
 from tracker.risk import perps as risk
 from tracker.risk.assess import assess_account
 from tracker.risk.assess import position_tiers as tiers_for
-from tracker.risk.live.book import AccountKey, LiveBook
+from tracker.risk.live.book import AccountKey, BookView, LiveBook
 from tracker.risk.live.remark import remark_account
 from tracker.sources.hyperliquid.client import parse_clearinghouse_state, parse_meta_and_asset_ctxs
 
@@ -770,3 +770,24 @@ def test_queries_match_the_exact_figures(data, count, moves, levels):
             notional_b = sum((p.notional_usd for p in b.positions), D(0))
             if (ca, -notional_a) < (cb, -notional_b):
                 assert rank[a.address] < rank[b.address], (ca, cb)
+
+
+def test_changed_accounts_names_only_those_whose_figures_moved():
+    a = _account("0x" + "1a" * 20, [_leg("BTC", "2", "100000")], D(20_000))
+    b = _account("0x" + "1b" * 20, [_leg("ETH", "-10", "3000"), _leg("SOL", "5", "150")], D(9_000))
+    book = _book_of(a, b)
+    first, look = book.changed_accounts(None)
+    assert first == sorted([a.address, b.address])  # the first look: everything held
+    book.apply_marks({"BTC": D(100_000), "ETH": D(3000), "SOL": D(150)})  # the same marks again
+    assert book.changed_accounts(look)[0] == []
+    book.apply_marks({"BTC": D(100_000), "ETH": D(2950), "SOL": D(150)})
+    moved, look = book.changed_accounts(look)
+    assert moved == [b.address]
+    book.upsert(a, META)  # a refresh: named even when its figures end up the same
+    moved, look = book.changed_accounts(look)
+    assert moved == [a.address]
+    book.remove(b.address)
+    c = _account("0x" + "1c" * 20, [_leg("ETH", "-10", "3000"), _leg("SOL", "5", "150")], D(9_000))
+    book.upsert(c, META)  # takes b's slot and rows
+    assert book.changed_accounts(look)[0] == [c.address]
+    assert BookView(book).changed_accounts(None)[0] == sorted([a.address, c.address])

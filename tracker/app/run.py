@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -26,8 +26,9 @@ from tracker.errors import TrackerError
 from tracker.store.db import kept_open, open_store
 
 if TYPE_CHECKING:  # run's universe and dashboard are imported when asked for, not by snapshot
-    from tracker.app.serving import Listen
+    from tracker.app.serving import Dashboard, Listen
     from tracker.app.universe import Universe
+    from tracker.records.events import PositionChange
 
 OnPass = Callable[[PassReport], None]
 
@@ -107,8 +108,10 @@ async def run(
     async with contextlib.AsyncExitStack() as stack:
         if lag is not None:
             await stack.enter_async_context(lag.running())
+        dashboard = None
         if serve is not None:
-            on_pass = await stack.enter_async_context(serving(settings, serve, on_pass))
+            dashboard = await stack.enter_async_context(serving(settings, serve, on_pass))
+            on_pass = dashboard.on_pass
         poller = await stack.enter_async_context(hyperliquid_poller(settings))
         ethereum = await stack.enter_async_context(ethereum_link(settings))
         universe = (
@@ -139,7 +142,7 @@ async def run(
                 runner, schedules, universe, poller, settings, stop, interval, on_pass
             )
         return await _live(
-            runner, poller, settings, watched, universe, stop, interval, lag, on_pass
+            runner, poller, settings, watched, universe, stop, interval, lag, on_pass, dashboard
         )
 
 
@@ -153,9 +156,11 @@ async def _live(
     interval: float,
     lag: LoopLag | None,
     on_pass: OnPass,
+    dashboard: Dashboard | None = None,
 ) -> Any:
     """Live mode: the WebSocket engine, the liquidation watch on the tape, the universe's
-    leaderboard follower, and the plain schedule of Ethereum-only entries; its stats at stop."""
+    leaderboard follower, and the plain schedule of Ethereum-only entries; its stats at stop.
+    With a dashboard, its pages follow the engine's book (tracker.web.live)."""
     from tracker.app.liquidation_watch import LiquidationWatch
     from tracker.app.live.engine import LiveEngine
     from tracker.app.live.scheduler import SchedulerConfig
@@ -179,7 +184,19 @@ async def _live(
         dropped = watch.stats.dropped_for_budget
         on_pass(replace(report, liquidation_candidates_dropped=dropped))
 
-    async with HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream:
+    # position changes to the move alerts and, once it follows the book, the dashboard
+    hooks: list[Callable[[list[PositionChange]], Awaitable[None]]] = []
+    if runner.moves:  # whale moves from the tape alert within a second (alerts/move_engine.py)
+        hooks.append(runner.moves.on_position_changes)
+
+    async def on_position_changes(changes: list[PositionChange]) -> None:
+        for hook in hooks:
+            await hook(changes)
+
+    async with (
+        HyperliquidStream(poller.client.session, settings.hl_ws_url) as stream,
+        contextlib.AsyncExitStack() as stack,
+    ):
         engine = LiveEngine(
             poller=poller,
             stream=stream,
@@ -191,10 +208,12 @@ async def _live(
             on_pass=on_live_pass,
             config=SchedulerConfig(max_staleness_s=max(interval, 1.0)),
             loop_lag=lag,
-            # whale moves from the tape alert within a second (alerts/move_engine.py)
-            on_position_changes=runner.moves.on_position_changes if runner.moves else None,
+            on_position_changes=on_position_changes if runner.moves or dashboard else None,
             liquidations=watch,
         )
+        if dashboard is not None:
+            feed = await stack.enter_async_context(dashboard.live(engine.view()))
+            hooks.insert(0, feed.on_position_changes)  # to the pages first: it only queues
         if universe is not None:
             engine.status_extra["universe"] = universe.progress
         try:

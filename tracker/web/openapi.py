@@ -128,7 +128,17 @@ PATHS: dict[str, Any] = {
     ),
     "/api/stream": {
         "get": {
-            "summary": "Server-Sent Events: `change` when the data changed, `ping` every 5 s",
+            "summary": (
+                "Server-Sent Events: `change` when the data changed (with `addresses`, the "
+                "accounts of the daemon's passes since the last, when known), `ping` every 5 s; "
+                "under `tracker run --live --serve` also `account` (the watch document at the "
+                "live book's marks, at most once a second), `overview` (the moved rows, with "
+                "the keys of /api/accounts) and `position` (a position change as it happens)"
+            ),
+            "parameters": [
+                _param("account", "an address: its `account` and `position` events"),
+                _param("overview", "1: the `overview` events"),
+            ],
             "responses": {"200": {"description": "text/event-stream"}},
         }
     },

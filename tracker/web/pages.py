@@ -40,6 +40,7 @@ _OVERVIEW = """
 _ACCOUNT = """
 <section id="summary" class="summary"></section>
 <h2>Positions</h2>
+<ul id="moves" class="moves" hidden></ul>
 <table id="positions" class="data"><thead><tr>
   <th>coin</th><th>side</th><th class="n">size</th><th class="n">entry</th><th class="n">mark</th>
   <th class="n">notional</th><th class="n">uPnL</th><th class="n">ROE</th><th class="n">lev.</th>

@@ -1,8 +1,16 @@
-"""/api/stream: Server-Sent Events announcing that the DuckDB file changed.
+"""/api/stream: Server-Sent Events announcing that the DuckDB file changed, and live figures.
 
 One watcher per server looks at the file (and its write-ahead log) every `poll_s`: a change of
-size or modification time is a new version. Each page holds one stream and re-reads the API on
-`change`; a `ping` every `ping_s` lets the page tell a quiet stream from a dead one.
+size or modification time is a new version; the daemon bumps it itself after each stored pass,
+naming the addresses of the pass. Each page holds one stream and re-reads the API on `change` (an
+account page only when the change names its address, or names none); a `ping` every
+`ping_s` lets the page tell a quiet stream from a dead one.
+
+Under `tracker run --serve` in live mode the feed (tracker.web.live) publishes frames, already
+serialized, on topics: `overview`, and `account:ADDRESS`. A stream follows the topics its query
+asks for (`?overview=1`, `?account=ADDRESS`); each frame's bytes go to every stream following
+its topic as they are, never re-read or re-serialized per page. A stream that falls behind by
+MAX_QUEUED frames gets the latest state of its topics instead of the backlog.
 """
 
 from __future__ import annotations
@@ -11,7 +19,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Collection
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -22,7 +31,26 @@ from tracker.errors import TrackerError
 
 log = logging.getLogger(__name__)
 MAX_ANSWERS = 256  # distinct reads kept for one version (query strings vary without bound)
+MAX_QUEUED = 64  # frames waiting for one slow stream before it is given the latest state instead
+STORED_KEPT = 64  # versions whose stored addresses are remembered (a page behind gets "any")
+OVERVIEW = "overview"
 T = TypeVar("T")
+
+
+def account_topic(address: str) -> str:
+    """The topic of one address's live figures."""
+    return "account:" + address
+
+
+class Subscription:
+    """One stream's topics and the frames waiting for it."""
+
+    __slots__ = ("frames", "ready", "topics")
+
+    def __init__(self, topics: frozenset[str]) -> None:
+        self.topics = topics
+        self.frames: list[bytes] = []
+        self.ready = asyncio.Event()  # set when a frame or a new version waits
 
 
 def _stamp(db: Path) -> tuple[tuple[int, int] | None, ...]:
@@ -45,15 +73,72 @@ class Changes:
         self.db = db
         self.poll_s = poll_s
         self.version = 0
-        self._changed = asyncio.Event()  # replaced by a fresh one at each bump
         self._answers: dict[str, asyncio.Future[Any]] = {}  # reads of version _answered
         self._answered = 0
+        self._stored: deque[tuple[int, frozenset[str] | None]] = deque(maxlen=STORED_KEPT)
+        self._streams: set[Subscription] = set()  # every open stream, woken at each bump
+        self._followers: dict[str, set[Subscription]] = {}  # topic -> the streams following it
+        self.latest: Callable[[str], bytes | None] | None = None  # a topic's state, for newcomers
+        # what a change of the file that nobody announced stored: unknown (None, `tracker serve`),
+        # or no account's snapshot (the daemon announces each pass it stores with its addresses)
+        self.unannounced: frozenset[str] | None = None
 
-    def bump(self) -> None:
-        """A new version now: the writer in this process (the daemon) stored something."""
+    def bump(self, stored: Collection[str] | None = None) -> None:
+        """A new version now: the writer in this process (the daemon) stored something (these
+        addresses; None: unknown)."""
         self.version += 1
-        self._changed.set()
-        self._changed = asyncio.Event()
+        self._stored.append((self.version, None if stored is None else frozenset(stored)))
+        for sub in self._streams:
+            sub.ready.set()
+
+    def stored_since(self, version: int) -> list[str] | None:
+        """The addresses stored after version up to now; None when unknown (a file change, or
+        versions older than those remembered)."""
+        found: set[str] = set()
+        covered = version
+        for v, stored in self._stored:
+            if v <= version:
+                continue
+            if stored is None or v != covered + 1:
+                return None
+            found |= stored
+            covered = v
+        return sorted(found) if covered == self.version else None
+
+    def subscribe(self, topics: frozenset[str]) -> Subscription:
+        """A stream following topics, with their latest frames waiting already."""
+        sub = Subscription(topics)
+        self._streams.add(sub)
+        for topic in topics:
+            self._followers.setdefault(topic, set()).add(sub)
+        self._catch_up(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        """The stream left."""
+        self._streams.discard(sub)
+        for topic in sub.topics:
+            followers = self._followers.get(topic)
+            if followers is not None:
+                followers.discard(sub)
+                if not followers:
+                    del self._followers[topic]
+
+    def publish(self, topic: str, frame: bytes) -> None:
+        """frame (one serialized SSE message) to every stream following topic, as it is."""
+        for sub in self._followers.get(topic, ()):
+            if len(sub.frames) >= MAX_QUEUED:
+                self._catch_up(sub)
+            else:
+                sub.frames.append(frame)
+            sub.ready.set()
+
+    def _catch_up(self, sub: Subscription) -> None:
+        """Replace what waits for sub with the latest state of its topics."""
+        found = (self.latest(t) for t in sorted(sub.topics)) if self.latest else ()
+        sub.frames = [f for f in found if f is not None]
+        if sub.frames:
+            sub.ready.set()
 
     async def watch(self) -> None:
         """Look at the file every poll_s until cancelled."""
@@ -63,7 +148,7 @@ class Changes:
             now = await asyncio.to_thread(_stamp, self.db)
             if now != seen:
                 seen = now
-                self.bump()
+                self.bump(self.unannounced)
 
     async def once(self, key: str, read: Callable[[], T]) -> T:
         """read() in a worker thread once per version and key, however many ask (every open
@@ -80,15 +165,6 @@ class Changes:
     def _forget_failed(self, key: str, answer: asyncio.Future[Any]) -> None:
         if (answer.cancelled() or answer.exception()) and self._answers.get(key) is answer:
             del self._answers[key]
-
-    async def after(self, version: int, timeout_s: float) -> int:
-        """The version once it differs from version, or the same one after timeout_s."""
-        if self.version == version:
-            changed = self._changed
-            with contextlib.suppress(TimeoutError):  # not wait_for: 3.11's can eat a cancel
-                async with asyncio.timeout(timeout_s):
-                    await changed.wait()
-        return self.version
 
 
 CHANGES = web.AppKey("changes", Changes)
@@ -110,10 +186,15 @@ async def watching(app: web.Application) -> AsyncIterator[None]:
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    """GET /api/stream: `change` (with the newest snapshot, alert and episode times) and `ping`."""
+    """GET /api/stream: `change` (the newest snapshot, alert and episode times and, when known,
+    the addresses of the passes since the last), `ping`, and the live frames asked for."""
+    from tracker.addresses import normalise_address
     from tracker.web.api import READER, params
 
-    params(request, set())
+    q = params(request, {"account", "overview"})
+    topics = {OVERVIEW} if q.get("overview") == "1" else set()
+    if "account" in q:
+        topics.add(account_topic(normalise_address(q["account"])))
     headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-store"}
     if request.method == "HEAD":
         return web.Response(headers=headers)
@@ -122,17 +203,40 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(b"retry: 2000\n\n")
     seen = -1
-    with contextlib.suppress(ConnectionResetError):
-        while True:
-            version = await changes.after(seen, request.app[PING_S])
-            if version == seen:
-                await response.write(event("ping", {"version": version}))
-                continue
-            seen = version
-            try:
-                latest = await changes.once("stream", reader.latest)
-            except TrackerError as exc:  # the file is missing or locked for too long
-                await response.write(event("trouble", {"error": str(exc).splitlines()[0]}))
-                continue
-            await response.write(event("change", {"version": version, **latest}))
+    sub = changes.subscribe(frozenset(topics))
+    try:
+        with contextlib.suppress(ConnectionResetError):
+            while True:
+                if changes.version == seen and not sub.frames:
+                    with contextlib.suppress(TimeoutError):  # not wait_for: 3.11's can eat a cancel
+                        async with asyncio.timeout(request.app[PING_S]):
+                            await sub.ready.wait()
+                sub.ready.clear()
+                frames, sub.frames = sub.frames, []
+                if changes.version != seen:
+                    seen = await _announce(response, changes, reader.latest, seen)
+                elif not frames:
+                    await response.write(event("ping", {"version": seen}))
+                for frame in frames:  # the same bytes for every stream following the topic
+                    await response.write(frame)
+    finally:
+        changes.unsubscribe(sub)
     return response
+
+
+async def _announce(
+    response: web.StreamResponse, changes: Changes, latest: Callable[[], Any], seen: int
+) -> int:
+    """Write the `change` event of the current version (or `trouble`); that version."""
+    version = changes.version
+    stored = changes.stored_since(seen) if seen >= 0 else None
+    try:
+        newest = await changes.once("stream", latest)
+    except TrackerError as exc:  # the file is missing or locked for too long
+        await response.write(event("trouble", {"error": str(exc).splitlines()[0]}))
+        return version
+    doc = {"version": version, **newest}
+    if stored is not None:
+        doc["addresses"] = stored
+    await response.write(event("change", doc))
+    return version

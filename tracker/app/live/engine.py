@@ -69,7 +69,7 @@ from tracker.records import (
     UserLiquidation,
 )
 from tracker.records.events import PositionChange, TapeDrift
-from tracker.risk.live.book import LiveBook
+from tracker.risk.live.book import BookView, LiveBook
 from tracker.sources.hyperliquid.stream import MAX_SUBSCRIPTIONS, HyperliquidStream
 from tracker.store import open_store
 
@@ -173,6 +173,10 @@ class LiveEngine:
         self._state_only: set[str] = set()
         self._full_cost = self.scheduler.cost_weight
         self.status_extra: dict[str, Callable[[], Any]] = {}
+
+    def view(self) -> BookView:
+        """The book, read-only, for the dashboard (tracker.web.live): nothing copied per call."""
+        return BookView(self.book)
 
     async def run(self, stop: asyncio.Event) -> LiveStats:
         """Refresh everything once, subscribe, then stream and refresh until stop is set.

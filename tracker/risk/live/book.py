@@ -23,7 +23,7 @@ import numpy as np
 from tracker.records import AccountSnapshot, MarketMeta, Position, VenueAccount, VenuePosition
 from tracker.risk import perps as risk
 from tracker.risk.assess import position_tiers
-from tracker.risk.live import queries, view
+from tracker.risk.live import figures, queries, view
 from tracker.risk.live.columns import Bools, Columns, Ints
 from tracker.risk.live.kernel import recompute
 from tracker.risk.live.shock import exact_shock
@@ -102,6 +102,7 @@ class LiveBook:
         self._row_position: list[VenuePosition | None] = []
         self._row_tiers: list[risk.Tiers | None] = []
         self._dirty: set[int] = set()
+        self._gen: list[int] = [0]  # per slot: raised at each upsert and removal (figures.py)
 
     # ------------------------------------------------------------ refresh path
 
@@ -126,6 +127,7 @@ class LiveBook:
         when = ts or account.venue_time or datetime.now(UTC)
         self._cols.write_slot(slot, account, offset=offset, ts=when)
         self._accounts[slot] = account
+        self._gen[slot] += 1
         self._dirty.add(slot)
         self._maybe_compact()
 
@@ -158,6 +160,7 @@ class LiveBook:
         self._cols.slot["alive"][slot] = False
         self._keys[slot] = None
         self._accounts[slot] = None
+        self._gen[slot] += 1
         self._dirty.discard(slot)
         self._free.append(slot)
         self._maybe_compact()
@@ -180,6 +183,7 @@ class LiveBook:
             self._keys.append(key)
             self._accounts.append(None)
             self._slot_rows.append([])
+            self._gen.append(0)
         self._slot_of[key] = slot
         return slot
 
@@ -360,6 +364,14 @@ class LiveBook:
             if cid in ids
         }
 
+    def changed_accounts(self, since: figures.Look | None) -> tuple[list[str], figures.Look]:
+        """Addresses whose figures differ from the look `since` (every held one when None), and
+        the look to pass next time; O(positions) in numpy, no record built."""
+        self._flush()
+        now = figures.look(self._cols, self._gen)
+        found = {self._keys[s] for s in figures.changed(since, now).tolist()}
+        return sorted({k.address for k in found if k is not None}), now
+
     def positions(self, address: str | None = None) -> list[Position]:
         """Position records at the current marks, largest notional first within each account."""
         return [p for s in self.snapshots(address) for p in s.positions]
@@ -388,3 +400,21 @@ class LiveBook:
             assert position is not None
             positions.append(position)
         return view.account_snapshot(self._cols, slot, rows, account, positions)
+
+
+class BookView:
+    """A read-only window on a LiveBook for readers outside the engine (the dashboard): which
+    accounts changed and their records at the current marks, nothing that moves the book."""
+
+    __slots__ = ("_book",)
+
+    def __init__(self, book: LiveBook) -> None:
+        self._book = book
+
+    def changed_accounts(self, since: figures.Look | None) -> tuple[list[str], figures.Look]:
+        """LiveBook.changed_accounts."""
+        return self._book.changed_accounts(since)
+
+    def snapshots(self, address: str) -> list[AccountSnapshot]:
+        """The address's AccountSnapshots at the current marks (every dex); O(its positions)."""
+        return self._book.snapshots(address)

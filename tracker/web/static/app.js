@@ -118,17 +118,41 @@ async function overview() {
     tr.dataset.address = r.address;
     cell(tr, null, "account").appendChild(accountLink(r.address, r.label));
     cell(tr, r.display_name || "", "name");
-    cell(tr, usd(r.account_value_usd), "n value");
-    cell(tr, usd(r.notional_usd), "n");
-    cell(tr, pct(r.shock_to_liq_pct, true), "n " + danger(Math.abs(num(r.shock_to_liq_pct) ?? Infinity)));
-    const nearest = cell(tr, r.coin ? null : "-", "coin");
-    if (r.coin) nearest.append(marketLink(r.coin), " " + r.side);
-    cell(tr, px(r.mark_px), "n mark");
-    cell(tr, px(r.liquidation_px), "n");
-    cell(tr, pct(r.distance_to_liq_pct), "n distance " + danger(r.distance_to_liq_pct));
+    for (const name of ["value", "notional", "shock", "coin", "mark", "liq", "distance"]) {
+      cell(tr, null, name === "coin" ? name : "n " + name);
+    }
+    overviewFigures(tr, r);
     return tr;
   });
+  shownAt = Date.now();
+  shownRows = new Map([...document.querySelectorAll("#accounts tbody tr")].map((tr) => [tr.dataset.address, tr]));
   document.getElementById("empty").hidden = rows.length > 0;
+}
+
+function overviewFigures(tr, r) {
+  // the figures of one overview row: from /api/accounts, or from the live book (same keys)
+  const put = (name, text, cls) => {
+    const td = tr.querySelector("td." + name);
+    td.textContent = text;
+    if (cls !== undefined) td.className = cls;
+    return td;
+  };
+  put("value", usd(r.account_value_usd));
+  put("notional", usd(r.notional_usd));
+  const shock = num(r.shock_to_liq_pct);
+  put("shock", pct(shock, true), "n shock " + danger(Math.abs(shock ?? Infinity)));
+  const nearest = put("coin", r.coin ? "" : "-");
+  if (r.coin) nearest.append(marketLink(r.coin), " " + r.side);
+  put("mark", px(r.mark_px));
+  put("liq", px(r.liquidation_px));
+  put("distance", pct(r.distance_to_liq_pct), "n distance " + danger(r.distance_to_liq_pct));
+}
+
+function liveRows(rows) {
+  for (const r of rows) {
+    const tr = shownRows.get(r.address);
+    if (tr) overviewFigures(tr, r);
+  }
 }
 
 async function overviewFilters() {
@@ -175,8 +199,8 @@ async function account() {
     ["address", address, ""],
     ["leaderboard name", who.display_name || "-", "name"],
     ["value", usd(who.account_value_usd), "value"],
-    ["notional", usd(who.notional_usd), ""],
-    ["shock to liquidation", pct(who.shock_to_liq_pct, true), ""],
+    ["notional", usd(who.notional_usd), "notional"],
+    ["shock to liquidation", pct(who.shock_to_liq_pct, true), "shock"],
     ["as of", when(doc.time), "time"],
   ];
   for (const [name, text, cls] of facts) {
@@ -185,28 +209,78 @@ async function account() {
     item.appendChild(el("span", text, "v"));
     summary.appendChild(item);
   }
-  fill("#positions", doc.positions, (p) => {
-    const tr = el("tr");
-    tr.dataset.coin = p.coin;
-    cell(tr, null, "coin").appendChild(marketLink(p.coin));
-    cell(tr, p.side, p.side === "long" ? "up" : "down");
-    cell(tr, num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n");
-    cell(tr, px(p.entry_px), "n");
-    cell(tr, px(p.mark_px), "n mark");
-    cell(tr, usd(p.notional_usd), "n");
-    cell(tr, usd(p.unrealized_pnl, true), "n " + signClass(p.unrealized_pnl));
-    cell(tr, p.roe === null ? "-" : pct(num(p.roe) * 100, true), "n " + signClass(p.roe));
-    cell(tr, p.leverage + "x", "n");
-    cell(tr, p.margin_mode);
-    cell(tr, px(p.liquidation_px), "n liq");
-    cell(tr, px(p.venue_liquidation_px), "n");
-    cell(tr, pct(p.distance_to_liq_pct), "n distance " + danger(p.distance_to_liq_pct));
-    return tr;
-  });
+  fill("#positions", doc.positions, positionRow);
   await Promise.all([
     getJSON("/api/accounts/" + address + "/history").then(drawCharts),
     ...Object.keys(offsets).map(records),
   ]);
+}
+
+function positionRow(p) {
+  const tr = el("tr");
+  tr.dataset.coin = p.coin;
+  cell(tr, null, "coin").appendChild(marketLink(p.coin));
+  cell(tr, p.side, p.side === "long" ? "up" : "down");
+  cell(tr, num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n size");
+  cell(tr, px(p.entry_px), "n");
+  for (const name of ["mark", "notional", "pnl", "roe"]) cell(tr, null, "n " + name);
+  cell(tr, p.leverage + "x", "n");
+  cell(tr, p.margin_mode);
+  cell(tr, null, "n liq");
+  cell(tr, px(p.venue_liquidation_px), "n");
+  cell(tr, null, "n distance");
+  positionFigures(tr, p);
+  return tr;
+}
+
+function positionFigures(tr, p) {
+  // the figures the live book moves with each mark, set in place
+  const put = (name, text, cls) => {
+    const td = tr.querySelector("td." + name);
+    if (td.textContent !== text) td.textContent = text;
+    td.className = "n " + name + (cls ? " " + cls : "");
+  };
+  put("mark", px(p.mark_px));
+  put("notional", usd(p.notional_usd));
+  put("pnl", usd(p.unrealized_pnl, true), signClass(p.unrealized_pnl));
+  put("roe", p.roe === null ? "-" : pct(num(p.roe) * 100, true), signClass(p.roe));
+  put("liq", px(p.liquidation_px));
+  put("distance", pct(p.distance_to_liq_pct), danger(p.distance_to_liq_pct));
+}
+
+function liveAccount(doc) {
+  // `tracker watch --once --json` of this account at the live book's marks
+  if (doc.address !== address) return;
+  const rows = document.querySelectorAll("#positions tbody tr");
+  const same = rows.length === doc.positions.length &&
+    doc.positions.every((p, i) => rows[i].dataset.coin === p.coin &&
+      rows[i].querySelector("td.size").textContent ===
+        num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }));
+  if (same) doc.positions.forEach((p, i) => positionFigures(rows[i], p));
+  else fill("#positions", doc.positions, positionRow); // opened, closed or resized: redrawn
+  const sum = (key) => doc.accounts.reduce((total, a) => total + num(a[key]), 0);
+  const shocks = doc.accounts.map((a) => num(a.shock_to_liq_pct)).filter((x) => x !== null);
+  const shock = shocks.length ? shocks.reduce((a, b) => (Math.abs(b) < Math.abs(a) ? b : a)) : null;
+  const fact = (cls, text) => {
+    const v = document.querySelector("#summary .fact." + cls + " .v");
+    if (v) v.textContent = text;
+  };
+  fact("value", usd(sum("account_value_usd")));
+  fact("notional", usd(sum("notional_usd")));
+  fact("shock", pct(shock, true));
+  fact("time", when(doc.time) + " (live)");
+}
+
+function liveMove(change) {
+  // a position change from the tape or a refresh, as it happens
+  if (change.address !== address) return;
+  const list = document.getElementById("moves");
+  const text = when(change.ts) + " " + change.coin + " " + change.kind + ": " +
+    num(change.size_before) + " → " + num(change.size_after) + " at " + px(change.price) +
+    " (" + change.source + ")";
+  list.prepend(el("li", text));
+  while (list.children.length > 20) list.lastChild.remove();
+  list.hidden = false;
 }
 
 function points(ts, values) {
@@ -560,8 +634,12 @@ async function alerts() {
 // --- live -------------------------------------------------------------------------------------
 
 const render = { overview, account, market, liquidations, alerts }[page];
+const REREAD_MS = 30000; // a live overview re-reads the whole list at most this often
 let lastEvent = 0;
 let refreshing = null;
+let liveFigures = false; // the daemon's live book feeds this page (tracker run, live mode)
+let shownAt = 0; // when the overview was last read
+let shownRows = new Map(); // address -> its overview row
 
 function live(state, text) {
   const badge = document.getElementById("live");
@@ -578,13 +656,45 @@ async function refresh() {
   }
 }
 
+function wanted(change) {
+  // whether a stored change concerns this page: `addresses` names the accounts the daemon's
+  // passes covered (absent: unknown, re-read); the live figures come on their own meanwhile
+  if (!change.addresses) return true;
+  if (page === "account") return change.addresses.includes(address);
+  if (page === "overview" && liveFigures) {
+    return Date.now() - shownAt > REREAD_MS || !change.addresses.every((a) => shownRows.has(a));
+  }
+  return true;
+}
+
+function streamURL() {
+  if (page === "account") return "/api/stream?account=" + encodeURIComponent(address);
+  if (page === "overview") return "/api/stream?overview=1";
+  return "/api/stream";
+}
+
+function livePush(handle) {
+  return (e) => {
+    lastEvent = Date.now();
+    liveFigures = true;
+    live("ok", "live · " + new Date().toISOString().slice(11, 19) + "Z");
+    // after the page's own read: the book's figures are newer than the file's
+    refreshing = (refreshing || Promise.resolve())
+      .then(() => handle(JSON.parse(e.data)))
+      .catch((error) => problem("could not show a live update: " + error.message));
+  };
+}
+
 function follow() {
-  const source = new EventSource("/api/stream");
-  source.addEventListener("change", () => {
+  const source = new EventSource(streamURL());
+  source.addEventListener("change", (e) => {
     lastEvent = Date.now();
     live("ok", "live · " + new Date().toISOString().slice(11, 19) + "Z");
-    refreshing = (refreshing || Promise.resolve()).then(refresh);
+    if (wanted(JSON.parse(e.data))) refreshing = (refreshing || Promise.resolve()).then(refresh);
   });
+  source.addEventListener("account", livePush(liveAccount));
+  source.addEventListener("overview", livePush((doc) => liveRows(doc.rows)));
+  source.addEventListener("position", livePush(liveMove));
   source.addEventListener("ping", () => {
     lastEvent = Date.now();
     if (!document.getElementById("live").classList.contains("ok")) live("ok", "live");
