@@ -150,6 +150,7 @@ BAD = [
     ("TRACKER_SERVE_TOKEN", "short", "must be at least 16 printable characters"),
     ("TRACKER_SERVE_TOKEN", f" {KEY}", "must be at least 16 printable characters, no spaces"),
     ("TRACKER_HL_CONCURRENCY", "0", "must be at least 1, got 0"),
+    ("TRACKER_LIQUIDATION_CONFIRM_WS_USERS", "11", "must be at most 10, got 11"),
     ("TRACKER_HTTP_RETRIES", "2.5", "must be a whole number, got '2.5'"),
     ("TRACKER_ETH_CHAIN_ID", "mainnet", "must be a whole number"),
     ("TRACKER_HTTP_TIMEOUT", "soon", "must be a number of seconds"),
