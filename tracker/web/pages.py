@@ -47,6 +47,21 @@ _ACCOUNT = """
   <th>mode</th><th class="n">liq. (ours)</th><th class="n">liq. (venue)</th>
   <th class="n">distance</th>
 </tr></thead><tbody></tbody></table>
+<section id="aave" hidden>
+<h2>Aave v3</h2>
+<section id="aave-summary" class="summary"></section>
+<table id="aave-legs" class="data"><thead><tr>
+  <th>asset</th><th>side</th><th class="n">amount</th><th class="n">price</th>
+  <th class="n">value</th><th class="n">liq. price</th><th class="n">distance</th>
+</tr></thead><tbody></tbody></table>
+</section>
+<section id="holdings-box" hidden>
+<h2>Holdings</h2>
+<table id="holdings" class="data"><thead><tr>
+  <th>asset</th><th class="n">amount</th><th class="n">price</th><th class="n">value</th>
+  <th class="n">block</th>
+</tr></thead><tbody></tbody></table>
+</section>
 <h2>Account value and unrealized PnL</h2>
 <div id="value-chart" class="chart"></div>
 <h2 id="price-title">Mark and liquidation price</h2>

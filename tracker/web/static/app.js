@@ -210,10 +210,66 @@ async function account() {
     summary.appendChild(item);
   }
   fill("#positions", doc.positions, positionRow);
+  ethereumSide(doc);
   await Promise.all([
     getJSON("/api/accounts/" + address + "/history").then(drawCharts),
     ...Object.keys(offsets).map(records),
   ]);
+}
+
+function healthFactor(a) {
+  // Aave's health factor, Σ collateral × liquidation threshold / debt, from the stored account:
+  // its maintenance margin is Σ collateral × (1 − threshold), its value collateral − debt
+  const debt = num(a.notional_usd) - num(a.account_value_usd);
+  return debt > 0 ? (num(a.notional_usd) - num(a.maintenance_margin_usd)) / debt : null;
+}
+
+function ethereumSide(doc) {
+  // the Aave v3 account (venue "aave-v3" in the watch document) and the on-chain holdings
+  const aave = doc.accounts.filter((a) => a.venue === "aave-v3");
+  document.getElementById("aave").hidden = aave.length === 0;
+  const box = document.getElementById("aave-summary");
+  box.replaceChildren();
+  for (const a of aave) {
+    const hf = healthFactor(a);
+    const facts = [
+      ["collateral", usd(a.notional_usd), "collateral"],
+      ["debt", usd(num(a.notional_usd) - num(a.account_value_usd)), "debt"],
+      ["net value", usd(a.account_value_usd), "net"],
+      ["health factor", hf === null ? "-" : hf.toFixed(3), "health" + (hf !== null && hf < 1.1 ? " down" : "")],
+      ["borrowable", usd(a.withdrawable_usd), "borrowable"],
+      ["shock to liquidation", pct(a.shock_to_liq_pct, true), "shock"],
+      ["block time", when(a.venue_time), "time"],
+    ];
+    for (const [name, text, cls] of facts) {
+      const item = el("div", null, "fact " + cls);
+      item.appendChild(el("span", name, "k"));
+      item.appendChild(el("span", text, "v"));
+      box.appendChild(item);
+    }
+  }
+  fill("#aave-legs", doc.positions.filter((p) => p.venue === "aave-v3"), (p) => {
+    const tr = el("tr");
+    tr.dataset.coin = p.coin;
+    cell(tr, p.coin, "coin");
+    cell(tr, p.side === "long" ? "collateral" : "debt", p.side === "long" ? "up" : "down");
+    cell(tr, num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n size");
+    cell(tr, px(p.mark_px), "n");
+    cell(tr, usd(p.notional_usd), "n notional");
+    cell(tr, px(p.liquidation_px), "n liq");
+    cell(tr, pct(p.distance_to_liq_pct), "n distance " + danger(p.distance_to_liq_pct));
+    return tr;
+  });
+  document.getElementById("holdings-box").hidden = doc.holdings.length === 0;
+  fill("#holdings", doc.holdings, (h) => {
+    const tr = el("tr");
+    cell(tr, h.asset, "asset");
+    cell(tr, num(h.amount).toLocaleString("en-US", { maximumFractionDigits: 6 }), "n amount");
+    cell(tr, px(h.price_usd), "n");
+    cell(tr, usd(h.usd_value), "n value");
+    cell(tr, h.block_number, "n");
+    return tr;
+  });
 }
 
 function positionRow(p) {
