@@ -35,6 +35,7 @@ class Filters:
     address: str | None = None
     cohort: str | None = None  # an account value or all-time PnL band (cohort_bands)
     scope: str | None = None  # SCOPES: on a watchlist, or in the discovered universe
+    entity: str | None = None  # the watchlists' `entity` field, any case
 
 
 class Reader:
@@ -72,6 +73,8 @@ class Reader:
             keep({e.address for e in found[0].entries})
         if filters.tag is not None:
             keep({a for a, e in self.entries.items() if filters.tag in e.tags})
+        if filters.entity is not None:
+            keep({a for a, _ in self._members(filters.entity)})
         if filters.address is not None:
             keep({filters.address})
         if filters.scope == "watched":
@@ -89,6 +92,28 @@ class Reader:
         if cohort not in {r["cohort"] for r in self._rows(store, "web_cohorts", {})}:
             raise BadInput(f"no cohort named {cohort[:80]!r} (see /api/cohorts)")
         return {r["address"] for r in self._rows(store, "web_cohort_members", {"cohort": cohort})}
+
+    def _members(self, name: str) -> list[tuple[str, str]]:
+        """(address, label) of the entity's addresses; BadInput for an entity no watchlist names."""
+        from tracker.output.entity import entity_addresses
+
+        return entity_addresses(list(self.entries.values()), name)
+
+    def entities(self) -> list[dict[str, Any]]:
+        """`tracker entity list`: every entity named in the watchlists, with its address count."""
+        from tracker.output.entity import entities
+
+        counted = entities(list(self.entries.values()))
+        return [{"entity": name, "addresses": count} for name, count in counted.items()]
+
+    def entity(self, name: str) -> dict[str, Any] | None:
+        """`tracker entity show NAME --json` (None: no watchlist names that entity)."""
+        from tracker.output.entity import entity_view
+
+        named = {e.entity.lower() for e in self.entries.values() if e.entity}
+        if name.lower() not in named:
+            return None
+        return entity_view(self.db, name, self._members(name))
 
     def cohorts(self) -> list[dict[str, Any]]:
         """The cohort bands the overview filters by, in display order."""

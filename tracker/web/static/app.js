@@ -76,6 +76,12 @@ function accountLink(addr, label) {
   return a;
 }
 
+function entityLink(name) {
+  const a = el("a", name);
+  a.href = "/entity/" + encodeURIComponent(name);
+  return a;
+}
+
 function marketLink(coin) {
   const a = el("a", coin);
   a.href = "/market/" + encodeURIComponent(coin);
@@ -118,6 +124,8 @@ async function overview() {
     tr.dataset.address = r.address;
     cell(tr, null, "account").appendChild(accountLink(r.address, r.label));
     cell(tr, r.display_name || "", "name");
+    const entity = cell(tr, null, "entity");
+    if (r.entity) entity.appendChild(entityLink(r.entity));
     for (const name of ["value", "notional", "shock", "coin", "mark", "liq", "distance"]) {
       cell(tr, null, name === "coin" ? name : "n " + name);
     }
@@ -165,6 +173,11 @@ async function overviewFilters() {
   }
   select.value = query.get("watchlist") || "";
   document.getElementById("f-tag").value = query.get("tag") || "";
+  const entities = document.getElementById("f-entity");
+  for (const e of await getJSON("/api/entities")) {
+    entities.appendChild(Object.assign(el("option", e.entity + " (" + e.addresses + ")"), { value: e.entity }));
+  }
+  entities.value = query.get("entity") || "";
   document.getElementById("f-coin").value = query.get("coin") || "";
   document.getElementById("f-scope").value = query.get("scope") || "";
   const cohort = document.getElementById("f-cohort");
@@ -203,12 +216,8 @@ async function account() {
     ["shock to liquidation", pct(who.shock_to_liq_pct, true), "shock"],
     ["as of", when(doc.time), "time"],
   ];
-  for (const [name, text, cls] of facts) {
-    const item = el("div", null, "fact " + cls);
-    item.appendChild(el("span", name, "k"));
-    item.appendChild(el("span", text, "v"));
-    summary.appendChild(item);
-  }
+  for (const [name, text, cls] of facts) fact(summary, name, text, cls);
+  if (who.entity) fact(summary, "entity", null, "entity").lastChild.appendChild(entityLink(who.entity));
   fill("#positions", doc.positions, positionRow);
   ethereumSide(doc);
   await Promise.all([
@@ -241,12 +250,7 @@ function ethereumSide(doc) {
       ["shock to liquidation", pct(a.shock_to_liq_pct, true), "shock"],
       ["block time", when(a.venue_time), "time"],
     ];
-    for (const [name, text, cls] of facts) {
-      const item = el("div", null, "fact " + cls);
-      item.appendChild(el("span", name, "k"));
-      item.appendChild(el("span", text, "v"));
-      box.appendChild(item);
-    }
+    for (const [name, text, cls] of facts) fact(box, name, text, cls);
   }
   fill("#aave-legs", doc.positions.filter((p) => p.venue === "aave-v3"), (p) => {
     const tr = el("tr");
@@ -530,7 +534,7 @@ function fact(box, name, text, cls) {
   const item = el("div", null, "fact " + (cls || ""));
   item.appendChild(el("span", name, "k"));
   item.appendChild(el("span", text, "v"));
-  box.appendChild(item);
+  return box.appendChild(item);
 }
 
 function share(value) {
@@ -687,9 +691,75 @@ async function alerts() {
   });
 }
 
+// --- entity -----------------------------------------------------------------------------------
+
+const entityName = page === "entity" ? decodeURIComponent(location.pathname.split("/")[2]) : null;
+
+async function entity() {
+  // `tracker entity show NAME --json`: the actor's addresses, notional, exposure, nearest liquidation
+  const doc = await getJSON("/api/entities/" + encodeURIComponent(entityName));
+  const labels = new Map(doc.addresses.map((a) => [a.address, a.label]));
+  const summary = document.getElementById("summary");
+  summary.replaceChildren();
+  const near = doc.nearest_liquidation;
+  const facts = [
+    ["addresses", doc.addresses.length, "count"],
+    ["total notional", usd(doc.total_notional_usd), "notional"],
+    ["account value", usd(doc.account_value_usd), "value"],
+    ["nearest liquidation", near ? near.venue + " " + near.coin + " " + near.side + " at " +
+      px(near.liquidation_px) : "-", "nearest"],
+    ["distance", near ? pct(near.distance_to_liq_pct) : "-",
+      "distance " + (near ? danger(near.distance_to_liq_pct) : "")],
+    ["as of", when(doc.as_of), "time"],
+  ];
+  for (const [name, text, cls] of facts) fact(summary, name, text, cls);
+  fill("#members", doc.addresses, (a) => {
+    const tr = el("tr");
+    tr.dataset.address = a.address;
+    cell(tr, null, "account").appendChild(accountLink(a.address, a.label));
+    cell(tr, a.address, "address");
+    return tr;
+  });
+  fill("#venues", Object.entries(doc.notional_usd_by_venue), ([venue, value]) => {
+    const tr = el("tr");
+    cell(tr, venue);
+    cell(tr, usd(value), "n");
+    return tr;
+  });
+  fill("#exposure", Object.entries(doc.net_exposure_usd), ([asset, value]) => {
+    const tr = el("tr");
+    cell(tr, asset, "asset");
+    cell(tr, usd(value, true), "n " + signClass(value));
+    return tr;
+  });
+  fill("#entity-positions", doc.positions, (p) => {
+    const tr = el("tr");
+    tr.dataset.address = p.address;
+    tr.dataset.coin = p.coin;
+    cell(tr, null, "account").appendChild(accountLink(p.address, labels.get(p.address)));
+    cell(tr, p.venue);
+    cell(tr, p.coin, "coin");
+    cell(tr, p.side, p.side === "long" ? "up" : "down");
+    cell(tr, num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n size");
+    cell(tr, px(p.mark_px), "n");
+    cell(tr, usd(p.notional_usd), "n notional");
+    cell(tr, px(p.liquidation_px), "n liq");
+    cell(tr, pct(p.distance_to_liq_pct), "n distance " + danger(p.distance_to_liq_pct));
+    return tr;
+  });
+  fill("#entity-holdings", doc.holdings, (h) => {
+    const tr = el("tr");
+    cell(tr, null, "account").appendChild(accountLink(h.address, labels.get(h.address)));
+    cell(tr, h.asset, "asset");
+    cell(tr, num(h.amount).toLocaleString("en-US", { maximumFractionDigits: 6 }), "n");
+    cell(tr, usd(h.usd_value), "n value");
+    return tr;
+  });
+}
+
 // --- live -------------------------------------------------------------------------------------
 
-const render = { overview, account, market, liquidations, alerts }[page];
+const render = { overview, account, entity, market, liquidations, alerts }[page];
 const REREAD_MS = 30000; // a live overview re-reads the whole list at most this often
 let lastEvent = 0;
 let refreshing = null;
