@@ -145,6 +145,11 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 _param("account", "an address: its `account` and `position` events"),
                 _param("overview", "1: the `overview` events"),
+                _param(
+                    "feeds",
+                    "1: an `alert` per new alert and a `liquidation` per new or extended episode "
+                    "(the keys of /api/alerts and /api/liquidations), after their `change`",
+                ),
             ],
             "responses": {"200": {"description": "text/event-stream"}},
         }

@@ -23,6 +23,7 @@ from tracker.store import Store, open_store
 from tracker.watchlists import Watchlist, merge
 
 SCOPES = ("watched", "universe")
+FEED_MAX = 200  # new alerts or episodes pushed after one change (the newest, when more)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -242,6 +243,26 @@ class Reader:
         from tracker.output import reads as views
 
         return views.alerts(self.db, limit=limit, kind=kind)
+
+    def new_alerts(self, after: datetime) -> list[dict[str, Any]]:
+        """`tracker alerts --json` rows stored after `after`, oldest first (at most FEED_MAX)."""
+        from tracker.output import reads as views
+
+        rows = views.alerts(self.db, limit=FEED_MAX, kind=None, after=after)
+        return rows[::-1]
+
+    def new_liquidations(self, after: datetime) -> list[dict[str, Any]]:
+        """`tracker liquidations --json` rows of the episodes stored or extended after `after`."""
+        with open_store(self.db, read_only=True) as store:
+            updated = [
+                r["episode_id"] for r in self._rows(store, "web_episodes_updated", {"after": after})
+            ]
+        if not updated:
+            return []
+        wanted = set(updated[-FEED_MAX:])
+        every = self.liquidations(min_usd=Decimal(0), since=None, address=None)
+        found = {r["episode_id"]: r for r in every if r["episode_id"] in wanted}
+        return [found[e] for e in updated[-FEED_MAX:] if e in found]
 
     def query(self, sql: str | None, name: str | None, params: list[str]) -> list[dict[str, Any]]:
         """`tracker query --format json`, read-only (no --write here, ever)."""

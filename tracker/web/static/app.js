@@ -661,34 +661,50 @@ function drawLiqmap(map) {
 // --- feeds ------------------------------------------------------------------------------------
 
 async function liquidations() {
-  const rows = await getJSON("/api/liquidations");
-  fill("#liquidations", rows, (r) => {
-    const tr = el("tr");
-    cell(tr, when(r.end), "time");
-    cell(tr, null).appendChild(accountLink(r.address, r.label));
-    cell(tr, r.coin);
-    cell(tr, r.side || "-", r.side === "long" ? "up" : "down");
-    cell(tr, usd(r.notional_usd), "n");
-    cell(tr, px(r.mark_px), "n");
-    cell(tr, r.method);
-    cell(tr, r.fills, "n");
-    return tr;
-  });
+  fill("#liquidations", await getJSON("/api/liquidations"), liquidationRow);
+}
+
+function liquidationRow(r) {
+  const tr = el("tr");
+  tr.dataset.key = r.episode_id;
+  cell(tr, when(r.end), "time");
+  cell(tr, null).appendChild(accountLink(r.address, r.label));
+  cell(tr, r.coin);
+  cell(tr, r.side || "-", r.side === "long" ? "up" : "down");
+  cell(tr, usd(r.notional_usd), "n");
+  cell(tr, px(r.mark_px), "n");
+  cell(tr, r.method);
+  cell(tr, r.fills, "n");
+  return tr;
 }
 
 async function alerts() {
-  const rows = await getJSON("/api/alerts?limit=200");
-  fill("#alerts", rows, (r) => {
-    const tr = el("tr", null, "severity-" + r.severity);
-    cell(tr, when(r.time), "time");
-    cell(tr, r.kind);
-    cell(tr, r.severity);
-    cell(tr, null).appendChild(accountLink(r.address, r.label));
-    cell(tr, r.coin || "-");
-    cell(tr, r.message, "message");
-    cell(tr, [...r.delivered_to, ...r.failed_sinks.map((s) => s + " (failed)")].join(", "));
-    return tr;
-  });
+  fill("#alerts", await getJSON("/api/alerts?limit=200"), alertRow);
+}
+
+function alertRow(r) {
+  const tr = el("tr", null, "severity-" + r.severity);
+  tr.dataset.key = r.id;
+  cell(tr, when(r.time), "time");
+  cell(tr, r.kind);
+  cell(tr, r.severity);
+  cell(tr, null).appendChild(accountLink(r.address, r.label));
+  cell(tr, r.coin || "-");
+  cell(tr, r.message, "message");
+  cell(tr, [...r.delivered_to, ...r.failed_sinks.map((s) => s + " (failed)")].join(", "));
+  return tr;
+}
+
+function pushed(table, build) {
+  // a new alert or episode from the stream, on top (an extended episode replaces its row)
+  return (r) => {
+    const body = document.querySelector(table + " tbody");
+    if (!body) return;
+    const row = build(r);
+    row.classList.add("new");
+    for (const old of body.querySelectorAll("tr")) if (old.dataset.key === row.dataset.key) old.remove();
+    body.prepend(row);
+  };
 }
 
 // --- entity -----------------------------------------------------------------------------------
@@ -782,9 +798,18 @@ async function refresh() {
   }
 }
 
+const FEED = { alerts: "alert_ts", liquidations: "liquidation_ts" }[page]; // pushed as events
+let feedSeen; // the newest alert or episode time of the last `change` (undefined: none yet)
+
 function wanted(change) {
   // whether a stored change concerns this page: `addresses` names the accounts the daemon's
-  // passes covered (absent: unknown, re-read); the live figures come on their own meanwhile
+  // passes covered (absent: unknown, re-read); the live figures come on their own meanwhile.
+  // The feeds re-read unless the change is new alerts or episodes: those arrive as events
+  if (FEED) {
+    const moved = feedSeen !== undefined && change[FEED] !== feedSeen;
+    feedSeen = change[FEED];
+    return !moved;
+  }
   if (!change.addresses) return true;
   if (page === "account") return change.addresses.includes(address);
   if (page === "overview" && liveFigures) {
@@ -796,6 +821,7 @@ function wanted(change) {
 function streamURL() {
   if (page === "account") return "/api/stream?account=" + encodeURIComponent(address);
   if (page === "overview") return "/api/stream?overview=1";
+  if (FEED) return "/api/stream?feeds=1";
   return "/api/stream";
 }
 
@@ -821,6 +847,8 @@ function follow() {
   source.addEventListener("account", livePush(liveAccount));
   source.addEventListener("overview", livePush((doc) => liveRows(doc.rows)));
   source.addEventListener("position", livePush(liveMove));
+  source.addEventListener("alert", (e) => pushed("#alerts", alertRow)(JSON.parse(e.data)));
+  source.addEventListener("liquidation", (e) => pushed("#liquidations", liquidationRow)(JSON.parse(e.data)));
   source.addEventListener("ping", () => {
     lastEvent = Date.now();
     if (!document.getElementById("live").classList.contains("ok")) live("ok", "live");
