@@ -5,6 +5,7 @@ SELECT a.id, a.kind, a.ts AS "time", a.venue, a.address, a.label, a.coin, a.noti
 FROM alerts a
 LEFT JOIN alert_deliveries d ON d.alert_id = a.id
 WHERE ($kind IS NULL OR a.kind = $kind)
+  AND ($after IS NULL OR a.created_at > $after)
 GROUP BY ALL
 ORDER BY a.created_at DESC, a.id
 LIMIT $limit

@@ -102,9 +102,11 @@ def liquidations_daily(
     return out
 
 
-def alerts(db: Path, *, limit: int, kind: str | None) -> list[dict[str, Any]]:
-    """Stored alerts, newest first, with the sinks each reached."""
-    rows = _rows(db, "alerts", {"limit": limit, "kind": kind})
+def alerts(
+    db: Path, *, limit: int, kind: str | None, after: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Stored alerts, newest first, with the sinks each reached (after: created after then)."""
+    rows = _rows(db, "alerts", {"limit": limit, "kind": kind, "after": after})
     for row in rows:
         row["delivered_to"] = row["delivered_to"] or []
         row["failed_sinks"] = row["failed_sinks"] or []

@@ -101,7 +101,7 @@ async def _read(request: web.Request, call: Callable[[Reader], T], *, shared: bo
 
 async def accounts(request: web.Request) -> web.Response:
     """GET /api/accounts: the overview, riskiest first."""
-    q = params(request, {"watchlist", "tag", "coin", "address", "cohort", "scope"})
+    q = params(request, {"watchlist", "tag", "coin", "address", "cohort", "scope", "entity"})
     scope = q.get("scope")
     if scope is not None and scope not in SCOPES:
         raise BadInput(f"scope must be one of {', '.join(SCOPES)}")
@@ -112,8 +112,27 @@ async def accounts(request: web.Request) -> web.Response:
         address=normalise_address(q["address"]) if "address" in q else None,
         cohort=_text(q.get("cohort"), "cohort"),
         scope=scope,
+        entity=_text(q.get("entity"), "entity"),
     )
     return json_response(await _read(request, lambda r: r.overview(filters)))
+
+
+async def entities(request: web.Request) -> web.Response:
+    """GET /api/entities: the entities the watchlists name (for the overview's filter)."""
+    params(request, set())
+    return json_response(request.app[READER].entities())
+
+
+async def entity(request: web.Request) -> web.Response:
+    """GET /api/entities/{name}: `tracker entity show NAME --json` from the store."""
+    params(request, set())
+    name = _text(request.match_info["name"], "entity") or ""
+    if len(name) > MAX_TEXT:
+        raise BadInput("entity name is too long")
+    doc = await _read(request, lambda r: r.entity(name))
+    if doc is None:
+        return json_response({"error": f"no entity {name[:80]!r} in the watchlists"}, 404)
+    return json_response(doc)
 
 
 async def account(request: web.Request) -> web.Response:

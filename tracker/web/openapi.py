@@ -63,6 +63,7 @@ PATHS: dict[str, Any] = {
             _param("address", "only this address"),
             _param("cohort", "only accounts in this cohort (see /api/cohorts)"),
             _param("scope", "watched (on a watchlist) or universe (discovered)"),
+            _param("entity", "only this entity's addresses (see /api/entities)"),
         ],
     ),
     "/api/accounts/{address}": _get(
@@ -93,6 +94,12 @@ PATHS: dict[str, Any] = {
     },
     "/api/watchlists": _get("The watchlists: name, description, number of addresses", []),
     "/api/cohorts": _get("The cohorts (account value and all-time PnL bands): kind, name", []),
+    "/api/entities": _get("The entities the watchlists name: entity, addresses (a count)", []),
+    "/api/entities/{name}": _get(
+        "One actor's addresses across venues, as `tracker entity show NAME --json`",
+        [_param("name", "the watchlists' entity name, any case", where="path")],
+        "object",
+    ),
     "/api/liquidations": _get(
         "Liquidation episodes, largest first, as `tracker liquidations --json`",
         [
@@ -138,6 +145,11 @@ PATHS: dict[str, Any] = {
             "parameters": [
                 _param("account", "an address: its `account` and `position` events"),
                 _param("overview", "1: the `overview` events"),
+                _param(
+                    "feeds",
+                    "1: an `alert` per new alert and a `liquidation` per new or extended episode "
+                    "(the keys of /api/alerts and /api/liquidations), after their `change`",
+                ),
             ],
             "responses": {"200": {"description": "text/event-stream"}},
         }

@@ -1,7 +1,8 @@
 """The pages: a server-rendered shell each (no data in it), filled by static/app.js from the API.
 
-Nothing a stranger wrote reaches these shells: the only variable is a checked address, and it is
-escaped anyway. The script inserts every label and name as text (textContent), never as markup.
+Nothing a stranger wrote reaches these shells but an entity page's name (in its title), and that,
+like the checked address, is escaped. The script inserts every label and name as text
+(textContent), never as markup.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from html import escape
 from aiohttp import web
 
 from tracker.addresses import normalise_address
+from tracker.errors import BadInput
 
 BANNER = web.AppKey("banner", str)  # a line on top of every page ("": none)
 _NAV = (("/", "Overview"), ("/liquidations", "Liquidations"), ("/alerts", "Alerts"))
@@ -20,6 +22,8 @@ _OVERVIEW = """
   <label>watchlist <select name="watchlist" id="f-watchlist">
     <option value="">all</option></select></label>
   <label>tag <input name="tag" id="f-tag" size="10"></label>
+  <label>entity <select name="entity" id="f-entity">
+    <option value="">all</option></select></label>
   <label>coin <input name="coin" id="f-coin" size="8"></label>
   <label>cohort <select name="cohort" id="f-cohort">
     <option value="">all</option></select></label>
@@ -29,7 +33,7 @@ _OVERVIEW = """
   <button type="submit">filter</button>
 </form>
 <table id="accounts" class="data"><thead><tr>
-  <th>account</th><th>name</th><th class="n">value</th><th class="n">notional</th>
+  <th>account</th><th>name</th><th>entity</th><th class="n">value</th><th class="n">notional</th>
   <th class="n">shock</th><th>nearest</th><th class="n">mark</th><th class="n">liq. price</th>
   <th class="n">distance</th>
 </tr></thead><tbody></tbody></table>
@@ -47,6 +51,21 @@ _ACCOUNT = """
   <th>mode</th><th class="n">liq. (ours)</th><th class="n">liq. (venue)</th>
   <th class="n">distance</th>
 </tr></thead><tbody></tbody></table>
+<section id="aave" hidden>
+<h2>Aave v3</h2>
+<section id="aave-summary" class="summary"></section>
+<table id="aave-legs" class="data"><thead><tr>
+  <th>asset</th><th>side</th><th class="n">amount</th><th class="n">price</th>
+  <th class="n">value</th><th class="n">liq. price</th><th class="n">distance</th>
+</tr></thead><tbody></tbody></table>
+</section>
+<section id="holdings-box" hidden>
+<h2>Holdings</h2>
+<table id="holdings" class="data"><thead><tr>
+  <th>asset</th><th class="n">amount</th><th class="n">price</th><th class="n">value</th>
+  <th class="n">block</th>
+</tr></thead><tbody></tbody></table>
+</section>
 <h2>Account value and unrealized PnL</h2>
 <div id="value-chart" class="chart"></div>
 <h2 id="price-title">Mark and liquidation price</h2>
@@ -93,6 +112,32 @@ _ALERTS = """
 </tr></thead><tbody></tbody></table>
 """
 
+
+_ENTITY = """
+<section id="summary" class="summary"></section>
+<h2>Addresses</h2>
+<table id="members" class="data"><thead><tr>
+  <th>account</th><th>address</th>
+</tr></thead><tbody></tbody></table>
+<h2>Notional by venue</h2>
+<table id="venues" class="data"><thead><tr>
+  <th>venue</th><th class="n">notional</th>
+</tr></thead><tbody></tbody></table>
+<h2>Net exposure</h2>
+<table id="exposure" class="data"><thead><tr>
+  <th>asset</th><th class="n">USD</th>
+</tr></thead><tbody></tbody></table>
+<h2>Positions</h2>
+<table id="entity-positions" class="data"><thead><tr>
+  <th>account</th><th>venue</th><th>coin</th><th>side</th><th class="n">size</th>
+  <th class="n">mark</th><th class="n">notional</th><th class="n">liq. price</th>
+  <th class="n">distance</th>
+</tr></thead><tbody></tbody></table>
+<h2>Holdings</h2>
+<table id="entity-holdings" class="data"><thead><tr>
+  <th>account</th><th>asset</th><th class="n">amount</th><th class="n">value</th>
+</tr></thead><tbody></tbody></table>
+"""
 
 _MARKET = """
 <section id="market-summary" class="summary"></section>
@@ -185,6 +230,14 @@ async def liquidations(request: web.Request) -> web.Response:
 async def alerts(request: web.Request) -> web.Response:
     """GET /alerts: the alert feed."""
     return _html(shell("alerts", "Alerts", _ALERTS, banner=request.app[BANNER]))
+
+
+async def entity(request: web.Request) -> web.Response:
+    """GET /entity/{name}: one actor's addresses across venues (the name is escaped, as all)."""
+    name = request.match_info["name"]
+    if not name.isprintable() or len(name) > 200:
+        raise BadInput("entity must be printable text of at most 200 characters")
+    return _html(shell("entity", name, _ENTITY, banner=request.app[BANNER]))
 
 
 async def market(request: web.Request) -> web.Response:

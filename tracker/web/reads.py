@@ -23,6 +23,7 @@ from tracker.store import Store, open_store
 from tracker.watchlists import Watchlist, merge
 
 SCOPES = ("watched", "universe")
+FEED_MAX = 200  # new alerts or episodes pushed after one change (the newest, when more)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +36,7 @@ class Filters:
     address: str | None = None
     cohort: str | None = None  # an account value or all-time PnL band (cohort_bands)
     scope: str | None = None  # SCOPES: on a watchlist, or in the discovered universe
+    entity: str | None = None  # the watchlists' `entity` field, any case
 
 
 class Reader:
@@ -72,6 +74,8 @@ class Reader:
             keep({e.address for e in found[0].entries})
         if filters.tag is not None:
             keep({a for a, e in self.entries.items() if filters.tag in e.tags})
+        if filters.entity is not None:
+            keep({a for a, _ in self._members(filters.entity)})
         if filters.address is not None:
             keep({filters.address})
         if filters.scope == "watched":
@@ -89,6 +93,28 @@ class Reader:
         if cohort not in {r["cohort"] for r in self._rows(store, "web_cohorts", {})}:
             raise BadInput(f"no cohort named {cohort[:80]!r} (see /api/cohorts)")
         return {r["address"] for r in self._rows(store, "web_cohort_members", {"cohort": cohort})}
+
+    def _members(self, name: str) -> list[tuple[str, str]]:
+        """(address, label) of the entity's addresses; BadInput for an entity no watchlist names."""
+        from tracker.output.entity import entity_addresses
+
+        return entity_addresses(list(self.entries.values()), name)
+
+    def entities(self) -> list[dict[str, Any]]:
+        """`tracker entity list`: every entity named in the watchlists, with its address count."""
+        from tracker.output.entity import entities
+
+        counted = entities(list(self.entries.values()))
+        return [{"entity": name, "addresses": count} for name, count in counted.items()]
+
+    def entity(self, name: str) -> dict[str, Any] | None:
+        """`tracker entity show NAME --json` (None: no watchlist names that entity)."""
+        from tracker.output.entity import entity_view
+
+        named = {e.entity.lower() for e in self.entries.values() if e.entity}
+        if name.lower() not in named:
+            return None
+        return entity_view(self.db, name, self._members(name))
 
     def cohorts(self) -> list[dict[str, Any]]:
         """The cohort bands the overview filters by, in display order."""
@@ -217,6 +243,26 @@ class Reader:
         from tracker.output import reads as views
 
         return views.alerts(self.db, limit=limit, kind=kind)
+
+    def new_alerts(self, after: datetime) -> list[dict[str, Any]]:
+        """`tracker alerts --json` rows stored after `after`, oldest first (at most FEED_MAX)."""
+        from tracker.output import reads as views
+
+        rows = views.alerts(self.db, limit=FEED_MAX, kind=None, after=after)
+        return rows[::-1]
+
+    def new_liquidations(self, after: datetime) -> list[dict[str, Any]]:
+        """`tracker liquidations --json` rows of the episodes stored or extended after `after`."""
+        with open_store(self.db, read_only=True) as store:
+            updated = [
+                r["episode_id"] for r in self._rows(store, "web_episodes_updated", {"after": after})
+            ]
+        if not updated:
+            return []
+        wanted = set(updated[-FEED_MAX:])
+        every = self.liquidations(min_usd=Decimal(0), since=None, address=None)
+        found = {r["episode_id"]: r for r in every if r["episode_id"] in wanted}
+        return [found[e] for e in updated[-FEED_MAX:] if e in found]
 
     def query(self, sql: str | None, name: str | None, params: list[str]) -> list[dict[str, Any]]:
         """`tracker query --format json`, read-only (no --write here, ever)."""

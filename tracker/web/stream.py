@@ -11,6 +11,12 @@ serialized, on topics: `overview`, and `account:ADDRESS`. A stream follows the t
 asks for (`?overview=1`, `?account=ADDRESS`); each frame's bytes go to every stream following
 its topic as they are, never re-read or re-serialized per page. A stream that falls behind by
 MAX_QUEUED frames gets the latest state of its topics instead of the backlog.
+
+A stream asked `?feeds=1` (the alerts and liquidations pages) also gets, after each `change`
+whose newest alert or episode time moved, an `alert` event per alert stored since (the keys of
+`tracker alerts --json`) and a `liquidation` event per episode stored or extended since (those of
+`tracker liquidations --json`), read once per version for every such stream. This works alike
+under `tracker serve` and `tracker run --serve`: whichever part of the daemon stored them.
 """
 
 from __future__ import annotations
@@ -21,19 +27,24 @@ import functools
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Collection
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import orjson
 from aiohttp import web
 
 from tracker.errors import TrackerError
 
+if TYPE_CHECKING:
+    from tracker.web.reads import Reader
+
 log = logging.getLogger(__name__)
 MAX_ANSWERS = 256  # distinct reads kept for one version (query strings vary without bound)
 MAX_QUEUED = 64  # frames waiting for one slow stream before it is given the latest state instead
 STORED_KEPT = 64  # versions whose stored addresses are remembered (a page behind gets "any")
 OVERVIEW = "overview"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "after" when nothing was stored before
 T = TypeVar("T")
 
 
@@ -191,7 +202,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
     from tracker.addresses import normalise_address
     from tracker.web.api import READER, params
 
-    q = params(request, {"account", "overview"})
+    q = params(request, {"account", "overview", "feeds"})
+    feeds = q.get("feeds") == "1"
     topics = {OVERVIEW} if q.get("overview") == "1" else set()
     if "account" in q:
         topics.add(account_topic(normalise_address(q["account"])))
@@ -203,6 +215,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     await response.write(b"retry: 2000\n\n")
     seen = -1
+    previous: dict[str, Any] | None = None  # the newest times of the last `change` (feeds)
     sub = changes.subscribe(frozenset(topics))
     try:
         with contextlib.suppress(ConnectionResetError):
@@ -214,7 +227,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
                 sub.ready.clear()
                 frames, sub.frames = sub.frames, []
                 if changes.version != seen:
-                    seen = await _announce(response, changes, reader.latest, seen)
+                    seen, newest = await _announce(response, changes, reader.latest, seen)
+                    if feeds and newest is not None:
+                        if previous is not None:
+                            await _feeds(response, changes, reader, previous, newest)
+                        previous = newest
                 elif not frames:
                     await response.write(event("ping", {"version": seen}))
                 for frame in frames:  # the same bytes for every stream following the topic
@@ -226,17 +243,45 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 async def _announce(
     response: web.StreamResponse, changes: Changes, latest: Callable[[], Any], seen: int
-) -> int:
-    """Write the `change` event of the current version (or `trouble`); that version."""
+) -> tuple[int, dict[str, Any] | None]:
+    """Write the `change` event of the current version (or `trouble`); that version and the
+    newest times it announced (None: trouble)."""
     version = changes.version
     stored = changes.stored_since(seen) if seen >= 0 else None
     try:
         newest = await changes.once("stream", latest)
     except TrackerError as exc:  # the file is missing or locked for too long
         await response.write(event("trouble", {"error": str(exc).splitlines()[0]}))
-        return version
+        return version, None
     doc = {"version": version, **newest}
     if stored is not None:
         doc["addresses"] = stored
     await response.write(event("change", doc))
-    return version
+    return version, newest
+
+
+async def _feeds(
+    response: web.StreamResponse,
+    changes: Changes,
+    reader: Reader,
+    previous: dict[str, Any],
+    newest: dict[str, Any],
+) -> None:
+    """An `alert` per alert and a `liquidation` per episode stored since previous's times."""
+    from tracker.times import parse_iso
+
+    for key, name, read in (
+        ("alert_ts", "alert", reader.new_alerts),
+        ("liquidation_ts", "liquidation", reader.new_liquidations),
+    ):
+        before, now = previous.get(key), newest.get(key)
+        if now is None or now == before:
+            continue
+        after = parse_iso(before) if before else EPOCH
+        try:
+            rows = await changes.once(f"{name}>{before}", functools.partial(read, after))
+        except TrackerError as exc:
+            await response.write(event("trouble", {"error": str(exc).splitlines()[0]}))
+            continue
+        for row in rows:
+            await response.write(event(name, row))

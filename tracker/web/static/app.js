@@ -76,6 +76,12 @@ function accountLink(addr, label) {
   return a;
 }
 
+function entityLink(name) {
+  const a = el("a", name);
+  a.href = "/entity/" + encodeURIComponent(name);
+  return a;
+}
+
 function marketLink(coin) {
   const a = el("a", coin);
   a.href = "/market/" + encodeURIComponent(coin);
@@ -118,6 +124,8 @@ async function overview() {
     tr.dataset.address = r.address;
     cell(tr, null, "account").appendChild(accountLink(r.address, r.label));
     cell(tr, r.display_name || "", "name");
+    const entity = cell(tr, null, "entity");
+    if (r.entity) entity.appendChild(entityLink(r.entity));
     for (const name of ["value", "notional", "shock", "coin", "mark", "liq", "distance"]) {
       cell(tr, null, name === "coin" ? name : "n " + name);
     }
@@ -165,6 +173,11 @@ async function overviewFilters() {
   }
   select.value = query.get("watchlist") || "";
   document.getElementById("f-tag").value = query.get("tag") || "";
+  const entities = document.getElementById("f-entity");
+  for (const e of await getJSON("/api/entities")) {
+    entities.appendChild(Object.assign(el("option", e.entity + " (" + e.addresses + ")"), { value: e.entity }));
+  }
+  entities.value = query.get("entity") || "";
   document.getElementById("f-coin").value = query.get("coin") || "";
   document.getElementById("f-scope").value = query.get("scope") || "";
   const cohort = document.getElementById("f-cohort");
@@ -203,17 +216,64 @@ async function account() {
     ["shock to liquidation", pct(who.shock_to_liq_pct, true), "shock"],
     ["as of", when(doc.time), "time"],
   ];
-  for (const [name, text, cls] of facts) {
-    const item = el("div", null, "fact " + cls);
-    item.appendChild(el("span", name, "k"));
-    item.appendChild(el("span", text, "v"));
-    summary.appendChild(item);
-  }
+  for (const [name, text, cls] of facts) fact(summary, name, text, cls);
+  if (who.entity) fact(summary, "entity", null, "entity").lastChild.appendChild(entityLink(who.entity));
   fill("#positions", doc.positions, positionRow);
+  ethereumSide(doc);
   await Promise.all([
     getJSON("/api/accounts/" + address + "/history").then(drawCharts),
     ...Object.keys(offsets).map(records),
   ]);
+}
+
+function healthFactor(a) {
+  // Aave's health factor, Σ collateral × liquidation threshold / debt, from the stored account:
+  // its maintenance margin is Σ collateral × (1 − threshold), its value collateral − debt
+  const debt = num(a.notional_usd) - num(a.account_value_usd);
+  return debt > 0 ? (num(a.notional_usd) - num(a.maintenance_margin_usd)) / debt : null;
+}
+
+function ethereumSide(doc) {
+  // the Aave v3 account (venue "aave-v3" in the watch document) and the on-chain holdings
+  const aave = doc.accounts.filter((a) => a.venue === "aave-v3");
+  document.getElementById("aave").hidden = aave.length === 0;
+  const box = document.getElementById("aave-summary");
+  box.replaceChildren();
+  for (const a of aave) {
+    const hf = healthFactor(a);
+    const facts = [
+      ["collateral", usd(a.notional_usd), "collateral"],
+      ["debt", usd(num(a.notional_usd) - num(a.account_value_usd)), "debt"],
+      ["net value", usd(a.account_value_usd), "net"],
+      ["health factor", hf === null ? "-" : hf.toFixed(3), "health" + (hf !== null && hf < 1.1 ? " down" : "")],
+      ["borrowable", usd(a.withdrawable_usd), "borrowable"],
+      ["shock to liquidation", pct(a.shock_to_liq_pct, true), "shock"],
+      ["block time", when(a.venue_time), "time"],
+    ];
+    for (const [name, text, cls] of facts) fact(box, name, text, cls);
+  }
+  fill("#aave-legs", doc.positions.filter((p) => p.venue === "aave-v3"), (p) => {
+    const tr = el("tr");
+    tr.dataset.coin = p.coin;
+    cell(tr, p.coin, "coin");
+    cell(tr, p.side === "long" ? "collateral" : "debt", p.side === "long" ? "up" : "down");
+    cell(tr, num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n size");
+    cell(tr, px(p.mark_px), "n");
+    cell(tr, usd(p.notional_usd), "n notional");
+    cell(tr, px(p.liquidation_px), "n liq");
+    cell(tr, pct(p.distance_to_liq_pct), "n distance " + danger(p.distance_to_liq_pct));
+    return tr;
+  });
+  document.getElementById("holdings-box").hidden = doc.holdings.length === 0;
+  fill("#holdings", doc.holdings, (h) => {
+    const tr = el("tr");
+    cell(tr, h.asset, "asset");
+    cell(tr, num(h.amount).toLocaleString("en-US", { maximumFractionDigits: 6 }), "n amount");
+    cell(tr, px(h.price_usd), "n");
+    cell(tr, usd(h.usd_value), "n value");
+    cell(tr, h.block_number, "n");
+    return tr;
+  });
 }
 
 function positionRow(p) {
@@ -474,7 +534,7 @@ function fact(box, name, text, cls) {
   const item = el("div", null, "fact " + (cls || ""));
   item.appendChild(el("span", name, "k"));
   item.appendChild(el("span", text, "v"));
-  box.appendChild(item);
+  return box.appendChild(item);
 }
 
 function share(value) {
@@ -601,39 +661,121 @@ function drawLiqmap(map) {
 // --- feeds ------------------------------------------------------------------------------------
 
 async function liquidations() {
-  const rows = await getJSON("/api/liquidations");
-  fill("#liquidations", rows, (r) => {
-    const tr = el("tr");
-    cell(tr, when(r.end), "time");
-    cell(tr, null).appendChild(accountLink(r.address, r.label));
-    cell(tr, r.coin);
-    cell(tr, r.side || "-", r.side === "long" ? "up" : "down");
-    cell(tr, usd(r.notional_usd), "n");
-    cell(tr, px(r.mark_px), "n");
-    cell(tr, r.method);
-    cell(tr, r.fills, "n");
-    return tr;
-  });
+  fill("#liquidations", await getJSON("/api/liquidations"), liquidationRow);
+}
+
+function liquidationRow(r) {
+  const tr = el("tr");
+  tr.dataset.key = r.episode_id;
+  cell(tr, when(r.end), "time");
+  cell(tr, null).appendChild(accountLink(r.address, r.label));
+  cell(tr, r.coin);
+  cell(tr, r.side || "-", r.side === "long" ? "up" : "down");
+  cell(tr, usd(r.notional_usd), "n");
+  cell(tr, px(r.mark_px), "n");
+  cell(tr, r.method);
+  cell(tr, r.fills, "n");
+  return tr;
 }
 
 async function alerts() {
-  const rows = await getJSON("/api/alerts?limit=200");
-  fill("#alerts", rows, (r) => {
-    const tr = el("tr", null, "severity-" + r.severity);
-    cell(tr, when(r.time), "time");
-    cell(tr, r.kind);
-    cell(tr, r.severity);
-    cell(tr, null).appendChild(accountLink(r.address, r.label));
-    cell(tr, r.coin || "-");
-    cell(tr, r.message, "message");
-    cell(tr, [...r.delivered_to, ...r.failed_sinks.map((s) => s + " (failed)")].join(", "));
+  fill("#alerts", await getJSON("/api/alerts?limit=200"), alertRow);
+}
+
+function alertRow(r) {
+  const tr = el("tr", null, "severity-" + r.severity);
+  tr.dataset.key = r.id;
+  cell(tr, when(r.time), "time");
+  cell(tr, r.kind);
+  cell(tr, r.severity);
+  cell(tr, null).appendChild(accountLink(r.address, r.label));
+  cell(tr, r.coin || "-");
+  cell(tr, r.message, "message");
+  cell(tr, [...r.delivered_to, ...r.failed_sinks.map((s) => s + " (failed)")].join(", "));
+  return tr;
+}
+
+function pushed(table, build) {
+  // a new alert or episode from the stream, on top (an extended episode replaces its row)
+  return (r) => {
+    const body = document.querySelector(table + " tbody");
+    if (!body) return;
+    const row = build(r);
+    row.classList.add("new");
+    for (const old of body.querySelectorAll("tr")) if (old.dataset.key === row.dataset.key) old.remove();
+    body.prepend(row);
+  };
+}
+
+// --- entity -----------------------------------------------------------------------------------
+
+const entityName = page === "entity" ? decodeURIComponent(location.pathname.split("/")[2]) : null;
+
+async function entity() {
+  // `tracker entity show NAME --json`: the actor's addresses, notional, exposure, nearest liquidation
+  const doc = await getJSON("/api/entities/" + encodeURIComponent(entityName));
+  const labels = new Map(doc.addresses.map((a) => [a.address, a.label]));
+  const summary = document.getElementById("summary");
+  summary.replaceChildren();
+  const near = doc.nearest_liquidation;
+  const facts = [
+    ["addresses", doc.addresses.length, "count"],
+    ["total notional", usd(doc.total_notional_usd), "notional"],
+    ["account value", usd(doc.account_value_usd), "value"],
+    ["nearest liquidation", near ? near.venue + " " + near.coin + " " + near.side + " at " +
+      px(near.liquidation_px) : "-", "nearest"],
+    ["distance", near ? pct(near.distance_to_liq_pct) : "-",
+      "distance " + (near ? danger(near.distance_to_liq_pct) : "")],
+    ["as of", when(doc.as_of), "time"],
+  ];
+  for (const [name, text, cls] of facts) fact(summary, name, text, cls);
+  fill("#members", doc.addresses, (a) => {
+    const tr = el("tr");
+    tr.dataset.address = a.address;
+    cell(tr, null, "account").appendChild(accountLink(a.address, a.label));
+    cell(tr, a.address, "address");
+    return tr;
+  });
+  fill("#venues", Object.entries(doc.notional_usd_by_venue), ([venue, value]) => {
+    const tr = el("tr");
+    cell(tr, venue);
+    cell(tr, usd(value), "n");
+    return tr;
+  });
+  fill("#exposure", Object.entries(doc.net_exposure_usd), ([asset, value]) => {
+    const tr = el("tr");
+    cell(tr, asset, "asset");
+    cell(tr, usd(value, true), "n " + signClass(value));
+    return tr;
+  });
+  fill("#entity-positions", doc.positions, (p) => {
+    const tr = el("tr");
+    tr.dataset.address = p.address;
+    tr.dataset.coin = p.coin;
+    cell(tr, null, "account").appendChild(accountLink(p.address, labels.get(p.address)));
+    cell(tr, p.venue);
+    cell(tr, p.coin, "coin");
+    cell(tr, p.side, p.side === "long" ? "up" : "down");
+    cell(tr, num(p.size).toLocaleString("en-US", { maximumFractionDigits: 4 }), "n size");
+    cell(tr, px(p.mark_px), "n");
+    cell(tr, usd(p.notional_usd), "n notional");
+    cell(tr, px(p.liquidation_px), "n liq");
+    cell(tr, pct(p.distance_to_liq_pct), "n distance " + danger(p.distance_to_liq_pct));
+    return tr;
+  });
+  fill("#entity-holdings", doc.holdings, (h) => {
+    const tr = el("tr");
+    cell(tr, null, "account").appendChild(accountLink(h.address, labels.get(h.address)));
+    cell(tr, h.asset, "asset");
+    cell(tr, num(h.amount).toLocaleString("en-US", { maximumFractionDigits: 6 }), "n");
+    cell(tr, usd(h.usd_value), "n value");
     return tr;
   });
 }
 
 // --- live -------------------------------------------------------------------------------------
 
-const render = { overview, account, market, liquidations, alerts }[page];
+const render = { overview, account, entity, market, liquidations, alerts }[page];
 const REREAD_MS = 30000; // a live overview re-reads the whole list at most this often
 let lastEvent = 0;
 let refreshing = null;
@@ -656,9 +798,18 @@ async function refresh() {
   }
 }
 
+const FEED = { alerts: "alert_ts", liquidations: "liquidation_ts" }[page]; // pushed as events
+let feedSeen; // the newest alert or episode time of the last `change` (undefined: none yet)
+
 function wanted(change) {
   // whether a stored change concerns this page: `addresses` names the accounts the daemon's
-  // passes covered (absent: unknown, re-read); the live figures come on their own meanwhile
+  // passes covered (absent: unknown, re-read); the live figures come on their own meanwhile.
+  // The feeds re-read unless the change is new alerts or episodes: those arrive as events
+  if (FEED) {
+    const moved = feedSeen !== undefined && change[FEED] !== feedSeen;
+    feedSeen = change[FEED];
+    return !moved;
+  }
   if (!change.addresses) return true;
   if (page === "account") return change.addresses.includes(address);
   if (page === "overview" && liveFigures) {
@@ -670,6 +821,7 @@ function wanted(change) {
 function streamURL() {
   if (page === "account") return "/api/stream?account=" + encodeURIComponent(address);
   if (page === "overview") return "/api/stream?overview=1";
+  if (FEED) return "/api/stream?feeds=1";
   return "/api/stream";
 }
 
@@ -695,6 +847,8 @@ function follow() {
   source.addEventListener("account", livePush(liveAccount));
   source.addEventListener("overview", livePush((doc) => liveRows(doc.rows)));
   source.addEventListener("position", livePush(liveMove));
+  source.addEventListener("alert", (e) => pushed("#alerts", alertRow)(JSON.parse(e.data)));
+  source.addEventListener("liquidation", (e) => pushed("#liquidations", liquidationRow)(JSON.parse(e.data)));
   source.addEventListener("ping", () => {
     lastEvent = Date.now();
     if (!document.getElementById("live").classList.contains("ok")) live("ok", "live");
