@@ -83,6 +83,7 @@ async def test_account_is_the_cli_watch_json_of_the_stored_state(store):
 async def test_feeds_and_query_are_the_cli_json_documents(store):
     async with served(store) as site:
         _, liquidations = await get(f"{site.url}api/liquidations")
+        _, daily = await get(f"{site.url}api/liquidations/daily")
         _, alerts = await get(f"{site.url}api/alerts?limit=5")
         sql = "select address, count(*) as n from positions group by address order by address"
         _, rows = await get(f"{site.url}api/query", params={"sql": sql})
@@ -94,13 +95,15 @@ async def test_feeds_and_query_are_the_cli_json_documents(store):
         json.loads((await run_cli(*args, "--db", str(store.db), env=env)).stdout)
         for args in (
             ("liquidations", "--json"),
+            ("liquidations", "--daily", "--json"),
             ("alerts", "--limit", "5", "--json"),
             ("query", sql, "--format", "json"),
             ("query", "--name", "largest_positions", "--param", "limit=2", "--format", "json"),
         )
     ]
-    assert [liquidations, alerts, rows, named] == cli
+    assert [liquidations, daily, alerts, rows, named] == cli
     assert len(liquidations) == 1 and alerts and len(rows) == 3 and len(named) == 2
+    assert len(daily) == 1 and daily[0]["largest"]["address"] == liquidations[0]["address"]
     assert liquidations[0]["label"] == HOSTILE  # labels are data: sent as they are, as JSON text
 
 
@@ -484,3 +487,12 @@ async def test_the_api_answers_a_change_at_once_after_a_bump(store, tmp_path):
                 break
             await asyncio.sleep(0.1)
     assert len(before["rows"]) == 1 and after["rows"] == []
+
+
+async def test_daily_liquidations_refuse_a_coin_that_is_not_one(store):
+    async with served(store) as site:
+        status, doc = await get(f"{site.url}api/liquidations/daily", params={"coin": "BTC ETH"})
+        ok, rows = await get(f"{site.url}api/liquidations/daily", params={"coin": "NOPE"})
+    assert status == 400 and "coin must name one coin" in doc["error"]
+    assert "\n" not in doc["error"]
+    assert ok == 200 and rows == []

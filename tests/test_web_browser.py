@@ -143,6 +143,11 @@ async def test_pages_load_with_the_stored_data_and_no_console_error(store, tmp_p
         await page.goto(f"{site.url}liquidations")
         await rows(page, "#liquidations", 1)
         assert "BTC" in (await page.locator("#liquidations tbody").text_content() or "")
+        await rows(page, "#liquidations-daily", 1)  # the day's table, as --daily gives it
+        daily = page.locator("#liquidations-daily tbody td")
+        assert (
+            await daily.nth(1).text_content() == "BTC" and await daily.nth(2).text_content() == "1"
+        )
         await keep(page, "liquidations")
 
         await page.goto(f"{site.url}alerts")
@@ -171,6 +176,8 @@ async def test_hostile_label_and_display_name_show_as_text(store, tmp_path):
         await page.goto(f"{site.url}liquidations")
         await rows(page, "#liquidations", 1)
         assert await page.locator("#liquidations tbody a").text_content() == HOSTILE
+        await rows(page, "#liquidations-daily", 1)
+        assert await page.locator("#liquidations-daily tbody a").text_content() == HOSTILE
         assert await page.locator("main img, main script, main b").count() == 0
 
         await page.goto(f"{site.url}market/ETH")  # the largest positions name their accounts

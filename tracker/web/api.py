@@ -211,6 +211,22 @@ async def liquidations(request: web.Request) -> web.Response:
     return json_response(rows)
 
 
+async def liquidations_daily(request: web.Request) -> web.Response:
+    """GET /api/liquidations/daily: `tracker liquidations --daily --json`."""
+    q = params(request, {"min_usd", "since", "address", "coin"})
+    min_usd = _decimal(q.get("min_usd"), "min_usd")
+    since = _time(q.get("since"), "since")
+    address = normalise_address(q["address"]) if "address" in q else None
+    coin = _text(q.get("coin"), "coin")
+    if coin is not None and any(c.isspace() for c in coin):
+        raise BadInput(f"coin must name one coin like BTC, got {coin!r}")
+    rows = await _read(
+        request,
+        lambda r: r.liquidations_daily(min_usd=min_usd, since=since, address=address, coin=coin),
+    )
+    return json_response(rows)
+
+
 async def alerts(request: web.Request) -> web.Response:
     """GET /api/alerts: `tracker alerts --json`."""
     q = params(request, {"limit", "kind"})

@@ -108,6 +108,16 @@ PATHS: dict[str, Any] = {
             _param("address", "only this account"),
         ],
     ),
+    "/api/liquidations/daily": _get(
+        "Hyperliquid episodes per UTC day and coin, newest day first, as "
+        "`tracker liquidations --daily --json`",
+        [
+            _param("min_usd", "only episodes of at least this notional", kind="number"),
+            _param("since", "only episodes ending at or after (ISO 8601)"),
+            _param("address", "only this account"),
+            _param("coin", "only this coin"),
+        ],
+    ),
     "/api/alerts": _get(
         "Stored alerts, newest first, as `tracker alerts --json`",
         [

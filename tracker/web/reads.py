@@ -208,6 +208,21 @@ class Reader:
         doc: dict[str, Any] = jsonable(dataclasses.asdict(series))
         return doc
 
+    def liquidations_daily(
+        self, *, min_usd: Decimal, since: datetime | None, address: str | None, coin: str | None
+    ) -> list[dict[str, Any]]:
+        """`tracker liquidations --daily --json`."""
+        from tracker.output import reads as views
+
+        return views.liquidations_daily(
+            self.db,
+            min_usd=min_usd,
+            since=since,
+            address=address,
+            coin=coin,
+            labels={a: e.label for a, e in self.entries.items()},
+        )
+
     def liquidations(
         self, *, min_usd: Decimal, since: datetime | None, address: str | None
     ) -> list[dict[str, Any]]:

@@ -169,6 +169,7 @@ def make_app(
             web.get("/api/entities", api.entities),
             web.get("/api/entities/{name}", api.entity),
             web.get("/api/liquidations", api.liquidations),
+            web.get("/api/liquidations/daily", api.liquidations_daily),
             web.get("/api/alerts", api.alerts),
             web.get("/api/market/{coin}", api.market),
             web.get("/api/market/{coin}/liqmap", api.liqmap),

@@ -662,6 +662,20 @@ function drawLiqmap(map) {
 
 async function liquidations() {
   fill("#liquidations", await getJSON("/api/liquidations"), liquidationRow);
+  fill("#liquidations-daily", await getJSON("/api/liquidations/daily"), dailyRow);
+}
+
+function dailyRow(r) {
+  const tr = el("tr");
+  cell(tr, r.day, "time");
+  cell(tr, r.coin);
+  cell(tr, r.count, "n");
+  cell(tr, usd(r.notional_usd), "n");
+  cell(tr, usd(r.long_notional_usd), "n up");
+  cell(tr, usd(r.short_notional_usd), "n down");
+  cell(tr, null).appendChild(accountLink(r.largest.address, r.largest.label));
+  cell(tr, usd(r.largest.notional_usd), "n");
+  return tr;
 }
 
 function liquidationRow(r) {
