@@ -28,6 +28,19 @@ class SchedulerConfig:
     max_staleness_s: float = 120.0  # everyone else
     reserve: float = 0.3  # of the budget, kept for accounts seen trading
 
+    @property
+    def targets(self) -> tuple[float, float, float, float]:
+        """The target intervals by tier (see `tier`): urgent, near, watch, everyone else."""
+        return (self.urgent_s, self.near_s, self.watch_s, self.max_staleness_s)
+
+
+def tier(distance_pct: float | None) -> int:
+    """An account's tier from its distance to liquidation (%): 0 under 2, 1 under 5, 2 under 10,
+    3 beyond or without a liquidation price. Its target interval is `SchedulerConfig.targets`'s."""
+    if distance_pct is None or distance_pct >= 10:
+        return 3
+    return 0 if distance_pct < 2 else 1 if distance_pct < 5 else 2
+
 
 @dataclass(slots=True)
 class _Account:
@@ -105,17 +118,7 @@ class RefreshScheduler:
 
     def target_s(self, account: _Account) -> float:
         """Target interval of one account from its distance to liquidation."""
-        c = self.config
-        d = account.distance_pct
-        if d is None:
-            return c.max_staleness_s
-        if d < 2:
-            return c.urgent_s
-        if d < 5:
-            return c.near_s
-        if d < 10:
-            return c.watch_s
-        return c.max_staleness_s
+        return self.config.targets[tier(account.distance_pct)]
 
     def priority(self, account: _Account) -> float:
         """Order of accounts seen trading: notional (USD) x closeness to liquidation, closeness
@@ -127,13 +130,10 @@ class RefreshScheduler:
         """Factor by which every target interval grows so the sweep fits its budget share."""
         if self.budget_per_min <= 0 or not self.accounts:
             return 1.0
-        c = self.config
-        counts = [0, 0, 0, 0]  # accounts per target: urgent, near, watch, everyone else
+        counts = [0, 0, 0, 0]  # accounts per tier: one pass, no call per account's target
         for account in self.accounts.values():
-            d = account.distance_pct
-            counts[3 if d is None or d >= 10 else 0 if d < 2 else 1 if d < 5 else 2] += 1
-        targets = (c.urgent_s, c.near_s, c.watch_s, c.max_staleness_s)
-        per_s = sum(n / t for n, t in zip(counts, targets, strict=True))
+            counts[tier(account.distance_pct)] += 1
+        per_s = sum(n / t for n, t in zip(counts, self.config.targets, strict=True))
         affordable = self.budget_per_min * (1 - self.config.reserve) / 60 / self.cost_weight
         return max(1.0, per_s / affordable)
 
@@ -159,21 +159,14 @@ class RefreshScheduler:
         if room <= 0:
             return batch
         stretch = self.stretch()
-        # The loop below runs over every account on the event loop (50,000 with --discover), so
-        # target_s is inlined and the ratio compared as a product: ~3x less time per account.
-        c = self.config
-        urgent, near, watch, most = (
-            c.urgent_s * stretch,
-            c.near_s * stretch,
-            c.watch_s * stretch,
-            c.max_staleness_s * stretch,
-        )
+        # Over every account, on the event loop (50,000 with --discover): targets looked up by
+        # tier, stretched once, and the overdue ones alone divided for their order.
+        stretched = [t * stretch for t in self.config.targets]
         overdue = []
         for address, account in self.accounts.items():
             if account.traded_at is not None:
                 continue
-            d = account.distance_pct
-            target = most if d is None or d >= 10 else urgent if d < 2 else near if d < 5 else watch
+            target = stretched[tier(account.distance_pct)]
             waited = now - account.last_refresh
             if waited >= target:
                 overdue.append((-waited / target, -account.notional_usd, address))
