@@ -63,7 +63,7 @@ def test_writes_are_idempotent_and_exact(db_path):
 
 
 def test_decimals_are_stored_as_duckdbs_own_cast_of_their_full_text(db_path):
-    """writes._text rounds to the column's 18 places in Python (DuckDB casts longer text 25x
+    """writes.decimal_text rounds to the column's 18 places in Python (DuckDB casts longer text 25x
     slower); every stored decimal must equal DuckDB's cast of the unrounded text."""
     report = _report(T0)
     position = report.positions[0]

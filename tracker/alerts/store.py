@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from tracker import resources
 from tracker.alerts.rules import Armed
 from tracker.records import Alert, Fill, LedgerEntry, LiquidationEpisode
 from tracker.store.db import Store
-from tracker.store.writes import Column, epoch_us, frame, insert_batch
+from tracker.store.writes import Column, decimal_text, epoch_us, frame, insert_batch
 
 MAX_ATTEMPTS = 5
 RETRY_WINDOW = timedelta(hours=1)
@@ -163,16 +164,22 @@ def read_armed(store: Store) -> dict[str, Armed]:
     return {key: Armed(level, since) for key, level, since in rows}
 
 
+_ARMED_COLUMNS = (
+    Column("key", itemgetter(0)),
+    Column("level_pct", lambda r: decimal_text(r[1].level_pct)),
+    Column("since_us", lambda r: epoch_us(r[1].since), "int64"),
+)
+
+
 def write_armed(store: Store, state: Mapping[str, Armed | None]) -> None:
-    """Arm (Armed) or forget (None) near-liquidation conditions."""
-    for key, armed in state.items():
-        if armed is None:
-            store.con.execute("DELETE FROM alert_state WHERE key = ?", [key])
-        else:
-            store.con.execute(
-                "INSERT OR REPLACE INTO alert_state VALUES (?, ?, ?)",
-                [key, armed.level_pct, armed.since],
-            )
+    """Arm (Armed) or forget (None) near-liquidation conditions, in two statements whatever
+    their number (one statement per key held the store for seconds with thousands of near
+    positions, bench/universe.py)."""
+    forget = [key for key, armed in state.items() if armed is None]
+    if forget:
+        store.con.execute("DELETE FROM alert_state WHERE list_contains(?, key)", [forget])
+    arm = [(key, armed) for key, armed in state.items() if armed is not None]
+    insert_batch(store, "alert_state", _ARMED_COLUMNS, arm)
 
 
 def pending(store: Store, sinks: Sequence[str]) -> list[tuple[Alert, str]]:

@@ -44,12 +44,17 @@ def assess_account(account: VenueAccount, meta: MarketMeta | None, ts: datetime)
 
 def position_tiers(position: VenuePosition, meta: MarketMeta | None) -> risk.Tiers:
     """The margin tiers that apply to a position, given its dex's meta."""
+    return coin_tiers(position.coin, position.max_leverage, meta)
+
+
+def coin_tiers(coin: str, max_leverage: int, meta: MarketMeta | None) -> risk.Tiers:
+    """The margin tiers of a position on `coin` whose max leverage is `max_leverage`."""
     table = None
     if meta is not None:
-        market = meta.markets.get(position.coin)
+        market = meta.markets.get(coin)
         if market is not None and market.margin_table_id is not None:
             table = meta.margin_tables.get(market.margin_table_id)
-    return risk.tiers_for(position.max_leverage, table)
+    return risk.tiers_for(max_leverage, table)
 
 
 def _mark(position: VenuePosition) -> Decimal:

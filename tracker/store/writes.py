@@ -47,7 +47,8 @@ _SCALE = Decimal(1).scaleb(-18)
 _AS_STORED = Context(prec=38, rounding=ROUND_HALF_UP)
 
 
-def _text(value: Decimal | None) -> str | None:
+def decimal_text(value: Decimal | None) -> str | None:
+    """A Decimal as the text DuckDB stores in DECIMAL(38, 18) unchanged (see above)."""
     if value is None:
         return None
     try:
@@ -76,7 +77,7 @@ def frame(columns: Sequence[Column], rows: Sequence[Any]) -> dict[str, np.ndarra
 
 def decimal_column(name: str) -> Column:
     """A Decimal attribute sent as exact text."""
-    return Column(name, lambda r: _text(getattr(r, name)))
+    return Column(name, lambda r: decimal_text(getattr(r, name)))
 
 
 def attr_column(name: str, dtype: str = "object") -> Column:

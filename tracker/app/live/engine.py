@@ -194,22 +194,27 @@ class LiveEngine:
         self._follow_coins()
         self._follow_users()
         try:
-            async with asyncio.TaskGroup() as group:
-                self._group = group
-                self._spawn(self._consume(), "live-stream")
-                self._spawn(self._refresher(), "live-refresher")
-                self._spawn(self._housekeeping(), "live-housekeeping")
-                if self.liquidations is not None:  # issue 15: the confirm loop
-                    self._spawn(self.liquidations.run(stop), "live-liquidations")
-                await stop.wait()
-                for task in list(self._children):  # passes in flight too: nothing half-written
-                    task.cancel()
+            with heap.long_lived_frozen():
+                await self._run_tasks(stop)
         except BaseExceptionGroup as failed:
             raise _first_error(failed) from None
         finally:
             self._group = None
         await self.outbox.flush()  # position changes applied but not yet stored
         return self.stats
+
+    async def _run_tasks(self, stop: asyncio.Event) -> None:
+        """The engine's tasks in one group until stop is set (see `run`)."""
+        async with asyncio.TaskGroup() as group:
+            self._group = group
+            self._spawn(self._consume(), "live-stream")
+            self._spawn(self._refresher(), "live-refresher")
+            self._spawn(self._housekeeping(), "live-housekeeping")
+            if self.liquidations is not None:  # issue 15: the confirm loop
+                self._spawn(self.liquidations.run(stop), "live-liquidations")
+            await stop.wait()
+            for task in list(self._children):  # passes in flight too: nothing half-written
+                task.cancel()
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """Start a task in the engine's group: its error stops the engine, never vanishes."""

@@ -27,10 +27,11 @@ from decimal import Decimal
 
 from tracker.records import MarketMeta, Trade, VenueAccount, VenuePosition
 from tracker.records.events import PositionChange, TapeDrift
-from tracker.risk.assess import assess_account, position_tiers
+from tracker.risk.assess import assess_account, coin_tiers, position_tiers
 from tracker.risk.live.book import LiveBook
 from tracker.risk.perps import Tiers
 from tracker.risk.tape import TapeFill, apply_fill, mark_of, remark
+from tracker.venues import HYPERLIQUID
 
 log = logging.getLogger(__name__)
 MAX_LOG = 2000  # trades kept per account and dex until a refresh covers them
@@ -73,6 +74,7 @@ class TapeBook:
     ) -> None:
         self.book, self.meta_for, self.tracked = book, meta_for, tracked
         self.mids: dict[str, dict[str, Decimal]] = {}  # dex -> coin -> latest mid
+        self._tiers: dict[tuple[str, str], Tiers] = {}  # of a position the tape opens
         self.applied = 0  # trade sides applied to the book
         self.unknown = 0  # trade sides of tracked accounts the book did not hold yet
         self.replayed = 0  # trades replayed onto refreshed states that did not cover them
@@ -108,26 +110,38 @@ class TapeBook:
     def _apply_side(
         self, trade: Trade, dex: str, user: str, delta: Decimal, *, taker: bool
     ) -> PositionChange | None:
-        held = self.book.state(user, dex)
         meta = self.meta_for(dex)
         market = meta.markets.get(trade.coin) if meta is not None else None
-        if held is None or market is None:
+        if market is None:
             self.unknown += 1
             return None
-        account, marks = held
-        mark = marks.get(trade.coin) or self.mids.get(dex, {}).get(trade.coin)
-        mark = mark or market.mark_px or trade.px
         fill = TapeFill.of(trade.coin, delta, trade.px, taker=taker)
-        effect = apply_fill(
-            account,
-            fill,
-            mark=mark,
-            marks=marks,
-            max_leverage=market.max_leverage,
-            tiers_of=position_tiers_of(meta),
-            ts=trade.ts,
+        # a cross position (or a new one): O(1) on the book's columns
+        mid = self.mids.get(dex, {}).get(trade.coin) or market.mark_px or trade.px
+        tiers = self._tiers.get((dex, trade.coin))
+        if tiers is None:
+            tiers = self._tiers[dex, trade.coin] = coin_tiers(trade.coin, market.max_leverage, meta)
+        sizes = self.book.move(
+            user, dex, fill, mark=mid, max_leverage=market.max_leverage, tiers=tiers, ts=trade.ts
         )
-        self.book.upsert(effect.account, meta, ts=trade.ts)
+        if sizes is None:  # isolated margin, no entry price, or an account not held: exact
+            held = self.book.state(user, dex)
+            if held is None:
+                self.unknown += 1
+                return None
+            account, marks = held
+            mark = marks.get(trade.coin) or mid
+            effect = apply_fill(
+                account,
+                fill,
+                mark=mark,
+                marks=marks,
+                max_leverage=market.max_leverage,
+                tiers_of=position_tiers_of(meta),
+                ts=trade.ts,
+            )
+            self.book.upsert(effect.account, meta, ts=trade.ts)
+            sizes = effect.size_before, effect.size_after
         self.applied += 1
         seq = self._epoch[user] = self._epoch.get(user, 0) + 1
         key = (user, dex)
@@ -138,13 +152,13 @@ class TapeBook:
         moved = self._moved.setdefault(key, {})
         moved[trade.coin] = moved.get(trade.coin, 0) + 1
         return PositionChange(
-            venue=account.venue,
+            venue=HYPERLIQUID,
             address=user,
             dex=dex,
             coin=trade.coin,
             ts=trade.ts,
-            size_before=effect.size_before,
-            size_after=effect.size_after,
+            size_before=sizes[0],
+            size_after=sizes[1],
             price=trade.px,
             source="tape",
             ref=trade.hash or f"tid:{trade.tid}",

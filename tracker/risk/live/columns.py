@@ -132,6 +132,28 @@ class Columns:
         f["alive"][row] = True
         f["cross"][row] = p.margin_mode == "cross"
 
+    def write_opened(
+        self,
+        row: int,
+        *,
+        slot: int,
+        coin: int,
+        tbl: int,
+        size: float,
+        px: float,
+        mark: float,
+        margin_used: float,
+    ) -> None:
+        """Store a cross position the tape opened at `px`, valued at `mark`."""
+        f = self.row
+        f["size"][row], f["entry"][row] = size, px
+        f["upnl0"][row] = size * (mark - px)
+        f["mark0"][row] = f["mark"][row] = mark
+        f["iso_equity0"][row] = f["margin_used0"][row] = margin_used
+        f["iso_follows"][row] = 0.0
+        f["acct"][row], f["coin"][row], f["tbl"][row] = slot, coin, tbl
+        f["alive"][row] = f["cross"][row] = True
+
     def write_slot(self, slot: int, a: VenueAccount, *, offset: Decimal, ts: datetime) -> None:
         """Store one account's venue totals at refresh."""
         f = self.slot
@@ -142,6 +164,15 @@ class Columns:
         f["margin_used0"][slot] = float(a.margin_used_usd)
         f["ts"][slot] = ts.timestamp()
         f["alive"][slot] = True
+
+    def kill_row(self, row: int) -> None:
+        """`kill_rows` of one row, without building an index array (the tape's closes)."""
+        f = self.row
+        f["alive"][row] = f["cross"][row] = False
+        f["acct"][row] = 0
+        for name in ROW_FLOATS:
+            f[name][row] = 0.0 if name in ("size", "maintenance") else np.nan
+        self.dead += 1
 
     def kill_rows(self, rows: list[int]) -> None:
         """Tombstone rows: they stay in place until `compact`, contributing nothing."""

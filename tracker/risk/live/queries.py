@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tracker.risk.live.columns import Columns, Floats, Ints
+from tracker.risk.live.columns import Columns, Floats, Ints, sum_by
 
 
 def near_rows(cols: Columns, levels_pct: Sequence[float]) -> tuple[Ints, Floats, Floats]:
@@ -62,3 +62,46 @@ def risk_order(cols: Columns) -> Ints:
     live = np.flatnonzero(cols.sb("alive")[: cols.slots])
     order: Ints = live[np.lexsort((-notional[live], closeness[live]))]
     return order
+
+
+ROW_FIGURES = ("size", "entry", "mark", "notional", "pnl", "liq", "distance", "margin_used")
+ACCOUNT_FIGURES = ("equity", "shock", "account_value", "notional", "margin_used")
+
+
+def row_figures(cols: Columns) -> list[Floats]:
+    """ROW_FIGURES per row at the current marks (margin used as view.py computes it)."""
+    used, _ = _margin_now(cols)
+    n = cols.n
+    return [*(cols.f(name)[:n] for name in ROW_FIGURES[:-1]), used]
+
+
+def account_figures(cols: Columns) -> list[Floats]:
+    """ACCOUNT_FIGURES per slot at the current marks (as view.py computes them)."""
+    n, slots = cols.n, cols.slots
+    used, move = _margin_now(cols)
+    acct, alive = cols.i("acct")[:n], cols.b("alive")[:n]
+    size, mark, mark0 = cols.f("size")[:n], cols.f("mark")[:n], cols.f("mark0")[:n]
+    notional_move = np.where(alive, np.abs(size) * (mark - mark0), 0.0)
+    used_move = np.where(alive, used - cols.f("margin_used0")[:n], 0.0)
+    return [
+        cols.sf("equity")[:slots],
+        cols.sf("shock")[:slots],
+        cols.sf("total_value0")[:slots] + sum_by(acct, move, slots),
+        cols.sf("notional0")[:slots] + sum_by(acct, notional_move, slots),
+        cols.sf("margin_used0")[:slots] + sum_by(acct, used_move, slots),
+    ]
+
+
+def _margin_now(cols: Columns) -> tuple[Floats, Floats]:
+    """Per row: margin used at the current mark, and the move of its value since `mark0` (0
+    for dead rows)."""
+    n = cols.n
+    size, mark, mark0 = cols.f("size")[:n], cols.f("mark")[:n], cols.f("mark0")[:n]
+    alive = cols.b("alive")[:n]
+    move = np.where(alive, size * (mark - mark0), 0.0)
+    used0 = cols.f("margin_used0")[:n]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cross = np.where(alive, used0 * mark / mark0, 0.0)
+    isolated = np.where(alive, used0 + cols.f("iso_follows")[:n] * move, 0.0)
+    used: Floats = np.where(cols.b("cross")[:n], cross, isolated)
+    return used, move
