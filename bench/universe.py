@@ -5,8 +5,9 @@
 
 The fake market runs in a child process (so its CPU is not the tracker's): N modelled accounts
 on 20 coins of the main dex, a tape of `--rate` trades a second among them (every tenth second
-at `--burst`), each moving both parties' accounts (tests/fakes/tape.py), and every coin's mark
-moving each second. This process runs the live engine in process, warmed with every account's
+at `--burst`), each moving both parties' accounts (tests/fakes/tape.py), sent as the venue sends
+them (each coin's trades of one 5 ms block in one frame), and every coin's mark moving each
+second. This process runs the live engine in process, warmed with every account's
 exact state (read once with the weight limit lifted, as a book warmed from the store), then with
 the default budget (1200 weight a minute) for `--seconds`:
 
@@ -90,10 +91,11 @@ def serve(n: int, rate: int, burst: int, urls: Any, go: Any, stop: Any, done: An
             per_s = burst if second % 10 == 9 else rate
             due = int((now - start) * rate + (burst - rate) * (second // 10)) - sent
             due = min(due, per_s // 10)
-            for _ in range(max(due, 0)):
-                coin, px, size, buyer, seller, side = next(trades)
-                tape.trade(coin, marks[coin] * px / base[coin], size, buyer, seller, side=side)
-                sent += 1
+            with fake.ws.block():  # one frame per coin and block, as the venue sends them
+                for _ in range(max(due, 0)):
+                    coin, px, size, buyer, seller, side = next(trades)
+                    tape.trade(coin, marks[coin] * px / base[coin], size, buyer, seller, side=side)
+                    sent += 1
             if now - last_marks >= 1.0:
                 last_marks = now
                 for coin, _ in COINS:
@@ -140,7 +142,17 @@ async def run(n: int, seconds: float, rate: int, burst: int) -> dict[str, Any]:
         )
 
         async def real_pass(batch: Any) -> Any:
-            return await snapshot_pass(poller, db, batch, command="run", alerting=alerting)
+            # as `tracker run --discover` refreshes its universe (tracker.app.runner): state
+            # only, main dex, an unchanged account stored once per --interval
+            return await snapshot_pass(
+                poller,
+                db,
+                batch,
+                command="run",
+                alerting=alerting,
+                keep_s=60.0,
+                state_only=frozenset(batch),
+            )
 
         async with HyperliquidStream(session, url.replace("http", "ws") + "/ws") as stream:
             engine = LiveEngine(
@@ -208,6 +220,10 @@ async def run(n: int, seconds: float, rate: int, burst: int) -> dict[str, Any]:
         "trades_per_s": round(achieved, 1),
         "trades_applied": engine.tape.applied,
         "trades_replayed_on_refreshes": engine.tape.replayed,
+        "refreshes": stats.refreshes,
+        "near_alerts_from_marks": stats.alerts_from_marks,
+        "refresh_passes": stats.passes,
+        "failed_passes": stats.failed_passes,
         "position_changes_stored": engine.outbox.stored,
         "warm_s": round(warm_s, 1),
         "trade_to_book_p99_ms": stats.percentile("trade_to_book_ms", 0.99),

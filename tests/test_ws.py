@@ -465,6 +465,27 @@ async def test_ten_user_limit_on_the_fake_spans_connections(
         assert (await one.receive_json())["data"].startswith("Already subscribed")
 
 
+async def test_trades_of_one_block_go_out_in_one_frame_per_coin(
+    fake: FakeHyperliquid, session: aiohttp.ClientSession
+) -> None:
+    async with session.ws_connect(fake.ws_url) as ws:
+        await ws.receive_str()  # the greeting
+        for coin in ("ETH", "BTC"):
+            sub = {"type": "trades", "coin": coin}
+            await ws.send_json({"method": "subscribe", "subscription": sub})
+            ack = orjson.loads(await ws.receive_str())
+            assert ack["channel"] == "subscriptionResponse"
+        with fake.ws.block():
+            first = fake.ws.trade("ETH", "2450", "1", BUYER, SELLER)
+            fake.ws.trade("BTC", "90000", "2", BUYER, SELLER)
+            last = fake.ws.trade("ETH", "2451", "3", SELLER, BUYER)
+        alone = fake.ws.trade("ETH", "2452", "4", BUYER, SELLER)
+        frames = [orjson.loads(await ws.receive_str()) for _ in range(3)]
+        tids = [[t["tid"] for t in f["data"]] for f in frames if f["channel"] == "trades"]
+        assert sorted(tids[:2]) == sorted([[first["tid"], last["tid"]], [first["tid"] + 1]])
+        assert tids[2] == [alone["tid"]]
+
+
 async def test_sends_stay_under_the_message_budget(fake: FakeHyperliquid, open_stream) -> None:
     limiter = WeightLimiter(5, window_s=0.5)  # the venue: 2000 a minute; scaled down
     rec = open_stream(send_limiter=limiter)

@@ -31,9 +31,10 @@ import contextlib
 import itertools
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import orjson
@@ -145,6 +146,7 @@ class FakeWebSocket:
         self._refuse_until = 0.0
         self._silent_until = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        self._block: dict[str, list[dict[str, Any]]] | None = None  # trades of an open `block`
         self._connect_times: dict[str, deque[float]] = defaultdict(deque)
         self._frame_times: dict[str, deque[float]] = defaultdict(deque)
 
@@ -206,8 +208,26 @@ class FakeWebSocket:
             "users": [buyer.lower(), seller.lower()],
         }
         self._trades[coin].append(item)
-        self._broadcast(lambda c: c.wants("trades", coin=coin), _trades_frame([item]))
+        if self._block is not None:
+            self._block.setdefault(coin, []).append(item)
+        else:
+            self._broadcast(lambda c: c.wants("trades", coin=coin), _trades_frame([item]))
         return item
+
+    @contextlib.contextmanager
+    def block(self) -> Iterator[None]:
+        """Trades made inside go out as the venue sends a block's: one frame per coin holding
+        all of that coin's trades, when the block closes (outside one, a frame per trade)."""
+        if self._block is not None:
+            yield  # already inside a block: its trades go out with it
+            return
+        self._block = {}
+        try:
+            yield
+        finally:
+            made, self._block = self._block, None
+            for coin, items in made.items():
+                self._broadcast(partial(_wants_trades, coin=coin), _trades_frame(items))
 
     def push_fills(self, user: str, fills: list[dict[str, Any]]) -> None:
         """Add fills to `user`'s history (REST sees them too) and stream them."""
@@ -498,6 +518,10 @@ class FakeWebSocket:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _wants_trades(conn: _Conn, *, coin: str) -> bool:
+    return conn.wants("trades", coin=coin)
 
 
 def _trades_frame(items: list[dict[str, Any]]) -> str:

@@ -80,8 +80,9 @@ log = logging.getLogger(__name__)
 REFRESHER_PACE_S = 0.05  # the least time between two refresh batches (_refresher)
 MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
 NEAR_CHECK_INTERVAL_S = 0.5  # near-liquidation scans of the book, at most this often
+SETTLE_GAP_S = 0.02  # the tape's recomputes of the book, at most this often (_settle)
 HEAP_TRIM_INTERVAL_S = 60.0  # free heap pages handed back this often (tracker.app.live.heap)
-MAX_NEAR_KEYS_PER_SCAN = 200  # new crossings handled per scan
+MAX_NEAR_KEYS_PER_SCAN = 50  # new crossings handled per scan (the rest wait, tightest first)
 SAMPLES = 5000
 
 
@@ -154,6 +155,8 @@ class LiveEngine:
         self.outbox = TapeOutbox(db, self._spawn, on_position_changes)
         self._unsettled: list[int] = []  # venue times (ms) of trades applied, not yet settled
         self._settle_task: asyncio.Task[None] | None = None
+        self._settled_at = float("-inf")  # monotonic time of the last settle
+        self._near_task: asyncio.Task[None] | None = None  # near-liquidation alerts being stored
         self.stats = LiveStats()
         self.loop_lag = loop_lag
         self._wake = asyncio.Event()
@@ -326,8 +329,12 @@ class LiveEngine:
 
     async def _settle(self) -> None:
         """Liquidation prices, distances and shock of the accounts the tape moved, once for every
-        trade read meanwhile (the stream's queue is drained without yielding)."""
-        await asyncio.sleep(0)
+        trade read meanwhile (the stream's queue is drained without yielding), at most every
+        SETTLE_GAP_S: a recompute costs O(book) besides its accounts (a few ms at 50,000), and
+        a busy tape drains its queue a hundred times a second."""
+        wait = self._settled_at + SETTLE_GAP_S - time.monotonic()
+        await asyncio.sleep(max(wait, 0.0))
+        self._settled_at = time.monotonic()
         times, self._unsettled = self._unsettled, []
         self.book.settle()
         done = time.time() * 1000
@@ -365,7 +372,10 @@ class LiveEngine:
             self._near_checked = time.monotonic()
             if self.liquidations is not None:  # issue 15: positions past their liquidation price
                 self.liquidations.on_book(self.book)
-            self._check_near()
+            # one batch of near alerts stored at a time: crossings found meanwhile wait for the
+            # next scan, so a book full of near positions never queues writes behind each other
+            if self._near_task is None or self._near_task.done():
+                self._check_near()
 
     def _check_near(self) -> None:
         """Near-liquidation alerts from the mark path, for new crossings only.
@@ -401,7 +411,7 @@ class LiveEngine:
             )
             for a in addresses
         ]
-        self._spawn(self._alert_near(reports), "live-near-alerts")
+        self._near_task = self._spawn(self._alert_near(reports), "live-near-alerts")
 
     async def _alert_near(self, reports: list[AccountReport]) -> None:
         ts = datetime.now(UTC)
@@ -465,6 +475,11 @@ class LiveEngine:
             available = (
                 limiter.per_minute - limiter.used_in_window() if limiter.per_minute > 0 else 1e12
             )
+            if available < self.scheduler.cost_weight:
+                # nothing affordable: skip the scan of every account (~16 ms at 50,000), which
+                # a busy tape would otherwise run every REFRESHER_PACE_S on a full budget
+                await asyncio.sleep(REFRESHER_PACE_S)
+                continue
             batch = [
                 a
                 for a in self.scheduler.next_batch(time.monotonic(), available)
