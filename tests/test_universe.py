@@ -259,3 +259,54 @@ async def test_bad_discover_input_is_one_line_and_exit_2(hl_fake, tmp_path):
         assert bad.code == 2, bad.stderr
         lines = bad.stderr.strip().splitlines()
         assert len(lines) == 1 and "--discover must be" in lines[0], lines
+
+
+async def test_a_builder_dex_is_read_for_a_universe_account_once_the_tape_shows_it_trading_there(
+    hl_fake, tmp_path
+):
+    hl_fake.put_leaderboard(board())
+    hl_fake.set_mark("ETH", "2900")
+    hl_fake.put_model_account(BIG, "-26000", positions=[ETH_LONG])
+    crcl = {"coin": "flx:CRCL", "size": "100", "entry_px": "150", "leverage": 5}
+    hl_fake.put_model_account(BIG, "20000", positions=[crcl], dex="flx")
+    db = tmp_path / "t.duckdb"
+    env = tracker_env(hl_fake.url, db, TRACKER_HL_STATS_URL=hl_fake.url)
+    watchlist = write_watchlist(tmp_path / "w.toml", WATCHED)
+    daemon = await start_cli("run", "-w", str(watchlist), "--discover", "1000000", env=env)
+    try:
+
+        def flx_reads() -> int:
+            return sum(
+                1
+                for r in hl_fake.requests
+                if r.type == "clearinghouseState" and r.user == BIG and r.dex == "flx"
+            )
+
+        async def swept() -> bool:
+            doc = json.loads((await run_cli("status", "--json", env=env)).stdout)
+            section = (doc.get("daemon") or {}).get("universe")
+            return bool(section and section["seen"] == 3)
+
+        async def followed() -> bool:
+            return hl_fake.ws.subscribers("trades", coin="flx:CRCL") > 0
+
+        async def read_on_flx() -> bool:
+            return flx_reads() > 0
+
+        await until(swept)
+        await until(followed)
+        assert flx_reads() == 0  # a universe account: the main dex only, until ...
+        hl_fake.ws.trade("flx:CRCL", "150", "1", buyer=BIG, seller="0x" + "55" * 20)
+        await until(read_on_flx)  # ... the tape shows it trading on flx
+
+        async def crcl_stored() -> list[tuple[Any, ...]]:
+            sql = (
+                "select dex, size from latest_positions "
+                f"where address = '{BIG}' and coin = 'flx:CRCL'"
+            )
+            return await query(db, sql)
+
+        assert await until(crcl_stored) == [("flx", 100)]
+        assert flx_reads() >= 1 and SMALL not in users(hl_fake, "clearinghouseState")
+    finally:
+        await stop(daemon)

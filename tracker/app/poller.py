@@ -90,6 +90,19 @@ class HyperliquidPoller:
         self._dexes_at = 0.0
         self._meta: dict[str, tuple[float, MarketMeta]] = {}
         self._last_poll_time: datetime | None = None
+        # address -> builder dexes the tape saw it trade on: read for a state-only address too
+        self._traded_on: dict[str, set[str]] = {}
+
+    def saw_trading(self, address: str, dex: str) -> bool:
+        """The tape saw `address` trade on builder dex `dex`: its passes read that dex from now
+        on, state-only or not. True if this is news."""
+        if not dex:
+            return False
+        dexes = self._traded_on.setdefault(address, set())
+        if dex in dexes:
+            return False
+        dexes.add(dex)
+        return True
 
     def poll_time(self) -> datetime:
         """A pass's time: now in whole milliseconds, later than any this poller gave before.
@@ -160,16 +173,22 @@ class HyperliquidPoller:
     ) -> PollResult:
         """Poll every address on every dex; never raises for a single address's failure.
 
-        Addresses in state_only are read on the main dex only, without spot balances (weight 2).
+        Addresses in state_only are read on the main dex only, without spot balances (weight 2),
+        and on the builder dexes the tape saw them trade on (`saw_trading`).
         """
         dexes = await self.dex_names()
         metas, fresh = await self.market_meta(dexes, ts)
+
+        def lite(address: str) -> tuple[str, ...]:
+            traded = self._traded_on.get(address)
+            return ("", *sorted(d for d in traded if d in dexes)) if traded else ("",)
+
         async with asyncio.TaskGroup() as group:
             tasks = [
                 group.create_task(
                     self._poll_guarded(a, dexes, metas, ts)
                     if a not in state_only
-                    else self._poll_guarded(a, ("",), metas, ts, spot=False)
+                    else self._poll_guarded(a, lite(a), metas, ts, spot=False)
                 )
                 for a in addresses
             ]

@@ -5,8 +5,9 @@ The leaderboard is read at start and every `TRACKER_DISCOVER_INTERVAL` seconds (
 logged and retried within a minute); each read is stored in `leaderboard` and the accounts that
 pass become the `universe` table. Watchlist accounts are never part of it: they keep their labels,
 history and every dex. A universe account gets, for weight 2 a refresh (one `clearinghouseState`
-on the main dex; no spot balances, no builder dexes, no fills, funding or ledger, which at 50,000
-accounts would cost more than the venue's 1,200 weight a minute allows):
+on the main dex; no spot balances, no fills, funding or ledger, which at 50,000 accounts would
+cost more than the venue's 1,200 weight a minute allows; a builder dex only once the live tape
+shows the account trading there, `HyperliquidPoller.saw_trading`):
 its positions and their risk, near-liquidation alerts, and the history of its position changes
 in `positions` (stored when they change, tracker.app.changes). Its label is its leaderboard
 display name (a stranger's text, kept as plain data), else none.

@@ -51,7 +51,7 @@ from tracker.app.daemon import LoopLag
 from tracker.app.live import heap
 from tracker.app.live.outbox import TapeOutbox
 from tracker.app.live.scheduler import RefreshScheduler, SchedulerConfig
-from tracker.app.live.tape import TapeBook
+from tracker.app.live.tape import TapeBook, dex_of
 from tracker.app.poller import HyperliquidPoller
 from tracker.app.runner import PassRunner
 from tracker.app.snapshot_pass import PassReport
@@ -323,8 +323,12 @@ class LiveEngine:
             self._unsettled.append(trade.time_ms)
             if self._settle_task is None or self._settle_task.done():
                 self._settle_task = self._spawn(self._settle(), "live-tape-settle")
+        builder = ":" in trade.coin
         for user in (trade.buyer, trade.seller):
             if user:
+                if builder and user in self.scheduler.accounts:
+                    # issue 14: a universe account's builder dex is read once it trades there
+                    self.poller.saw_trading(user, dex_of(trade.coin))
                 self._due(user)
 
     async def _settle(self) -> None:

@@ -117,7 +117,8 @@ class TapeBook:
             return None
         fill = TapeFill.of(trade.coin, delta, trade.px, taker=taker)
         # a cross position (or a new one): O(1) on the book's columns
-        mid = self.mids.get(dex, {}).get(trade.coin) or market.mark_px or trade.px
+        mids = self.mids.get(dex)
+        mid = (mids.get(trade.coin) if mids else None) or market.mark_px or trade.px
         tiers = self._tiers.get((dex, trade.coin))
         if tiers is None:
             tiers = self._tiers[dex, trade.coin] = coin_tiers(trade.coin, market.max_leverage, meta)
@@ -148,7 +149,10 @@ class TapeBook:
         applied = _Applied(
             seq=seq, time_ms=trade.time_ms, fill=fill, max_leverage=market.max_leverage
         )
-        self._log.setdefault(key, deque(maxlen=MAX_LOG)).append(applied)
+        log_ = self._log.get(key)
+        if log_ is None:
+            log_ = self._log[key] = deque(maxlen=MAX_LOG)
+        log_.append(applied)
         moved = self._moved.setdefault(key, {})
         moved[trade.coin] = moved.get(trade.coin, 0) + 1
         return PositionChange(
