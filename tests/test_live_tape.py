@@ -4,6 +4,7 @@ the refresh that follows measures the drift, and a stale refresh never undoes th
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -180,3 +181,49 @@ def test_a_refresh_older_than_the_last_applied_trade_never_reverts_the_position(
     assert [(c.kind, c.size_before, c.size_after, c.source) for c in verdict.changes] == [
         ("open", 0, -3, "refresh")
     ]
+
+
+def test_the_log_keeps_ten_seconds_of_trades_and_everything_a_refresh_in_flight_may_miss():
+    fake = FakeHyperliquid()
+    fake.dex("").add_coin("ETH", "3000", max_leverage=25)
+    model(fake)
+    raw_meta = orjson.loads(fake.answer({"type": "metaAndAssetCtxs"}).data)  # type: ignore[arg-type]
+    meta = parse_meta_and_asset_ctxs(raw_meta, "", datetime.now(UTC))
+    book = LiveBook()
+    tape = TapeBook(book, lambda dex: meta, {WHALE, OTHER}.__contains__)
+    t0 = datetime.now(UTC)
+    start = venue_state(fake, WHALE, t0)
+    book.upsert(start, meta)
+    market = Tape(fake)
+
+    def buy(second: int) -> Trade:
+        sold = market.trade("ETH", "3000", "1", WHALE, MAKER, side="B")
+        return Trade(
+            ts=t0 + timedelta(seconds=second),
+            time_ms=int(t0.timestamp() * 1000) + second * 1000,
+            coin="ETH",
+            side="buy",
+            px=Decimal(sold["px"]),
+            size=Decimal(sold["sz"]),
+            tid=sold["tid"],
+            hash=sold["hash"],
+            buyer=WHALE,
+            seller=MAKER,
+        )
+
+    for second in range(1, 31):  # no refresh asked: a trade older than 10 s is let go
+        tape.apply(buy(second))
+    # a state timed before all of them can only replay what is left: the last 10 seconds
+    assert tape.reconcile(start, 0, t0).replayed == 11
+    asked = venue_state(fake, WHALE, t0 + timedelta(seconds=30))  # the venue when asked
+    book.upsert(asked, meta)
+    token = tape.tokens([WHALE])[WHALE]  # a refresh is asked now, and its answer is slow ...
+    for second in range(31, 61):
+        tape.apply(buy(second))
+    # ... an answer without a venue time, taken when it was asked, replays all 30 trades since,
+    # though most are more than 10 s older than the newest
+    verdict = tape.reconcile(replace(asked, venue_time=None), token, t0)
+    assert verdict.replayed == 30
+    now = venue_state(fake, WHALE, t0 + timedelta(seconds=60))
+    assert [p.size for p in verdict.account.positions] == [p.size for p in now.positions]
+    assert [p.size for p in now.positions] == [p.size + 30 for p in asked.positions]

@@ -178,6 +178,24 @@ def apply_fill(
     )
 
 
+def rebuilt(
+    account: VenueAccount,
+    positions: tuple[VenuePosition, ...],
+    *,
+    cross_value: Decimal,
+    tiers_of: TiersOf,
+    ts: datetime | None,
+) -> VenueAccount:
+    """The account with these positions and this cross account value, its sums recomputed as
+    `apply_fill` recomputes them (the venue's maintenance offset kept)."""
+    changed = _with(
+        account,
+        venue_time=ts if ts is not None else account.venue_time,
+        cross_account_value_usd=cross_value,
+    )
+    return _totals(changed, positions, tiers_of, cross_fixed=True)
+
+
 def _opened(fill: TapeFill, new: Decimal, mark: Decimal, max_leverage: int) -> VenuePosition:
     return _at(
         VenuePosition(

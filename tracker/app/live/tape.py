@@ -35,6 +35,10 @@ from tracker.venues import HYPERLIQUID
 
 log = logging.getLogger(__name__)
 MAX_LOG = 2000  # trades kept per account and dex until a refresh covers them
+# Trades older than this (venue time, behind the account's newest) are dropped from its log unless
+# a refresh asked after them is still out: a `clearinghouseState` lags the tape by far less, and
+# 50,000 busy accounts would otherwise keep every trade until their next refresh, minutes later.
+LOG_KEEP_MS = 10_000
 ZERO = Decimal(0)
 
 
@@ -79,6 +83,7 @@ class TapeBook:
         self.unknown = 0  # trade sides of tracked accounts the book did not hold yet
         self.replayed = 0  # trades replayed onto refreshed states that did not cover them
         self._epoch: dict[str, int] = {}  # address -> trade sides applied, ever
+        self._asked: dict[str, int] = {}  # address -> its epoch when its last refresh was asked
         # (address, dex) -> the trades applied that no accepted refresh has covered yet
         self._log: dict[tuple[str, str], deque[_Applied]] = {}
         # (address, dex) -> coin -> trades applied since the last accepted refresh
@@ -153,6 +158,9 @@ class TapeBook:
         if log_ is None:
             log_ = self._log[key] = deque(maxlen=MAX_LOG)
         log_.append(applied)
+        old, asked = trade.time_ms - LOG_KEEP_MS, self._asked.get(user, seq)
+        while log_[0].time_ms < old and log_[0].seq <= asked:
+            log_.popleft()
         moved = self._moved.setdefault(key, {})
         moved[trade.coin] = moved.get(trade.coin, 0) + 1
         return PositionChange(
@@ -172,13 +180,16 @@ class TapeBook:
 
     def tokens(self, addresses: Iterable[str]) -> dict[str, int]:
         """Per address, the trades applied so far: take them before a refresh's request."""
-        return {a: self._epoch.get(a, 0) for a in addresses}
+        tokens = {a: self._epoch.get(a, 0) for a in addresses}
+        self._asked.update(tokens)  # the trades after these stay logged until it is answered
+        return tokens
 
     def reconcile(self, account: VenueAccount, token: int, ts: datetime) -> Reconciled:
         """The book's new state of one account from an exact refresh: the venue's, with the
         trades applied that it does not cover replayed onto it (see the module docstring)."""
         address, dex = account.address.lower(), account.dex
         key = (address, dex)
+        self._asked.pop(address, None)
         entries = self._log.pop(key, ())
         if account.venue_time is not None:
             venue_ms = account.venue_time.timestamp() * 1000

@@ -34,9 +34,12 @@ from tracker.risk.live.columns import Bools, Columns, Ints
 from tracker.risk.live.kernel import recompute
 from tracker.risk.live.shock import exact_shock
 from tracker.risk.live.tiers import TierArrays
-from tracker.risk.tape import TapeFill, apply_fill
+from tracker.risk.tape import TapeFill, apply_fill, rebuilt, remark
 
 ZERO = Decimal(0)
+# Fills `move` keeps per account for its records; at this many the records are rebuilt from the
+# columns instead (`_fold`), so a busy account's memory and catch-up stay bounded.
+FOLD_AT = 32
 # Below this share of the live rows, recomputing only the touched accounts' rows is cheaper.
 PARTIAL_SHARE = 1 / 3
 # Squeeze tombstoned rows out once there are this many and they are a third of the book.
@@ -105,8 +108,10 @@ class BookStats:
 class LiveBook:
     """Positions of many accounts as columns, re-marked in one vectorised pass per mids message."""
 
-    def __init__(self, *, compact_min_dead: int = COMPACT_MIN_DEAD) -> None:
+    def __init__(self, *, compact_min_dead: int = COMPACT_MIN_DEAD, fold_at: int = FOLD_AT) -> None:
         self._compact_min_dead = compact_min_dead
+        self._fold_at = fold_at
+        self.folds = 0  # records rebuilt from the columns (`_fold`)
         self._cols = Columns()
         self._tiers = TierArrays()
         self._coins: dict[str, dict[str, int]] = {}  # dex -> coin -> id
@@ -279,6 +284,8 @@ class LiveBook:
         self._gen[slot] += 1
         self._dirty.add(slot)
         self.moves += 1
+        if len(pending) >= self._fold_at:
+            self._fold(slot)
         if after == 0:
             self._maybe_compact()
         return before, after
@@ -323,6 +330,69 @@ class LiveBook:
             ).account
         when = datetime.fromtimestamp(float(self._cols.sf("ts")[slot]), UTC)
         self._write(slot, account, lambda p: tiers[p.coin], when)
+
+    def _fold(self, slot: int) -> None:
+        """The slot's records rebuilt from its columns and exact sizes, the pending fills
+        dropped: O(its positions) instead of replaying every fill (`_materialize`). The figures
+        are the columns' (float64; entry prices and account value to ~1e-15 relative), the sizes
+        exact."""
+        pending = self._pending.pop(slot)
+        exact = self._exact.pop(slot, {})
+        self.folds += 1
+        account = self._accounts[slot]
+        assert account is not None
+        c, s = self._cols.row, self._cols.slot
+        leverage = {e.fill.coin: e.max_leverage for e in pending}
+        tiers = {e.fill.coin: e.tiers for e in pending}
+        marks: dict[str, Decimal] = {}
+        positions: list[VenuePosition] = []
+        cross_value = float(s["value0"][slot])
+        for row in self._slot_rows[slot]:
+            coin, old, table = self._row_coin[row], self._row_position[row], self._row_tiers[row]
+            assert coin is not None
+            assert table is not None
+            tiers[coin] = table
+            mark = float(c["mark"][row])
+            marks[coin] = Decimal(repr(mark))
+            if old is not None and coin not in exact:
+                positions.append(old)  # untouched since its record: `remark` below re-values it
+                continue
+            # moved by the tape (cross, `move`): valued at today's mark here
+            cross_value += float(c["size"][row]) * (mark - float(c["mark0"][row]))
+            size = exact[coin]
+            lev = old.leverage if old is not None else leverage[coin]
+            entry = Decimal(repr(float(c["entry"][row])))
+            value = abs(size) * marks[coin]
+            upnl = size * (marks[coin] - entry)
+            positions.append(
+                VenuePosition(
+                    coin=coin,
+                    size=size,
+                    entry_px=entry,
+                    position_value_usd=value,
+                    unrealized_pnl_usd=upnl,
+                    return_on_equity=risk.roe(upnl, size, entry, lev),
+                    liquidation_px=None,
+                    margin_mode="cross",
+                    leverage=lev,
+                    isolated_raw_usd=None,
+                    margin_used_usd=value / lev,
+                    max_leverage=old.max_leverage if old is not None else lev,
+                    cum_funding_all_time_usd=old.cum_funding_all_time_usd if old else None,
+                    cum_funding_since_open_usd=old.cum_funding_since_open_usd if old else None,
+                )
+            )
+        tiers_of: Callable[[VenuePosition], risk.Tiers] = lambda p: tiers[p.coin]  # noqa: E731
+        account = rebuilt(
+            account,
+            tuple(positions),
+            cross_value=Decimal(repr(cross_value)),
+            tiers_of=tiers_of,
+            ts=pending[-1].ts,
+        )
+        account = remark(account, marks, tiers_of)
+        when = datetime.fromtimestamp(float(s["ts"][slot]), UTC)
+        self._write(slot, account, tiers_of, when)
 
     def settle(self) -> None:
         """Recompute the accounts upserted since the last recompute (queries do it anyway)."""
