@@ -151,7 +151,12 @@ class LiveEngine:
         )
         self.scheduler.watch(self.addresses)
         # The tracked set is the scheduler's: watch() an address to track it at run time.
-        self.tape = TapeBook(self.book, poller.meta_for, self.scheduler.accounts.__contains__)
+        self.tape = TapeBook(
+            self.book,
+            poller.meta_for,
+            self.scheduler.accounts.__contains__,
+            behind=lambda: stream.backlog() > 0,
+        )
         self.outbox = TapeOutbox(db, self._spawn, on_position_changes)
         self._unsettled: list[int] = []  # venue times (ms) of trades applied, not yet settled
         self._settle_task: asyncio.Task[None] | None = None

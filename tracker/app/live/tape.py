@@ -75,8 +75,10 @@ class TapeBook:
         book: LiveBook,
         meta_for: Callable[[str], MarketMeta | None],
         tracked: Callable[[str], bool],
+        behind: Callable[[], bool] = lambda: False,
     ) -> None:
-        self.book, self.meta_for, self.tracked = book, meta_for, tracked
+        """`behind` tells whether messages wait unread on the stream (the book lags the tape)."""
+        self.book, self.meta_for, self.tracked, self.behind = book, meta_for, tracked, behind
         self.mids: dict[str, dict[str, Decimal]] = {}  # dex -> coin -> latest mid
         self._tiers: dict[tuple[str, str], Tiers] = {}  # of a position the tape opens
         self.applied = 0  # trade sides applied to the book
@@ -84,6 +86,11 @@ class TapeBook:
         self.replayed = 0  # trades replayed onto refreshed states that did not cover them
         self._epoch: dict[str, int] = {}  # address -> trade sides applied, ever
         self._asked: dict[str, int] = {}  # address -> its epoch when its last refresh was asked
+        # (address, dex) -> venue time (ms) of the last refreshed state: a trade at or before it
+        # is in that state already (the tape can reach the book after the REST answer does)
+        self._covered: dict[tuple[str, str], int] = {}
+        self.newest_ms = 0  # the newest trade time applied: the tape is read up to about here
+        self.covered_skips = 0  # trade sides a refreshed state already held
         # (address, dex) -> the trades applied that no accepted refresh has covered yet
         self._log: dict[tuple[str, str], deque[_Applied]] = {}
         # (address, dex) -> coin -> trades applied since the last accepted refresh
@@ -120,6 +127,12 @@ class TapeBook:
         if market is None:
             self.unknown += 1
             return None
+        if trade.time_ms > self.newest_ms:
+            self.newest_ms = trade.time_ms
+        covered = self._covered.get((user, dex))
+        if covered is not None and trade.time_ms <= covered:
+            self.covered_skips += 1
+            return None  # the refreshed state the book holds has it already
         fill = TapeFill.of(trade.coin, delta, trade.px, taker=taker)
         # a cross position (or a new one): O(1) on the book's columns
         mids = self.mids.get(dex)
@@ -191,9 +204,11 @@ class TapeBook:
         key = (address, dex)
         self._asked.pop(address, None)
         entries = self._log.pop(key, ())
+        venue_ms: float | None = None
         if account.venue_time is not None:
             venue_ms = account.venue_time.timestamp() * 1000
             later = [e for e in entries if e.time_ms > venue_ms]
+            self._covered[key] = int(venue_ms)
         else:  # no time on the answer: what was applied after the request went out
             later = [e for e in entries if e.seq > token]
         meta = self.meta_for(dex)
@@ -216,7 +231,10 @@ class TapeBook:
         estimate = remark(held[0], held[1], tiers_of)
         changes = _corrections(estimate, rebased, ts)
         drift: tuple[TapeDrift, ...] = ()
-        if not later and key in self._moved:  # the state covers every trade applied: compare
+        caught_up = venue_ms is None or self.newest_ms >= venue_ms or not self.behind()
+        if not later and caught_up and key in self._moved:
+            # the state covers every trade applied, and the book has read the tape up to the
+            # state's time (else the state holds trades still on their way): compare
             drift = _drift(estimate, account, meta, self._moved.pop(key), ts)
         return Reconciled(account=rebased, replayed=len(later), changes=changes, drift=drift)
 

@@ -210,6 +210,10 @@ class HyperliquidStream:
     ) -> None:
         await self.close()
 
+    def backlog(self) -> int:
+        """Messages received and not yet read by the consumer."""
+        return self._queue.qsize()
+
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self.events()
 
