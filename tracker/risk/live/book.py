@@ -39,7 +39,7 @@ from tracker.risk.tape import TapeFill, apply_fill, rebuilt, remark
 ZERO = Decimal(0)
 # Fills `move` keeps per account for its records; at this many the records are rebuilt from the
 # columns instead (`_fold`), so a busy account's memory and catch-up stay bounded.
-FOLD_AT = 16
+FOLD_AT = 32
 # Below this share of the live rows, recomputing only the touched accounts' rows is cheaper.
 PARTIAL_SHARE = 1 / 3
 # Squeeze tombstoned rows out once there are this many and they are a third of the book.
