@@ -4,6 +4,7 @@ the refresh that follows measures the drift, and a stale refresh never undoes th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,10 +16,11 @@ from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.tape import Tape
 from tests.test_live_supervision import live_engine
 from tracker.app.live.tape import TapeBook
-from tracker.records import Trade
+from tracker.records import MarketMeta, Trade
 from tracker.records.events import PositionChange
 from tracker.risk.live.book import LiveBook
 from tracker.sources.hyperliquid.client import parse_clearinghouse_state, parse_meta_and_asset_ctxs
+from tracker.sources.hyperliquid.ws_parse import parse_trades
 from tracker.store import open_store
 
 WHALE = "0x00000000000000000000000000000000000000a1"
@@ -116,20 +118,33 @@ async def test_a_trade_moves_the_book_at_once_and_the_refresh_measures_the_drift
 # -- reconciling a refresh with the tape, on the book alone --------------------------------------
 
 
+def read_at(item: dict, t0: datetime, after_ms: int) -> Trade:
+    """The tape's record of a trade the fake made, as if made `after_ms` after t0."""
+    (trade,) = parse_trades([{**item, "time": int(t0.timestamp() * 1000) + after_ms}])
+    return trade
+
+
 def venue_state(fake: FakeHyperliquid, user: str, at: datetime):
     raw = fake.clearinghouse_state(user)
     raw["time"] = int(at.timestamp() * 1000)
     return parse_clearinghouse_state(raw, user)
 
 
-def test_a_refresh_older_than_the_last_applied_trade_never_reverts_the_position():
+def on_the_book(
+    behind: Callable[[], bool] = lambda: False,
+) -> tuple[FakeHyperliquid, MarketMeta, LiveBook, TapeBook]:
+    """The fake market with WHALE and OTHER modelled, and a tape book tracking both."""
     fake = FakeHyperliquid()
     fake.dex("").add_coin("ETH", "3000", max_leverage=25)
     model(fake)
     raw_meta = orjson.loads(fake.answer({"type": "metaAndAssetCtxs"}).data)  # type: ignore[arg-type]
     meta = parse_meta_and_asset_ctxs(raw_meta, "", datetime.now(UTC))
     book = LiveBook()
-    tape = TapeBook(book, lambda dex: meta, {WHALE, OTHER}.__contains__)
+    return fake, meta, book, TapeBook(book, lambda dex: meta, {WHALE, OTHER}.__contains__, behind)
+
+
+def test_a_refresh_older_than_the_last_applied_trade_never_reverts_the_position():
+    fake, meta, book, tape = on_the_book()
     t0 = datetime.now(UTC)
     before = venue_state(fake, WHALE, t0)  # the state a refresh will bring back, late
     book.upsert(before, meta)
@@ -138,18 +153,7 @@ def test_a_refresh_older_than_the_last_applied_trade_never_reverts_the_position(
 
     def trade(size: str, at_ms: int, buyer: str, seller: str) -> Trade:
         sold = market.trade("ETH", "3000", size, buyer, seller, side="A")
-        return Trade(
-            ts=t0 + timedelta(milliseconds=at_ms),
-            time_ms=int(t0.timestamp() * 1000) + at_ms,
-            coin="ETH",
-            side="sell",
-            px=Decimal(sold["px"]),
-            size=Decimal(sold["sz"]),
-            tid=sold["tid"],
-            hash=sold["hash"],
-            buyer=buyer,
-            seller=seller,
-        )
+        return read_at(sold, t0, at_ms)
 
     (change,) = tape.apply(trade("40", 5, MAKER, WHALE))  # ... the whale sells 40 of its 100
     assert (change.kind, change.size_after) == ("reduce", 60)
@@ -185,13 +189,7 @@ def test_a_refresh_older_than_the_last_applied_trade_never_reverts_the_position(
 
 
 def test_the_log_keeps_ten_seconds_of_trades_and_everything_a_refresh_in_flight_may_miss():
-    fake = FakeHyperliquid()
-    fake.dex("").add_coin("ETH", "3000", max_leverage=25)
-    model(fake)
-    raw_meta = orjson.loads(fake.answer({"type": "metaAndAssetCtxs"}).data)  # type: ignore[arg-type]
-    meta = parse_meta_and_asset_ctxs(raw_meta, "", datetime.now(UTC))
-    book = LiveBook()
-    tape = TapeBook(book, lambda dex: meta, {WHALE, OTHER}.__contains__)
+    fake, meta, book, tape = on_the_book()
     t0 = datetime.now(UTC)
     start = venue_state(fake, WHALE, t0)
     book.upsert(start, meta)
@@ -199,18 +197,7 @@ def test_the_log_keeps_ten_seconds_of_trades_and_everything_a_refresh_in_flight_
 
     def buy(second: int) -> Trade:
         sold = market.trade("ETH", "3000", "1", WHALE, MAKER, side="B")
-        return Trade(
-            ts=t0 + timedelta(seconds=second),
-            time_ms=int(t0.timestamp() * 1000) + second * 1000,
-            coin="ETH",
-            side="buy",
-            px=Decimal(sold["px"]),
-            size=Decimal(sold["sz"]),
-            tid=sold["tid"],
-            hash=sold["hash"],
-            buyer=WHALE,
-            seller=MAKER,
-        )
+        return read_at(sold, t0, second * 1000)
 
     for second in range(1, 31):  # no refresh asked: a trade older than 10 s is let go
         tape.apply(buy(second))
@@ -235,30 +222,13 @@ def test_a_trade_the_refreshed_state_already_holds_is_not_applied_twice(lagging)
     """The book can read a trade after the REST answer that includes it (the tape queued behind a
     burst): a trade at or before the state's venue time is skipped, and the drift is measured
     only once the book has read the tape up to that time."""
-    fake = FakeHyperliquid()
-    fake.dex("").add_coin("ETH", "3000", max_leverage=25)
-    model(fake)
-    raw_meta = orjson.loads(fake.answer({"type": "metaAndAssetCtxs"}).data)  # type: ignore[arg-type]
-    meta = parse_meta_and_asset_ctxs(raw_meta, "", datetime.now(UTC))
-    book = LiveBook()
-    tape = TapeBook(book, lambda dex: meta, {WHALE, OTHER}.__contains__, behind=lambda: lagging)
+    fake, meta, book, tape = on_the_book(behind=lambda: lagging)
     t0 = datetime.now(UTC)
     book.upsert(venue_state(fake, WHALE, t0), meta)
     market = Tape(fake)
 
-    def read(sold: dict, second: int) -> Trade:  # the tape's record of a trade made on the fake
-        return Trade(
-            ts=t0 + timedelta(seconds=second),
-            time_ms=int(t0.timestamp() * 1000) + second * 1000,
-            coin="ETH",
-            side="buy",
-            px=Decimal(sold["px"]),
-            size=Decimal(sold["sz"]),
-            tid=sold["tid"],
-            hash=sold["hash"],
-            buyer=WHALE,
-            seller=MAKER,
-        )
+    def read(sold: dict, second: int) -> Trade:
+        return read_at(sold, t0, second * 1000)
 
     (change,) = tape.apply(read(market.trade("ETH", "3000", "2", WHALE, MAKER, side="B"), 1))
     assert change.size_after == 102

@@ -14,7 +14,7 @@ states.
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import orjson
@@ -22,8 +22,9 @@ import pytest
 
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.tape import Tape
+from tests.test_live_tape import read_at
 from tracker.app.live.tape import TapeBook
-from tracker.records import MarketMeta, Trade
+from tracker.records import MarketMeta
 from tracker.risk.assess import position_tiers
 from tracker.risk.live.book import LiveBook
 from tracker.risk.tape import remark
@@ -127,18 +128,7 @@ def test_the_fast_path_equals_the_exact_path_and_the_venue(seed, fold_at):
             size = Decimal(rng.uniform(100, 20_000) / float(marks[coin])).quantize(Decimal("0.001"))
         px = (marks[coin] * Decimal(1 + rng.uniform(-0.002, 0.002))).quantize(Decimal("0.01"))
         item = tape.trade(coin, px, size, buyer, seller, side=rng.choice("AB"))
-        trade = Trade(
-            ts=T0 + timedelta(seconds=step),
-            time_ms=int(T0.timestamp() * 1000) + step * 1000,
-            coin=coin,
-            side="buy" if item["side"] == "B" else "sell",
-            px=Decimal(item["px"]),
-            size=Decimal(item["sz"]),
-            tid=item["tid"],
-            hash=item["hash"],
-            buyer=buyer,
-            seller=seller,
-        )
+        trade = read_at(item, T0, step * 1000)
         changes = {name: tb.apply(trade) for name, (_, tb) in books.items()}
         assert [(c.address, c.size_before, c.size_after) for c in changes["fast"]] == [
             (c.address, c.size_before, c.size_after) for c in changes["exact"]
