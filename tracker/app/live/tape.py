@@ -80,7 +80,8 @@ class TapeBook:
         """`behind` tells whether messages wait unread on the stream (the book lags the tape)."""
         self.book, self.meta_for, self.tracked, self.behind = book, meta_for, tracked, behind
         self.mids: dict[str, dict[str, Decimal]] = {}  # dex -> coin -> latest mid
-        self._tiers: dict[tuple[str, str], Tiers] = {}  # of a position the tape opens
+        # (dex, coin, max leverage, margin table) -> tiers of a position the tape opens
+        self._tiers: dict[tuple[str, str, int, int | None], Tiers] = {}
         self.applied = 0  # trade sides applied to the book
         self.unknown = 0  # trade sides of tracked accounts the book did not hold yet
         self.replayed = 0  # trades replayed onto refreshed states that did not cover them
@@ -137,9 +138,10 @@ class TapeBook:
         # a cross position (or a new one): O(1) on the book's columns
         mids = self.mids.get(dex)
         mid = (mids.get(trade.coin) if mids else None) or market.mark_px or trade.px
-        tiers = self._tiers.get((dex, trade.coin))
+        spec = (dex, trade.coin, market.max_leverage, market.margin_table_id)  # as meta says now
+        tiers = self._tiers.get(spec)
         if tiers is None:
-            tiers = self._tiers[dex, trade.coin] = coin_tiers(trade.coin, market.max_leverage, meta)
+            tiers = self._tiers[spec] = coin_tiers(trade.coin, market.max_leverage, meta)
         sizes = self.book.move(
             user, dex, fill, mark=mid, max_leverage=market.max_leverage, tiers=tiers, ts=trade.ts
         )
