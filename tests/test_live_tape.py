@@ -88,6 +88,8 @@ async def test_a_trade_moves_the_book_at_once_and_the_refresh_measures_the_drift
             assert abs(ours.liquidation_px / Decimal(venue["liquidationPx"]) - 1) < Decimal("1e-6")
             await until(lambda: engine.stats.refreshes >= 4, timeout=30)  # both, after trades
             await until(engine.outbox.idle)
+            moved = engine.status()["tape"]
+            assert moved["trades_applied"] == 3 and moved["trades_on_columns"] == 3  # all cross
         finally:
             stop.set()
             await running
