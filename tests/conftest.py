@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +15,12 @@ import pytest
 from tests.alert_receiver import alert_receiver  # noqa: F401  (fixture)
 from tests.chain.fixtures import aave, aave_market, anvil, chain  # noqa: F401  (fixtures)
 from tests.fakes.fixtures import hl_fake  # noqa: F401  (fixture)
+
+# The tests stop the CLI with SIGINT, as Ctrl-C does. A suite started as a background job of a
+# shell without job control (`pytest &`, nohup) inherits SIGINT ignored, and so would every CLI
+# it starts: `tracker watch` would then never stop. Ignoring is only inherited; a handler is not.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 
