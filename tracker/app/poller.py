@@ -93,16 +93,11 @@ class HyperliquidPoller:
         # address -> builder dexes the tape saw it trade on: read for a state-only address too
         self._traded_on: dict[str, set[str]] = {}
 
-    def saw_trading(self, address: str, dex: str) -> bool:
+    def saw_trading(self, address: str, dex: str) -> None:
         """The tape saw `address` trade on builder dex `dex`: its passes read that dex from now
-        on, state-only or not. True if this is news."""
-        if not dex:
-            return False
-        dexes = self._traded_on.setdefault(address, set())
-        if dex in dexes:
-            return False
-        dexes.add(dex)
-        return True
+        on, state-only or not."""
+        if dex:
+            self._traded_on.setdefault(address, set()).add(dex)
 
     def poll_time(self) -> datetime:
         """A pass's time: now in whole milliseconds, later than any this poller gave before.

@@ -223,7 +223,7 @@ class LiveBook:
                 break
         c, s = self._cols.row, self._cols.slot
         d, px = float(fill.delta), float(fill.px)
-        exact = self._exact.setdefault(slot, {})
+        exact = self._exact.get(slot, {})
         if row < 0:  # a new position, cross at the coin's max leverage, as `apply_fill` opens it
             before, after = ZERO, fill.delta
             m = float(mark)
@@ -278,7 +278,7 @@ class LiveBook:
         s["total_value0"][slot] += cash
         if ts is not None:
             s["ts"][slot] = ts.timestamp()
-        exact[fill.coin] = after
+        self._exact.setdefault(slot, exact)[fill.coin] = after
         pending = self._pending.setdefault(slot, [])
         pending.append(_Pending(fill, ts, m, max_leverage, tiers))
         self._gen[slot] += 1
@@ -307,17 +307,7 @@ class LiveBook:
             return
         account = self._accounts[slot]
         assert account is not None
-        mark = self._cols.f("mark")
-        marks: dict[str, Decimal] = {}
-        tiers: dict[str, risk.Tiers] = {}
-        for row in self._slot_rows[slot]:
-            coin, table = self._row_coin[row], self._row_tiers[row]
-            assert coin is not None
-            assert table is not None
-            marks[coin] = Decimal(repr(float(mark[row])))
-            tiers[coin] = table
-        for entry in pending:  # positions closed since, and the tiers they had
-            tiers.setdefault(entry.fill.coin, entry.tiers)
+        marks, tiers = self._marks_and_tiers(slot, pending)
         for entry in pending:
             account = apply_fill(
                 account,
@@ -331,6 +321,22 @@ class LiveBook:
         when = datetime.fromtimestamp(float(self._cols.sf("ts")[slot]), UTC)
         self._write(slot, account, lambda p: tiers[p.coin], when)
 
+    def _marks_and_tiers(
+        self, slot: int, pending: list[_Pending]
+    ) -> tuple[dict[str, Decimal], dict[str, risk.Tiers]]:
+        """Per coin: the slot's mark now (its rows), and the tiers of every position it held
+        since its records (its rows, and those the pending fills closed)."""
+        mark = self._cols.f("mark")
+        tiers = {entry.fill.coin: entry.tiers for entry in pending}
+        marks: dict[str, Decimal] = {}
+        for row in self._slot_rows[slot]:
+            coin, table = self._row_coin[row], self._row_tiers[row]
+            assert coin is not None
+            assert table is not None
+            marks[coin] = Decimal(repr(float(mark[row])))
+            tiers[coin] = table
+        return marks, tiers
+
     def _fold(self, slot: int) -> None:
         """The slot's records rebuilt from its columns and exact sizes, the pending fills
         dropped: O(its positions) instead of replaying every fill (`_materialize`). The figures
@@ -343,17 +349,13 @@ class LiveBook:
         assert account is not None
         c, s = self._cols.row, self._cols.slot
         leverage = {e.fill.coin: e.max_leverage for e in pending}
-        tiers = {e.fill.coin: e.tiers for e in pending}
-        marks: dict[str, Decimal] = {}
+        marks, tiers = self._marks_and_tiers(slot, pending)
         positions: list[VenuePosition] = []
         cross_value = float(s["value0"][slot])
         for row in self._slot_rows[slot]:
-            coin, old, table = self._row_coin[row], self._row_position[row], self._row_tiers[row]
+            coin, old = self._row_coin[row], self._row_position[row]
             assert coin is not None
-            assert table is not None
-            tiers[coin] = table
             mark = float(c["mark"][row])
-            marks[coin] = Decimal(repr(mark))
             if old is not None and coin not in exact:
                 positions.append(old)  # untouched since its record: `remark` below re-values it
                 continue
