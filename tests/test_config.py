@@ -171,6 +171,7 @@ BAD = [
         "lists a symbol or an address twice",
     ),
     ("TRACKER_LOG_LEVEL", "LOUD", "must be DEBUG, INFO, WARNING or ERROR"),
+    ("TRACKER_LARGE_LIQUIDATION_BASIS", "notional", "must be position or liquidated"),
 ]
 ANYTHING_GOES = {"str", "Secret", "path"}  # parsers that take every value that is not blank
 

@@ -173,8 +173,9 @@ def eth_of(venue: ReplayServer, user: str) -> dict[str, Any] | None:
 
 
 def test_the_venue_liquidates_the_doomed_whale_in_slices_then_backstop():
-    """What the demo's venue answers as the cascade goes: the position shrinks by each slice,
-    the backstop takes the rest, and the account's fills carry the `liquidation` objects."""
+    """What the demo's venue answers as the cascade goes: the position shrinks by the first
+    slice, the backstop takes the rest, and the account's fills carry the `liquidation` objects
+    and the position before each fill."""
     venue = ReplayServer()
     stage(venue)
     held = eth_of(venue, DOOMED.address)
@@ -185,16 +186,31 @@ def test_the_venue_liquidates_the_doomed_whale_in_slices_then_backstop():
     assert eth_of(venue, DOOMED.address)["szi"] == "5000.0"  # not crossed yet
     market.mark("ETH", Decimal(2515))
     assert eth_of(venue, DOOMED.address)["szi"] == "4000.0"
-    market.mark("ETH", Decimal(2512))  # within the venue's 30 s: no second slice yet
+    market.mark("ETH", Decimal(2512))  # within the venue's 30 s: no second order yet
     assert eth_of(venue, DOOMED.address)["szi"] == "4000.0"
-    market.time += 30
-    market.mark("ETH", Decimal(2512))
-    assert eth_of(venue, DOOMED.address)["szi"] == "3000.0"
     market.mark("ETH", Decimal(2490))  # 1 % past the liquidation price: the backstop
     state = venue.clearinghouse_state(DOOMED.address)
     assert state["assetPositions"] == [] and state["marginSummary"]["accountValue"] == "0.0"
     body = {"type": "userFillsByTime", "user": DOOMED.address, "startTime": 0}
-    fills = orjson.loads(as_bytes(venue.answer(body).data))
+    fills = sorted(orjson.loads(as_bytes(venue.answer(body).data)), key=lambda f: f["tid"])
     methods = [f["liquidation"]["method"] for f in fills]
-    assert sorted(methods) == ["backstop"] + ["market"] * 6
-    assert sum(Decimal(f["sz"]) for f in fills) == Decimal("4999.99998")  # 3 orders per slice
+    assert methods == ["market"] * 3 + ["backstop"]
+    assert sum(Decimal(f["sz"]) for f in fills) == Decimal("4999.99999")  # 3 orders a slice
+    assert [f["startPosition"] for f in fills] == ["5000", "4666.66667", "4333.33334", "4000.00001"]
+
+
+def test_after_the_cooldown_the_venue_sends_the_whole_rest():
+    """Still under water once the 30 s are over: the next market order is for all the rest."""
+    venue = ReplayServer()
+    stage(venue)
+    market = LiquidatingMarket(Tape(venue, record=False), vault=HLP_LIQUIDATOR)
+    market.open(DOOMED.address, "ETH", size=Decimal(5000), liq_px=Decimal(2520))
+    market.mark("ETH", Decimal(2515))
+    assert eth_of(venue, DOOMED.address)["szi"] == "4000.0"
+    market.time += 30
+    market.mark("ETH", Decimal(2512))
+    assert eth_of(venue, DOOMED.address) is None
+    body = {"type": "userFillsByTime", "user": DOOMED.address, "startTime": 0}
+    fills = sorted(orjson.loads(as_bytes(venue.answer(body).data)), key=lambda f: f["tid"])
+    assert [f["liquidation"]["method"] for f in fills] == ["market"] * 6
+    assert sum(Decimal(f["sz"]) for f in fills[3:]) == Decimal("3999.99999")

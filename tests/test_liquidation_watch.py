@@ -39,20 +39,30 @@ class Clock:
         return self.now
 
 
-def context() -> AlertContext:
+def context(basis: str = "position") -> AlertContext:
     return AlertContext(
-        large_usd=Decimal(1_000_000), near_levels_pct=(), gap_s=900.0, watched=frozenset()
+        large_usd=Decimal(1_000_000),
+        near_levels_pct=(),
+        gap_s=900.0,
+        watched=frozenset(),
+        large_basis=basis,
     )
 
 
 def new_watch(
-    client: Any, db: Any, *, weight: int, clock: Callable[[], float], ws_users: int = 0
+    client: Any,
+    db: Any,
+    *,
+    weight: int,
+    clock: Callable[[], float],
+    ws_users: int = 0,
+    basis: str = "position",
 ) -> LiquidationWatch:
     """A watch with no sinks, a $200k candidate threshold and `context()`."""
     return LiquidationWatch(
         client=client,
         db=db,
-        alerting=context(),
+        alerting=context(basis),
         sinks=[],
         candidate_usd=Decimal(200_000),
         weight_per_min=weight,
@@ -62,12 +72,12 @@ def new_watch(
 
 
 @contextlib.asynccontextmanager
-async def watching(hl_fake, db, *, weight: int, clock: Clock):
+async def watching(hl_fake, db, *, weight: int, clock: Clock, basis: str = "position"):
     with open_store(db):
         pass  # created and migrated
     settings = Settings(db_path=db, hl_api_url=hl_fake.url, http_retries=1)
     async with hyperliquid_poller(settings) as poller:
-        watch = new_watch(poller.client, db, weight=weight, clock=clock)
+        watch = new_watch(poller.client, db, weight=weight, clock=clock, basis=basis)
         stop = asyncio.Event()
         task = asyncio.create_task(watch.run(stop))
         try:
@@ -170,6 +180,36 @@ async def test_a_large_episode_alerts_once_and_the_alert_follows_later_slices(hl
     )
     assert notional == x.notional_usd and "$2.94M" in message
     assert rows(db, "select fills from liquidations") == [(len(x.trades),)]
+
+
+@pytest.mark.parametrize("basis", ["position", "liquidated"])
+async def test_the_first_slice_of_a_large_position_alerts_on_the_position_basis(
+    hl_fake, tmp_path, basis
+):
+    """A $2.52M long loses its first 20 % ($504k) and the venue's cooldown holds the rest: on
+    the position basis (the default) that slice raises the alert, saying what is at stake; on
+    the liquidated basis nothing is large yet."""
+    tape, clock, db = Tape(hl_fake), Clock(), tmp_path / "w.duckdb"
+    x = Liquidated(user=X, coin="BTC", held=Decimal(30))
+    tape.slice(x, long=True, px=PX, size="6", mark_px=PX)
+    async with watching(hl_fake, db, weight=300, clock=clock, basis=basis) as watch:
+        watch.on_trades(parse_trades(x.trades))
+        clock.now += lw.CONFIRM_DELAY_S
+        await until(lambda: watch.stats.episodes == 1)
+    ((notional, position, large),) = rows(
+        db, "select notional_usd, position_usd, large from liquidations"
+    )
+    assert notional == x.notional_usd < 1_000_000 and position == 30 * PX
+    alerts = rows(
+        db, "select notional_usd, message, details from alerts where kind = 'large_liquidation'"
+    )
+    if basis == "liquidated":
+        assert alerts == [] and large is False
+        return
+    ((alerted, message, details),) = alerts
+    assert large is True and alerted == x.notional_usd
+    assert "$503.9" in message and "of a $2.52M position" in message
+    assert Decimal(json.loads(details)["position_usd"]) == 30 * PX
 
 
 async def test_candidates_left_without_budget_are_dropped_and_counted(hl_fake, tmp_path):

@@ -394,7 +394,7 @@ async def test_liquidations_lists_aave_calls_with_their_own_columns_and_watched_
         store.con.execute(
             "insert into liquidations values ('hyperliquid:x:ETH:1', 'hyperliquid', $a, 'ETH', "
             "'long', '2026-01-31 22:00:00+00', '2026-01-31 22:02:00+00', 5, 90000, 215543250, "
-            "'backstop+market', 2402.1, -1000, 216000000, 'fills,ledger', true, true, now())",
+            "'backstop+market', 2402.1, -1000, 216000000, 'fills,ledger', true, true, now(), NULL)",
             {"a": WHALE},
         )
     lists = tmp_path / "lists"

@@ -220,6 +220,13 @@ def token_list(value: str) -> tuple[tuple[str, str, int | None], ...]:
     return tuple(tokens)
 
 
+def liquidation_basis(value: str) -> str:
+    text = value.strip().lower()
+    if text not in ("position", "liquidated"):
+        raise Invalid(f"must be position or liquidated, got {value[:60]!r}")
+    return text
+
+
 def level(value: str) -> str:
     upper = value.upper()
     if upper not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -306,6 +313,11 @@ class Settings:
     )
     large_liquidation_usd: Decimal = setting(
         "TRACKER_LARGE_LIQUIDATION_USD", amount, Decimal(1_000_000)
+    )
+    # what the threshold compares: the position the venue began to liquidate (known at its first
+    # slice) or the notional liquidated so far
+    large_liquidation_basis: str = setting(
+        "TRACKER_LARGE_LIQUIDATION_BASIS", liquidation_basis, "position"
     )
     # whale moves: a change at least this
     position_alert_usd: Decimal = setting("TRACKER_POSITION_ALERT_USD", amount, Decimal(1_000_000))

@@ -46,6 +46,7 @@ class AlertContext:
     liquidators: frozenset[str] = frozenset()
     position_alert_usd: Decimal | None = None  # whale moves (alerts.moves); None: not raised
     position_alert_cooldown_s: float = 60.0
+    large_basis: str = "position"  # what large_usd compares (LiquidationEpisode.at_stake_usd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,12 +77,16 @@ def evaluate(
         fills, ledger, liquidators=ctx.liquidators, watched=ctx.watched, gap_s=ctx.gap_s
     )
     with store.transaction():
-        alert_store.replace_episodes(store, sorted(victims), episodes, ctx.large_usd, VENUE)
+        alert_store.replace_episodes(
+            store, sorted(victims), episodes, ctx.large_usd, VENUE, basis=ctx.large_basis
+        )
         near = rules.near_liquidation(
             polled, alert_store.read_armed(store), ctx.near_levels_pct, ctx.labels, ts
         )
         candidates = [
-            *rules.large_liquidation_alerts(episodes, ctx.large_usd, ctx.labels),
+            *rules.large_liquidation_alerts(
+                episodes, ctx.large_usd, ctx.labels, basis=ctx.large_basis
+            ),
             *rules.adl_alerts((f for f in new_fills if f.address in ctx.watched), ctx.labels),
             *near.alerts,
         ]

@@ -66,9 +66,13 @@ def record_confirmed(
         episodes = [
             dataclasses.replace(e, sources=tuple(sorted({*e.sources, TAPE}))) for e in built
         ]
-        alert_store.replace_episodes(store, sorted(victims), episodes, ctx.large_usd, HYPERLIQUID)
+        alert_store.replace_episodes(
+            store, sorted(victims), episodes, ctx.large_usd, HYPERLIQUID, basis=ctx.large_basis
+        )
         labels = labels_for(store, sorted(victims), ctx.labels)
-        alerts = rules.large_liquidation_alerts(episodes, ctx.large_usd, labels)
+        alerts = rules.large_liquidation_alerts(
+            episodes, ctx.large_usd, labels, basis=ctx.large_basis
+        )
         new = alert_store.insert_alerts(store, alerts)
         fresh = {a.id for a in new}
         updated = [a.id for a in alerts if a.id not in fresh and update_alert(store, a)]

@@ -53,15 +53,28 @@ def _details(**values: object) -> str:
 
 
 def large_liquidation_alerts(
-    episodes: Iterable[LiquidationEpisode], threshold_usd: Decimal, labels: Mapping[str, str]
+    episodes: Iterable[LiquidationEpisode],
+    threshold_usd: Decimal,
+    labels: Mapping[str, str],
+    *,
+    basis: str = "position",
 ) -> list[Alert]:
-    """One alert per episode at or above the threshold."""
+    """One alert per episode whose figure on `basis` (LiquidationEpisode.at_stake_usd) is at or
+    above the threshold. Its notional is what was liquidated so far; the message also names the
+    position at stake while part of it is still open."""
     alerts = []
     for ep in episodes:
-        if ep.notional_usd is None or ep.notional_usd < threshold_usd:
+        stake = ep.at_stake_usd(basis)
+        if ep.notional_usd is None or stake is None or stake < threshold_usd:
             continue
         side = f" {ep.side}" if ep.side else ""
         at = f" at {ep.mark_px:,.2f}" if ep.mark_px is not None else ""
+        position = ep.position_usd
+        of = (
+            f" of a {usd(position)} position"
+            if position is not None and usd(position) != usd(ep.notional_usd)
+            else ""
+        )
         alerts.append(
             Alert(
                 id=f"large_liquidation:{ep.episode_id}",
@@ -75,7 +88,7 @@ def large_liquidation_alerts(
                 severity="critical",
                 message=(
                     f"LARGE LIQUIDATION {_who(ep.address, labels)} {ep.coin}{side} "
-                    f"{usd(ep.notional_usd)}{at} ({ep.method}, {ep.fills} fills) "
+                    f"{usd(ep.notional_usd)}{of}{at} ({ep.method}, {ep.fills} fills) "
                     f"{ep.start:%Y-%m-%d %H:%M} UTC"
                 ),
                 details=_details(
@@ -87,6 +100,7 @@ def large_liquidation_alerts(
                     end=ep.end,
                     watched=ep.watched,
                     sources=list(ep.sources),
+                    position_usd=position,
                 ),
             )
         )

@@ -34,6 +34,7 @@ _EPISODE_COLUMNS = tuple(
         ("mark_px", lambda r: _text(r[0].mark_px), "object"),
         ("realized_loss_usd", lambda r: _text(r[0].realized_loss_usd), "object"),
         ("ledger_notional_usd", lambda r: _text(r[0].ledger_notional_usd), "object"),
+        ("position_usd", lambda r: _text(r[0].position_usd), "object"),
         ("sources", lambda r: ",".join(r[0].sources), "object"),
         ("watched", lambda r: r[0].watched, "bool"),
         ("large", lambda r: r[1], "bool"),
@@ -129,6 +130,8 @@ def replace_episodes(
     episodes: Sequence[LiquidationEpisode],
     threshold_usd: Decimal,
     venue: str,
+    *,
+    basis: str = "position",
 ) -> None:
     """Replace the stored episodes of these accounts by freshly built ones (in a transaction)."""
     store.con.execute(
@@ -137,10 +140,12 @@ def replace_episodes(
         {"venue": venue, "victims": list(victims)},
     )
     now = datetime.now(UTC)
-    rows = [
-        (e, e.notional_usd is not None and e.notional_usd >= threshold_usd, now) for e in episodes
-    ]
+    rows = [(e, _large(e.at_stake_usd(basis), threshold_usd), now) for e in episodes]
     insert_batch(store, "liquidations", _EPISODE_COLUMNS, rows)
+
+
+def _large(usd: Decimal | None, threshold_usd: Decimal) -> bool:
+    return usd is not None and usd >= threshold_usd
 
 
 def insert_alerts(store: Store, alerts: Sequence[Alert]) -> list[Alert]:

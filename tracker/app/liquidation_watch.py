@@ -98,7 +98,7 @@ class _Following:
     """An account confirmed liquidating on a coin, whose later slices are batched."""
 
     last_ms: int  # its newest liquidation fill read
-    confirmed_usd: Decimal  # its episode's notional as stored
+    confirmed_usd: Decimal  # its episode's figure the large threshold compares, as stored
     began: float | None = None  # when its later slices started waiting
 
 
@@ -458,8 +458,9 @@ class LiquidationWatch:
         self.stats.liquidation_fills += len(fills)
         for ep in sorted(recorded.episodes, key=lambda e: e.end):  # the newest episode wins
             follow = self._liquidating.get((ep.address, ep.coin))
-            if follow is not None and ep.notional_usd is not None:
-                follow.confirmed_usd = ep.notional_usd
+            stake = ep.at_stake_usd(self.alerting.large_basis)
+            if follow is not None and stake is not None:
+                follow.confirmed_usd = stake
         self.stats.episodes += len(recorded.episodes)
         self.stats.alerts += len(recorded.new_alerts)
         self.stats.alerts_updated += len(recorded.updated_alerts)

@@ -229,4 +229,5 @@ def _alert_context(
         liquidators=liquidators,
         position_alert_usd=settings.position_alert_usd,
         position_alert_cooldown_s=settings.position_alert_cooldown_s,
+        large_basis=settings.large_liquidation_basis,
     )

@@ -46,6 +46,18 @@ class LiquidationEpisode:
     ledger_notional_usd: Decimal | None
     sources: tuple[str, ...]  # fills, liquidator, ledger
     watched: bool
+    # The position the venue began to liquidate: its size before the first fill of the account's
+    # own (startPosition) at that fill's mark, and never less than what was liquidated. A position
+    # over $100k loses 20 % first, the rest only after a 30 s cooldown (if it is still under
+    # water), so this is known at the first slice and the notional only later.
+    position_usd: Decimal | None = None
+
+    def at_stake_usd(self, basis: str) -> Decimal | None:
+        """The figure the large threshold compares: `position` (the position at stake, else
+        the notional) or `liquidated` (the notional liquidated so far)."""
+        if basis == "position" and self.position_usd is not None:
+            return self.position_usd
+        return self.notional_usd
 
     @property
     def episode_id(self) -> str:

@@ -5,8 +5,10 @@ liquidation price and are liquidated as the venue does it.
     market.open(USER, "BTC", size=Decimal(40), liq_px=Decimal(83_000))
     await market.path("BTC", [84_000, 81_000], steps=60, step_s=0.01)
 
-A position worth more than $100k at the mark goes to the book in slices of 20 % of its size at
-liquidation, one per cooldown (the venue's is 30 s); a smaller one goes at once. When the mark
+A position worth more than $100k at the mark first loses 20 % of its size; if it is still under
+water once the cooldown is over (the venue's is 30 s), the next market order is for everything
+left. A smaller position goes at once. Every liquidation fill of the account carries its
+`startPosition`. When the mark
 passes the backstop price (by default 1 % beyond the liquidation price, standing for "below two
 thirds of maintenance margin"), an HLP child vault takes whatever is left. Every slice and the
 backstop go through `Tape` (trades on the WebSocket, fills with the `liquidation` object behind
@@ -79,7 +81,7 @@ class LiquidatingMarket:
         move = liq_px * BACKSTOP_MOVE
         default = liq_px - move if size > 0 else liq_px + move
         account = Account(
-            done=Liquidated(user=user.lower(), coin=coin),
+            done=Liquidated(user=user.lower(), coin=coin, held=abs(size)),
             size=size,
             liq_px=liq_px,
             backstop_px=backstop_px if backstop_px is not None else default,
@@ -111,9 +113,9 @@ class LiquidatingMarket:
             return
         if now - account.last_slice_at < self.cooldown_s:
             return
-        whole = account.remaining * px <= SLICED_FROM_USD
-        size = account.remaining if whole else min(abs(account.size) * SLICE, account.remaining)
-        orders = 1 if whole else 3
+        whole = account.slices > 0 or account.remaining * px <= SLICED_FROM_USD
+        size = account.remaining if whole else abs(account.size) * SLICE
+        orders = 1 if account.remaining * px <= SLICED_FROM_USD else 3
         self.tape.slice(account.done, long=long, px=px, size=size, mark_px=px, orders=orders)
         self._sliced(account, size, px)
         account.methods.append("market")

@@ -37,12 +37,26 @@ def _s(value: Decimal) -> str:
 
 @dataclass(slots=True)
 class Liquidated:
-    """What one scripted liquidation sent: its notional (sum of px x size) and its trades."""
+    """What one scripted liquidation sent: its notional (sum of px x size) and its trades.
+
+    `held`: the coins the account still holds (unsigned), when the script says; each of the
+    account's liquidation fills then carries it as its signed `startPosition` and takes its
+    size off. Unset, the fills say "0.0" (a position the script did not describe).
+    """
 
     user: str
     coin: str
     notional_usd: Decimal = Decimal(0)
     trades: list[dict[str, Any]] = field(default_factory=list)
+    held: Decimal | None = None
+
+    def start_position(self, size: str, *, long: bool) -> str:
+        """The signed position before a fill of `size` coins, and that fill taken off."""
+        if self.held is None:
+            return "0.0"
+        before = self.held
+        self.held = max(self.held - Decimal(size), Decimal(0))
+        return _s(before if long else -before)
 
 
 class Tape:
@@ -129,6 +143,7 @@ class Tape:
         crossed: bool,
         liquidation: dict[str, str] | None = None,
         direction: str = "Open Long",
+        start_position: str = "0.0",
     ) -> dict[str, Any]:
         fill: dict[str, Any] = {
             "coin": trade["coin"],
@@ -136,7 +151,7 @@ class Tape:
             "sz": trade["sz"],
             "side": "B" if buys else "A",
             "time": trade["time"],
-            "startPosition": "0.0",
+            "startPosition": start_position,
             "dir": direction,
             "closedPnl": "0.0",
             "hash": trade["hash"],
@@ -242,6 +257,7 @@ class Tape:
                     crossed=True,
                     liquidation=liq,
                     direction=f"Liquidated Cross {'Long' if long else 'Short'}",
+                    start_position=done.start_position(trade["sz"], long=long),
                 )
             )
             self.add_fills(
@@ -284,6 +300,7 @@ class Tape:
                     crossed=True,
                     liquidation=liq,
                     direction=f"Liquidated Cross {'Long' if long else 'Short'}",
+                    start_position=done.start_position(trade["sz"], long=long),
                 )
             ],
         )

@@ -59,6 +59,7 @@ def _episode(victim: str, coin: str, fills: Sequence[Fill], watched: bool) -> Li
     own = [f for f in fills if f.address == victim]
     methods = tuple(sorted({f.liquidation_method for f in fills if f.liquidation_method}))
     loss = sum(((f.closed_pnl_usd or ZERO) - (f.fee or ZERO) for f in own), ZERO) if own else None
+    notional = sum((f.notional_usd for f in fills), ZERO)
     sources = ["fills"] if own else []
     if len(own) < len(fills):
         sources.append("liquidator")
@@ -71,14 +72,26 @@ def _episode(victim: str, coin: str, fills: Sequence[Fill], watched: bool) -> Li
         end=fills[-1].ts,
         fills=len(fills),
         size=sum((f.size for f in fills), ZERO),
-        notional_usd=sum((f.notional_usd for f in fills), ZERO),
+        notional_usd=notional,
         methods=methods,
         mark_px=fills[0].liquidation_mark_px,
         realized_loss_usd=loss,
         ledger_notional_usd=None,
         sources=tuple(sources),
         watched=watched,
+        position_usd=max(notional, _start_usd(own)),
     )
+
+
+def _start_usd(own: Sequence[Fill]) -> Decimal:
+    """What the account's position was worth when its first own liquidation fill began: the
+    fill's startPosition at the liquidation's mark (its price when the mark is missing); zero
+    when no own fill says."""
+    for fill in own:
+        if fill.start_position:
+            px = fill.liquidation_mark_px or fill.px
+            return abs(fill.start_position) * px
+    return ZERO
 
 
 def build_episodes(
