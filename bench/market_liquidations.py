@@ -8,15 +8,21 @@ subprocess. For `--minutes` the script plays a cascade on BTC, ETH and SOL: `--t
 ordinary trades a second (fresh takers, real hashes), TWAP slices (all-zero hash) and now and then
 a large ordinary market order ($2M-$20M, one hash: a candidate that must be rejected), and
 liquidations of heavy-tailed size ($50k to $250M, Pareto) at a rate giving `--big-per-min` of $1M
-or more a minute. Each liquidation is sliced as the venue does (20 % slices `--cooldown-s` apart,
-the venue's 30 s compressed; positions of $100k or less at once), then the rest goes to an HLP
-child by backstop. After a drain it reports:
+or more a minute. Each is liquidated as the venue does: a position of $100k or less at once; a
+larger one loses 20 % first, then after `--cooldown-s` (the venue's 30 s, compressed) the rest
+goes in one market order (40 % of them) or to an HLP child by backstop (50 %), or the account
+recovered and kept it (10 %). Every fill of the account carries its `startPosition`. After a
+drain it reports:
 
 - `recall_1m`, `recall_10m`: liquidations of $1M / $10M or more stored as one episode within
   0.5 % of their notional;
 - `false_liquidations`: episodes of accounts (or coins) never liquidated (must be 0);
 - `detect_p50_s`, `detect_p99_s`: first slice on the tape to its `large_liquidation` webhook
-  received (episodes of $1M or more; the alert is sent once the episode is stored);
+  received (liquidations of $1M or more; the alert is sent once the episode is stored; with the
+  default `TRACKER_LARGE_LIQUIDATION_BASIS=position` it can go at the first slice);
+- `alerts_position_only`: alerts for positions of $1M or more that recovered after their first
+  slice, so under $1M was liquidated (by design on the position basis; 0 on `--basis liquidated`),
+  and `alerts_false`: alerts for positions under $1M (must be 0);
 - `tape_large_p99_s`: first slice to the slice that takes the liquidation to $1M on the tape
   (no detector can call it large sooner), and `detect_after_large_p50_s` / `_p99_s`: that
   slice to the webhook (the tracker's own part);
@@ -80,21 +86,26 @@ async def liquidate(
     first: dict[str, float],
     large: dict[str, float],
 ) -> None:
-    """Slices of 20 % (one order when $100k or less), then the backstop takes the rest."""
+    """As the venue does it: a position of $100k or less goes in one order; a larger one loses
+    20 % first (3 orders), then after the cooldown, if still under water, the rest goes in one
+    market order (40 %), or the backstop takes it (50 %), or the account recovered (10 %)."""
     px = PX[done.coin]
     size = (Decimal(str(usd)) / px).quantize(Decimal("0.00001"))
+    done.held = size
     first[done.user] = time.monotonic()
     if usd <= 100_000:
         tape.slice(done, long=True, px=px, size=size, mark_px=px, orders=1)
         return
-    slices = rng.randint(1, 4)
-    for _ in range(slices):
-        tape.slice(done, long=True, px=px, size=size / 5, mark_px=px, orders=3)
-        if done.notional_usd >= 1_000_000:
-            large.setdefault(done.user, time.monotonic())
-        await asyncio.sleep(cooldown_s)
-    rest = size - size / 5 * slices
-    tape.backstop(done, long=True, px=px, size=rest, vault=rng.choice(CHILDREN))
+    part = (size / 5).quantize(Decimal("0.00001"))
+    tape.slice(done, long=True, px=px, size=part, mark_px=px, orders=3)
+    if done.notional_usd >= 1_000_000:
+        large.setdefault(done.user, time.monotonic())
+    await asyncio.sleep(cooldown_s)
+    fate, rest = rng.random(), size - part
+    if fate < 0.4:
+        tape.slice(done, long=True, px=px, size=rest, mark_px=px, orders=3)
+    elif fate < 0.9:
+        tape.backstop(done, long=True, px=px, size=rest, vault=rng.choice(CHILDREN))
     if done.notional_usd >= 1_000_000:
         large.setdefault(done.user, time.monotonic())
 
@@ -156,6 +167,7 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             db,
             TRACKER_WEBHOOK_URL=f"{receiver.url}/hook",
             TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN=str(args.confirm_weight),
+            TRACKER_LARGE_LIQUIDATION_BASIS=args.basis,
         )
         wl = watchlist(work / "w.toml", [seed.CROSS_SHORT_SOL])
         errors = db.with_suffix(".stderr")
@@ -212,7 +224,11 @@ async def bench(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         status = json.loads(status_file.read_text()) if status_file.exists() else {}
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
-        hooks = [(r.body.get("address"), r.at) for r in receiver.received("/hook") if r.body]
+        hooks = [
+            (r.body.get("address"), r.at)
+            for r in receiver.received("/hook")
+            if r.body and r.body.get("kind") == "large_liquidation"
+        ]
     episodes = read_episodes(db)
     return report(truth, (first, large), episodes, hooks, status, elapsed, cpu1 - cpu0, rss, args)
 
@@ -250,6 +266,11 @@ def report(
         if t.notional_usd >= 1_000_000 and t.user in first_hook
     ]
     tape_large = [large[u] - first[u] for u in large]
+    # (liquidated, position at stake) of each liquidation, USD
+    at_stake = {
+        t.user: (t.notional_usd, t.notional_usd + (t.held or 0) * PX[t.coin]) for t in truth
+    }
+    alerted = {u for u in first_hook if u in at_stake}
     after_large = [first_hook[u] - large[u] for u in large if u in first_hook]
     daemon = status
     watch = daemon.get("liquidations") or {}
@@ -265,6 +286,10 @@ def report(
         "false_liquidations": sum(1 for key in found if key not in liquidated),
         "detect_p50_s": percentile(detect, 0.5),
         "detect_p99_s": percentile(detect, 0.99),
+        "alerts_position_only": sum(
+            1 for u in alerted if at_stake[u][0] < 1_000_000 <= at_stake[u][1]
+        ),
+        "alerts_false": sum(1 for u in alerted if at_stake[u][1] < 1_000_000),
         "tape_large_p99_s": percentile(tape_large, 0.99),
         "detect_after_large_p50_s": percentile(after_large, 0.5),
         "detect_after_large_p99_s": percentile(after_large, 0.99),
@@ -293,6 +318,12 @@ def main() -> None:
     parser.add_argument("--drain-s", type=float, default=60.0, help="after the last liquidation")
     parser.add_argument(
         "--confirm-weight", type=int, default=300, help="TRACKER_LIQUIDATION_CONFIRM_WEIGHT_PER_MIN"
+    )
+    parser.add_argument(
+        "--basis",
+        choices=("position", "liquidated"),
+        default="position",
+        help="TRACKER_LARGE_LIQUIDATION_BASIS",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
