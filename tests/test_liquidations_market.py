@@ -51,7 +51,7 @@ async def test_tape_liquidations_of_strangers_end_to_end(hl_fake, alert_receiver
 
         # $31.64M long: three 20 % market slices, then the backstop takes the last 40 %.
         size = Decimal("31640000") / BTC_PX
-        big = Liquidated(user=BIG, coin="BTC")
+        big = Liquidated(user=BIG, coin="BTC", held=size)  # its fills carry startPosition
         for i in range(3):
             px = BTC_PX - 50 * i
             tape.slice(big, long=True, px=px, size=size / 5, mark_px=px, orders=4)
@@ -60,7 +60,7 @@ async def test_tape_liquidations_of_strangers_end_to_end(hl_fake, alert_receiver
 
         # $800k long: slices of $160k (under the candidate threshold), then the backstop.
         small_size = Decimal("800000") / BTC_PX
-        small = Liquidated(user=SMALL, coin="BTC")
+        small = Liquidated(user=SMALL, coin="BTC", held=small_size)
         tape.slice(small, long=True, px=BTC_PX, size=small_size / 5, mark_px=BTC_PX)
         tape.slice(small, long=True, px=BTC_PX, size=small_size / 5, mark_px=BTC_PX)
         tape.backstop(small, long=True, px=BTC_PX, size=small_size * 3 / 5, vault=CHILD)
@@ -83,6 +83,12 @@ async def test_tape_liquidations_of_strangers_end_to_end(hl_fake, alert_receiver
         assert large["method"] == "backstop+market" and large["large"] is True
         assert Decimal(by_address[SMALL]["notional_usd"]) == small.notional_usd
         assert by_address[SMALL]["large"] is False
+        # the position at stake: all of it at the first slice's mark (to the cent: the sizes
+        # here have more decimals than the store keeps)
+        cent = Decimal("0.01")
+        assert Decimal(large["position_usd"]).quantize(cent) == (size * BTC_PX).quantize(cent)
+        small_stake = Decimal(by_address[SMALL]["position_usd"]).quantize(cent)
+        assert small_stake == (small_size * BTC_PX).quantize(cent)
         assert doc["rejected"] >= 1 and doc["dropped_for_budget"] == 0  # the market order
         # read from userFills snapshots (the engine hands them over), each counted by its read
         assert doc["confirmed_ws"] >= 1, doc
