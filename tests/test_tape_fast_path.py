@@ -98,14 +98,16 @@ def assert_same_floats(fast: dict, exact: dict, what: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("seed", "fold_at"),
-    [(1, 32), (2, 32), (3, 32), (4, 2), (5, 3)],  # 2, 3: records rebuilt from the columns often
+    ("seed", "fold_at", "replay_max"),
+    # fold_at 2, 3: records rebuilt from the columns often; replay_max 32: every read replays
+    # the waiting fills, 4 (the default): a read of more than 4 rebuilds from the columns too
+    [(1, 32, 32), (2, 32, 32), (3, 32, 4), (6, 32, 4), (4, 2, 32), (5, 3, 32)],
 )
-def test_the_fast_path_equals_the_exact_path_and_the_venue(seed, fold_at):
+def test_the_fast_path_equals_the_exact_path_and_the_venue(seed, fold_at, replay_max):
     fake = market()
     tape = Tape(fake)
     meta = meta_of(fake)
-    fast, exact = LiveBook(fold_at=fold_at), ExactBook()
+    fast, exact = LiveBook(fold_at=fold_at, replay_max=replay_max), ExactBook()
     tracked = set(USERS).__contains__
     books = {"fast": (fast, TapeBook(fast, lambda dex: meta, tracked))}
     books["exact"] = (exact, TapeBook(exact, lambda dex: meta, tracked))
@@ -167,6 +169,7 @@ def test_the_fast_path_equals_the_exact_path_and_the_venue(seed, fold_at):
     assert {"open", "increase", "reduce", "close", "flip"} <= kinds  # every kind was exercised
     assert fast.moves > 200 and exact.moves == 0  # most trade sides took the fast path
     assert (fast.folds > 50) == (fold_at <= 3)
+    assert (fast.folds > 0) == (fold_at <= 3 or replay_max < 32)  # reads folded busy accounts
     # and both books are the venue's own states at the venue's marks
     venue_meta = meta_of(fake)
     venue_marks = {c: m.mark_px for c, m in venue_meta.markets.items() if m.mark_px is not None}

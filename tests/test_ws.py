@@ -486,6 +486,36 @@ async def test_trades_of_one_block_go_out_in_one_frame_per_coin(
         assert tids[2] == [alone["tid"]]
 
 
+async def test_marks_go_ahead_of_a_backlog_of_trades(
+    fake: FakeHyperliquid, session: aiohttp.ClientSession
+) -> None:
+    """A reader behind the tape gets the new marks first (they are absolute: order does not
+    change the book, only how stale its marks are), then the trades in their order."""
+    async with HyperliquidStream(session, fake.ws_url, **FAST_RECONNECT) as stream:
+        stream.subscribe_trades("ETH")
+        stream.subscribe_mids()
+        stream.start()  # read, but nobody takes the records yet
+        await until(lambda: fake.ws.subscribers("trades", coin="ETH") == 1)
+        await until(lambda: fake.ws.subscribers("allMids") == 1)
+        await until(lambda: stream.backlog() >= 2)  # connected, the first mids
+        sent = [fake.ws.trade("ETH", "2450", "1", BUYER, SELLER) for _ in range(50)]
+        await until(lambda: stream.backlog() >= 52)
+        fake.set_mark("ETH", "2399.5")
+        await until(lambda: stream.backlog() >= 53)
+        seen: list[StreamEvent] = []
+        async with asyncio.timeout(5):
+            async for event in stream:
+                seen.append(event)
+                if len([e for e in seen if isinstance(e, Trade)]) == len(sent):
+                    break
+    kinds = [type(e).__name__ for e in seen]
+    moved = next(
+        i for i, e in enumerate(seen) if isinstance(e, MidsUpdate) and "2399.5" in str(e.mids)
+    )
+    assert moved < kinds.index("Trade"), kinds  # ahead of every trade already waiting
+    assert [e.tid for e in seen if isinstance(e, Trade)] == [t["tid"] for t in sent]
+
+
 async def test_sends_stay_under_the_message_budget(fake: FakeHyperliquid, open_stream) -> None:
     limiter = WeightLimiter(5, window_s=0.5)  # the venue: 2000 a minute; scaled down
     rec = open_stream(send_limiter=limiter)

@@ -40,6 +40,8 @@ ZERO = Decimal(0)
 # Fills `move` keeps per account for its records; at this many the records are rebuilt from the
 # columns instead (`_fold`), so a busy account's memory and catch-up stay bounded.
 FOLD_AT = 32
+# A read replays at most this many waiting fills exactly; more are folded (rebuilt from columns)
+REPLAY_MAX = 4
 # Below this share of the live rows, recomputing only the touched accounts' rows is cheaper.
 PARTIAL_SHARE = 1 / 3
 # Squeeze tombstoned rows out once there are this many and they are a third of the book.
@@ -108,9 +110,16 @@ class BookStats:
 class LiveBook:
     """Positions of many accounts as columns, re-marked in one vectorised pass per mids message."""
 
-    def __init__(self, *, compact_min_dead: int = COMPACT_MIN_DEAD, fold_at: int = FOLD_AT) -> None:
+    def __init__(
+        self,
+        *,
+        compact_min_dead: int = COMPACT_MIN_DEAD,
+        fold_at: int = FOLD_AT,
+        replay_max: int = REPLAY_MAX,
+    ) -> None:
         self._compact_min_dead = compact_min_dead
         self._fold_at = fold_at
+        self._replay_max = replay_max
         self.folds = 0  # records rebuilt from the columns (`_fold`)
         self._cols = Columns()
         self._tiers = TierArrays()
@@ -300,7 +309,13 @@ class LiveBook:
 
     def _materialize(self, slot: int) -> None:
         """Bring the slot's Decimal records up to the fills `move` applied to its columns, and
-        the columns to those records (as `upsert` writes them)."""
+        the columns to those records (as `upsert` writes them): the fills replayed exactly when
+        they are few, else the records rebuilt from the columns (`_fold`, O(positions)), so a
+        read of a busy account costs the same however many fills wait."""
+        waiting = self._pending.get(slot)
+        if waiting is not None and len(waiting) > self._replay_max:
+            self._fold(slot)
+            return
         pending = self._pending.pop(slot, None)
         self._exact.pop(slot, None)
         if not pending:
@@ -546,8 +561,22 @@ class LiveBook:
         slots["shock"][slot] = shock
 
     def _flush(self) -> None:
-        if self._dirty:
-            self._recompute(np.zeros(self._cols.slots, dtype=bool))
+        """Recompute the dirty slots: their rows straight from the slots' row lists, so a settle
+        costs what the tape moved, not a pass over the book's rows."""
+        if not self._dirty:
+            return
+        cols = self._cols
+        dirty = sorted(s for s in self._dirty if s != 0)
+        rows = [r for slot in dirty for r in self._slot_rows[slot]]
+        if not dirty or len(rows) > PARTIAL_SHARE * (cols.n - cols.dead):
+            self._recompute(np.zeros(cols.slots, dtype=bool))
+            return
+        self._dirty.clear()
+        picked = np.array(rows, dtype=np.int64)
+        picked = picked[cols.b("alive")[picked]]
+        touched = np.array(dirty, dtype=np.int64)
+        for slot in recompute(cols, self._tiers, picked, touched).tolist():
+            self._exact_shock(slot)
 
     # ------------------------------------------------------------ queries
 

@@ -21,6 +21,10 @@ Rows = slice | Ints
 def recompute(cols: Columns, tiers: TierArrays, rows: Rows, touched: Ints) -> Ints:
     """Re-mark `rows` (every row of the `touched` slots) in place; returns the slots whose shock
     needs the exact Decimal path.
+
+    A partial recompute (`rows` an index array, `touched` sorted) works on the touched slots
+    only: their rows' slot numbers are mapped to 0..len(touched), so its cost follows what the
+    tape moved, not the size of the book. A full one (`rows` a slice) works on every slot.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         acct, tbl, cross = cols.i("acct")[rows], cols.i("tbl")[rows], cols.b("cross")[rows]
@@ -31,18 +35,22 @@ def recompute(cols: Columns, tiers: TierArrays, rows: Rows, touched: Ints) -> In
         pnl = np.where(np.isnan(entry), cols.f("upnl0")[rows] + move, size * (mark - entry))
         mm = tiers.maintenance(tbl, notional)
 
-        slots = cols.slots
-        offset = cols.sf("offset")[:slots]
-        equity_slot = cols.sf("value0")[:slots] + sum_by(acct, np.where(cross, move, 0.0), slots)
-        mm_slot = sum_by(acct, np.where(cross, mm, 0.0), slots)
+        if isinstance(rows, slice):
+            slots, local = cols.slots, acct
+            offset, value0 = cols.sf("offset")[:slots], cols.sf("value0")[:slots]
+        else:  # every row's slot is in `touched` (its caller's rule)
+            slots, local = len(touched), np.searchsorted(touched, acct)
+            offset, value0 = cols.sf("offset")[touched], cols.sf("value0")[touched]
+        equity_slot = value0 + sum_by(local, np.where(cross, move, 0.0), slots)
+        mm_slot = sum_by(local, np.where(cross, mm, 0.0), slots)
         iso_equity = cols.f("iso_equity0")[rows] + cols.f("iso_follows")[rows] * move
-        equity = np.where(cross, equity_slot[acct], iso_equity)
-        other = np.where(cross, (mm_slot + offset)[acct] - mm, 0.0)
+        equity = np.where(cross, equity_slot[local], iso_equity)
+        other = np.where(cross, (mm_slot + offset)[local] - mm, 0.0)
         liq = liquidation_prices(tiers, tbl, size, mark, equity, other)
 
         legs = np.flatnonzero(cross & (size != 0) & (mark > 0))
         shock, fallback = shocks(
-            tiers, acct[legs], tbl[legs], size[legs], mark[legs], equity_slot, offset, mm_slot
+            tiers, local[legs], tbl[legs], size[legs], mark[legs], equity_slot, offset, mm_slot
         )
         cols.f("notional")[rows] = notional
         cols.f("pnl")[rows] = pnl
@@ -50,10 +58,11 @@ def recompute(cols: Columns, tiers: TierArrays, rows: Rows, touched: Ints) -> In
         cols.f("liq")[rows] = liq
         cols.f("distance")[rows] = np.sign(size) * (mark - liq) / mark * 100.0
 
-    cols.sf("equity")[touched] = equity_slot[touched]
-    cols.sf("cross_maintenance")[touched] = mm_slot[touched]
-    cols.sf("shock")[touched] = shock[touched]
-    return touched[fallback[touched]]
+    own = touched if isinstance(rows, slice) else slice(None)  # the touched slots' entries
+    cols.sf("equity")[touched] = equity_slot[own]
+    cols.sf("cross_maintenance")[touched] = mm_slot[own]
+    cols.sf("shock")[touched] = shock[own]
+    return touched[fallback[own]]
 
 
 def liquidation_prices(

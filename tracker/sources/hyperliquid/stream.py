@@ -16,6 +16,11 @@ StreamStatus on every change, so the caller can backfill the gap over REST after
 ends (reason: closed, lost, or no frame for idle_timeout_s), `reconnecting` before each wait,
 failed attempts included. Keep one stream per process: the limits are the IP's.
 
+Marks (`MidsUpdate`, `AssetCtxUpdate`) that arrive while records wait unread go ahead of them:
+each carries absolute values, so applying one before earlier trades changes nothing but how
+stale the book's marks are. A reader that takes records without pause hands the loop back every
+YIELD_EVERY_S, so frames are read off the socket (and marks found) while a backlog is worked off.
+
 Fill snapshots replayed on resubscribing arrive flagged `snapshot=True` (dedupe by fill key);
 trades replayed are dropped here by (coin, tid, time) within a bounded window. A frame that does
 not parse is logged, counted in `bad_messages` and skipped.
@@ -39,7 +44,7 @@ import orjson
 from tracker.addresses import normalise_address
 from tracker.errors import BadInput, VenueResponseError
 from tracker.net.limiter import WeightLimiter
-from tracker.records import StreamStatus, Trade
+from tracker.records import AssetCtxUpdate, MidsUpdate, StreamStatus, Trade
 from tracker.sources.hyperliquid.ws_parse import WsRecord, parse_frame
 
 log = logging.getLogger(__name__)
@@ -52,6 +57,7 @@ CONNECTS_PER_MINUTE = 20  # the venue allows 30 new connections per minute per I
 TRADE_WINDOW = 20_000  # recent trade keys kept to drop trades replayed after a reconnect
 STABLE_S = 30.0  # a connection that lived this long resets the backoff
 CLOSE_TIMEOUT_S = 2.0
+YIELD_EVERY_S = 0.01  # a reader taking a backlog without pause lets the socket be read this often
 _PING = '{"method":"ping"}'
 
 StreamEvent = WsRecord | StreamStatus
@@ -85,7 +91,7 @@ class HyperliquidStream:
         connect_timeout_s: float = 10.0,
         send_limiter: WeightLimiter | None = None,
         connect_limiter: WeightLimiter | None = None,
-        queue_size: int = 10_000,
+        queue_size: int = 50_000,
     ) -> None:
         self.session = session
         self.url = url
@@ -100,6 +106,7 @@ class HyperliquidStream:
         self._users: dict[str, tuple[str, ...]] = {}  # address -> its feeds subscribed
         self._queue: asyncio.Queue[StreamEvent] = asyncio.Queue(queue_size)
         self._held: deque[StreamEvent] = deque()  # taken off the queue by a cancelled reader
+        self._marks: deque[StreamEvent] = deque()  # marks that went ahead of a backlog
         self._outbox: asyncio.Queue[str] | None = None  # set while a connection is open
         self._task: asyncio.Task[None] | None = None
         self._trade_keys: OrderedDict[tuple[str, int, int], None] = OrderedDict()
@@ -212,7 +219,7 @@ class HyperliquidStream:
 
     def backlog(self) -> int:
         """Messages received and not yet read by the consumer."""
-        return self._queue.qsize()
+        return self._queue.qsize() + len(self._marks)
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
         return self.events()
@@ -222,13 +229,23 @@ class HyperliquidStream:
         self.start()
         task = self._task
         assert task is not None
+        loop = asyncio.get_running_loop()
+        paused_at = loop.time()
         while True:
             if self._held:
                 yield self._held.popleft()
                 continue
+            if self._marks:
+                yield self._marks.popleft()
+                continue
             if not self._queue.empty():
+                if loop.time() - paused_at >= YIELD_EVERY_S:
+                    await asyncio.sleep(0)  # the socket is read meanwhile
+                    paused_at = loop.time()
+                    continue
                 yield self._queue.get_nowait()
                 continue
+            paused_at = loop.time()
             getter = asyncio.ensure_future(self._queue.get())
             try:
                 await asyncio.wait((getter, task), return_when=asyncio.FIRST_COMPLETED)
@@ -346,6 +363,9 @@ class HyperliquidStream:
             log.warning("Hyperliquid WebSocket error: %s", frame.error)
         for record in frame.records:
             if isinstance(record, Trade) and self._seen(record):
+                continue
+            if isinstance(record, MidsUpdate | AssetCtxUpdate) and not self._queue.empty():
+                self._marks.append(record)  # ahead of the backlog (module docstring)
                 continue
             await self._queue.put(record)
 
