@@ -455,3 +455,23 @@ async def test_liquidations_lists_aave_calls_with_their_own_columns_and_watched_
     assert [r["episode_id"] for r in json.loads(only.stdout)] == [aave["episode_id"]]
     table = await run_cli("liquidations", env=env)
     assert table.code == 0 and "Traceback" not in table.stderr, table.stderr
+
+    # --daily: each venue's day and coin apart; the Aave calls sum as the list shows them
+    daily = json.loads((await run_cli("liquidations", "--daily", "--json", env=env)).stdout)
+    assert [(d["day"], d["venue"], d["coin"], d["count"]) for d in daily] == [
+        ("2026-01-31", "hyperliquid", "ETH", 1),
+        ("2026-01-31", "aave-v3", "WETH", 3),
+    ]
+    weth = daily[1]
+    assert Decimal(weth["notional_usd"]) == (500 + 400 + 300) * WETH_USD
+    assert Decimal(weth["long_notional_usd"]) == Decimal(weth["notional_usd"])
+    assert weth["largest"]["address"] == BORROWER and weth["largest"]["label"] == "aave whale"
+    assert weth["largest"]["method"] == "liquidationCall" and weth["largest"]["watched"] is True
+    assert weth["largest"]["episode_id"] == aave["episode_id"]
+    watched_days = await run_cli("liquidations", "--daily", "--json", "--watched", env=env)
+    assert [(d["venue"], d["count"]) for d in json.loads(watched_days.stdout)] == [
+        ("hyperliquid", 1),
+        ("aave-v3", 1),  # the borrower on an Ethereum watchlist only
+    ]
+    days_table = await run_cli("liquidations", "--daily", env=env)
+    assert days_table.code == 0 and "aave-v3" in days_table.stdout, days_table.stdout

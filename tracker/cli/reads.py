@@ -59,7 +59,8 @@ def liquidations(
     daily: Annotated[
         bool,
         typer.Option(
-            "--daily", help="Per UTC day and coin: count, notional, long/short, the largest one."
+            "--daily",
+            help="Per UTC day, venue and coin: count, notional, long/short, the largest one.",
         ),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list.")] = False,
@@ -86,6 +87,7 @@ def liquidations(
             watched_only=watched_only,
             coin=coin,
             labels=labels,
+            watched=[e.address for e in entries if ETHEREUM in e.venues],  # Aave borrowers
         )
         if as_json:
             sys.stdout.write(orjson.dumps(days, option=orjson.OPT_INDENT_2).decode() + "\n")

@@ -66,15 +66,18 @@ def liquidations_daily(
     watched_only: bool = False,
     coin: str | None = None,
     labels: Mapping[str, str] | None = None,
+    watched: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Hyperliquid episodes per UTC day and coin: count, notional (all, long, short) and the
-    largest single liquidation, newest day first, as JSON-ready objects."""
+    """Liquidations of both venues per UTC day, venue and coin: count, notional (all, long,
+    short) and the largest single one, newest day first, as JSON-ready objects. `watched`: the
+    Ethereum watchlist addresses (an Aave borrower among them is watched)."""
     params = {
         "min_usd": min_usd,
         "since": since,
         "address": address,
         "watched_only": watched_only,
         "coin": coin,
+        "watched": list(watched),
     }
     out = []
     for row in _rows(db, "liquidations_daily", params):
@@ -83,6 +86,7 @@ def liquidations_daily(
             jsonable(
                 {
                     "day": row["day"].isoformat(),
+                    "venue": row["venue"],
                     "coin": row["coin"],
                     "count": row["count"],
                     "notional_usd": row["notional_usd"],

@@ -112,7 +112,17 @@ def _dec(value: Any) -> Decimal | None:
 def liquidations_daily_table(rows: Sequence[Mapping[str, Any]]) -> Fitted:
     """Episodes per UTC day and coin, as tracker.output.reads.liquidations_daily lists them."""
     full = Table(title="Liquidations per day (UTC)", title_justify="left", pad_edge=False)
-    for name in ("day", "coin", "count", "total $", "long $", "short $", "largest $", "method"):
+    for name in (
+        "day",
+        "venue",
+        "coin",
+        "count",
+        "total $",
+        "long $",
+        "short $",
+        "largest $",
+        "method",
+    ):
         right = name.endswith("$") or name == "count"
         full.add_column(name, justify="right" if right else "left", no_wrap=True)
     full.add_column("largest: account", overflow="fold")
@@ -126,6 +136,7 @@ def liquidations_daily_table(rows: Sequence[Mapping[str, Any]]) -> Fitted:
         total, largest = _dec(r.get("notional_usd")), _dec(top.get("notional_usd"))
         full.add_row(
             str(r.get("day", "")),
+            str(r.get("venue", "")),
             Text(str(r.get("coin", ""))),
             str(r.get("count", "")),
             fmt(total, 0),

@@ -213,6 +213,7 @@ class Reader:
     ) -> list[dict[str, Any]]:
         """`tracker liquidations --daily --json`."""
         from tracker.output import reads as views
+        from tracker.venues import ETHEREUM
 
         return views.liquidations_daily(
             self.db,
@@ -221,6 +222,7 @@ class Reader:
             address=address,
             coin=coin,
             labels={a: e.label for a, e in self.entries.items()},
+            watched=[a for a, e in self.entries.items() if ETHEREUM in e.venues],
         )
 
     def liquidations(
