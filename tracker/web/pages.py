@@ -103,9 +103,9 @@ _LIQUIDATIONS = """
   <th>ended</th><th>account</th><th>coin</th><th>side</th><th class="n">notional</th>
   <th class="n">mark</th><th>method</th><th class="n">fills</th>
 </tr></thead><tbody></tbody></table>
-<h2>Per UTC day and coin</h2>
+<h2>Per UTC day, venue and coin</h2>
 <table id="liquidations-daily" class="data"><thead><tr>
-  <th>day</th><th>coin</th><th class="n">episodes</th><th class="n">notional</th>
+  <th>day</th><th>venue</th><th>coin</th><th class="n">episodes</th><th class="n">notional</th>
   <th class="n">longs</th><th class="n">shorts</th><th>largest</th>
   <th class="n">largest notional</th>
 </tr></thead><tbody></tbody></table>

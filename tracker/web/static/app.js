@@ -668,6 +668,7 @@ async function liquidations() {
 function dailyRow(r) {
   const tr = el("tr");
   cell(tr, r.day, "time");
+  cell(tr, r.venue);
   cell(tr, r.coin);
   cell(tr, r.count, "n");
   cell(tr, usd(r.notional_usd), "n");
