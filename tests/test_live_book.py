@@ -760,6 +760,10 @@ def test_queries_match_the_exact_figures(data, count, moves, levels):
     order = book.risk_order()
     assert sorted(order) == sorted(book.account_keys())
     assert order[-1] == AccountKey("0x" + "ee" * 20, "")
+    distinct = list(dict.fromkeys(key.address for key in order))
+    assert len(distinct) >= 2
+    assert book.riskiest_addresses(1) == distinct[:1]
+    assert book.riskiest_addresses(len(distinct) + 5) == distinct
     rank = {key.address: i for i, key in enumerate(order)}
     for a in exact:
         for b in exact:

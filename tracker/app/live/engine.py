@@ -593,13 +593,7 @@ class LiveEngine:
         slots the liquidation watch keeps for its reads; an account it is reading right now
         is taken at the next call."""
         limit = MAX_USERS - (self.liquidations.ws_users if self.liquidations is not None else 0)
-        riskiest: list[str] = []
-        for key in self.book.risk_order():
-            if len(riskiest) >= limit:
-                break
-            if key.address not in riskiest:
-                riskiest.append(key.address)
-        wanted = set(riskiest)
+        wanted = set(self.book.riskiest_addresses(limit))
         for user in self._users - wanted:
             self.stream.unsubscribe_user(user)
         kept = self._users & wanted
@@ -619,8 +613,11 @@ class LiveEngine:
                 if took is not None:
                     self.stats.heap_trims += 1
                     self.stats.heap_trim_ms_max = max(self.stats.heap_trim_ms_max, took * 1000)
+            # each step is tens of ms at 50,000 accounts: marks and trades get the loop between
             self.scheduler.set_risk(self.book.account_risk())
+            await asyncio.sleep(0)
             self._follow_users()
+            await asyncio.sleep(0)
             self._tasks = len(asyncio.all_tasks())
             # Built here on the loop (it reads the limiter and the stats the loop changes), only
             # the file is written from a thread.

@@ -628,18 +628,35 @@ class LiveBook:
         self._flush()
         return [self._key(slot) for slot in queries.risk_order(self._cols).tolist()]
 
+    def riskiest_addresses(self, count: int) -> list[str]:
+        """The first `count` distinct addresses in `risk_order`, without building the order's
+        keys past them (the engine asks every 2 s, at up to 50,000 accounts)."""
+        self._flush()
+        out: list[str] = []
+        for slot in queries.risk_order(self._cols).tolist():
+            if len(out) >= count:
+                break
+            address = self._key(slot).address
+            if address not in out:
+                out.append(address)
+        return out
+
     def account_risk(self) -> dict[str, tuple[float | None, float]]:
         """Per address, over its dexes: closeness to liquidation (%, None = none), notional."""
         self._flush()
         closeness, notional = queries.slot_risk(self._cols)
+        alive = np.flatnonzero(self._cols.sb("alive")[: self._cols.slots])
         out: dict[str, tuple[float | None, float]] = {}
-        for slot in np.flatnonzero(self._cols.sb("alive")[: self._cols.slots]).tolist():
+        inf = float("inf")
+        # plain lists, not numpy scalars: ~5x cheaper per account at 50,000
+        for slot, near, value in zip(
+            alive.tolist(), closeness[alive].tolist(), notional[alive].tolist(), strict=True
+        ):
             address = self._key(slot).address
-            near = float(closeness[slot])
             best, total = out.get(address, (None, 0.0))
-            if near != float("inf") and (best is None or near < best):
+            if near != inf and (best is None or near < best):
                 best = near
-            out[address] = (best, total + float(notional[slot]))
+            out[address] = (best, total + value)
         return out
 
     def row_figures(self) -> dict[tuple[str, str, str], tuple[float, ...]]:

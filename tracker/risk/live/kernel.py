@@ -18,6 +18,9 @@ from tracker.risk.live.tiers import TierArrays
 Rows = slice | Ints
 
 
+NO_PRICE_BELOW = 1e-9  # a liquidation price under this share of the mark: none (liquidation_prices)
+
+
 def recompute(cols: Columns, tiers: TierArrays, rows: Rows, touched: Ints) -> Ints:
     """Re-mark `rows` (every row of the `touched` slots) in place; returns the slots whose shock
     needs the exact Decimal path.
@@ -88,4 +91,6 @@ def liquidation_prices(
         at = qty * price
         holds = (at >= tiers.lower[tbl, k]) & (at < tiers.lower[tbl, k + 1])
         liq = np.where(holds, price, liq)
-    return np.where(liq > 0, liq, np.nan)
+    # Where the exact figure is 0 (no liquidation price), float rounding can leave a hair above
+    # it: a price under a billionth of the mark counts as none, as the exact path's 0 does.
+    return np.where(liq > mark * NO_PRICE_BELOW, liq, np.nan)
