@@ -225,7 +225,8 @@ class HyperliquidStream:
         return self.events()
 
     async def events(self) -> AsyncIterator[StreamEvent]:
-        """Records and status changes in arrival order, until close()."""
+        """Records and status changes in arrival order (marks that came while records waited go
+        first: module docstring), until close()."""
         self.start()
         task = self._task
         assert task is not None
