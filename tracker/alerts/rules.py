@@ -24,6 +24,7 @@ from tracker.records import (
     LiquidationEpisode,
     Position,
 )
+from tracker.risk.episodes import is_large
 from tracker.venues import AAVE_V3
 
 REARM_FACTOR = Decimal("1.5")
@@ -64,8 +65,7 @@ def large_liquidation_alerts(
     position at stake while part of it is still open."""
     alerts = []
     for ep in episodes:
-        stake = ep.at_stake_usd(basis)
-        if ep.notional_usd is None or stake is None or stake < threshold_usd:
+        if ep.notional_usd is None or not is_large(ep, threshold_usd, basis):
             continue
         side = f" {ep.side}" if ep.side else ""
         at = f" at {ep.mark_px:,.2f}" if ep.mark_px is not None else ""

@@ -11,6 +11,7 @@ from typing import Any
 from tracker import resources
 from tracker.alerts.rules import Armed
 from tracker.records import Alert, Fill, LedgerEntry, LiquidationEpisode
+from tracker.risk.episodes import is_large
 from tracker.store.db import Store
 from tracker.store.writes import Column, decimal_text, epoch_us, frame, insert_batch
 
@@ -140,12 +141,8 @@ def replace_episodes(
         {"venue": venue, "victims": list(victims)},
     )
     now = datetime.now(UTC)
-    rows = [(e, _large(e.at_stake_usd(basis), threshold_usd), now) for e in episodes]
+    rows = [(e, is_large(e, threshold_usd, basis), now) for e in episodes]
     insert_batch(store, "liquidations", _EPISODE_COLUMNS, rows)
-
-
-def _large(usd: Decimal | None, threshold_usd: Decimal) -> bool:
-    return usd is not None and usd >= threshold_usd
 
 
 def insert_alerts(store: Store, alerts: Sequence[Alert]) -> list[Alert]:

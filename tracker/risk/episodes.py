@@ -83,6 +83,13 @@ def _episode(victim: str, coin: str, fills: Sequence[Fill], watched: bool) -> Li
     )
 
 
+def is_large(episode: LiquidationEpisode, threshold_usd: Decimal, basis: str) -> bool:
+    """Whether the episode's figure on `basis` (LiquidationEpisode.at_stake_usd) reaches the
+    large-liquidation threshold: the rule of both the stored `large` flag and the alert."""
+    stake = episode.at_stake_usd(basis)
+    return stake is not None and stake >= threshold_usd
+
+
 def _start_usd(own: Sequence[Fill]) -> Decimal:
     """What the account's position was worth when its first own liquidation fill began: the
     fill's startPosition at the liquidation's mark (its price when the mark is missing); zero

@@ -534,13 +534,19 @@ class LiveBook:
             # Every row is recomputed anyway: report and write every account.
             count = n - cols.dead
             touched: Ints = np.flatnonzero(cols.sb("alive")[: cols.slots])
-            fallback = recompute(cols, self._tiers, slice(0, n), touched)
+            fallbacks = self._recompute_rows(slice(0, n), touched)
         else:
             touched = np.flatnonzero(touched_mask)
-            fallback = recompute(cols, self._tiers, np.flatnonzero(in_touched), touched)
-        for slot in fallback.tolist():
+            fallbacks = self._recompute_rows(np.flatnonzero(in_touched), touched)
+        return count, len(touched), fallbacks
+
+    def _recompute_rows(self, rows: slice | Ints, touched: Ints) -> int:
+        """The kernel on these rows of the touched slots, then the exact shock of the slots it
+        could not solve; returns how many those were."""
+        fallback = recompute(self._cols, self._tiers, rows, touched).tolist()
+        for slot in fallback:
             self._exact_shock(slot)
-        return count, len(touched), len(fallback)
+        return len(fallback)
 
     def _exact_shock(self, slot: int) -> None:
         mark, cross = self._cols.f("mark"), self._cols.b("cross")
@@ -573,10 +579,7 @@ class LiveBook:
             return
         self._dirty.clear()
         picked = np.array(rows, dtype=np.int64)
-        picked = picked[cols.b("alive")[picked]]
-        touched = np.array(dirty, dtype=np.int64)
-        for slot in recompute(cols, self._tiers, picked, touched).tolist():
-            self._exact_shock(slot)
+        self._recompute_rows(picked[cols.b("alive")[picked]], np.array(dirty, dtype=np.int64))
 
     # ------------------------------------------------------------ queries
 
