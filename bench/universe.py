@@ -93,7 +93,9 @@ def serve(n: int, rate: int, burst: int, urls: Any, go: Any, stop: Any, done: An
             per_s = burst if second % 10 == 9 else rate
             due = int((now - start) * rate + (burst - rate) * (second // 10)) - sent
             due = min(due, per_s // 10)
-            with fake.ws.block():  # one frame per coin and block, as the venue sends them
+            # one frame per coin and block, as the venue sends them, its trades timed at its
+            # close (trade_to_book starts there, not while this process was making the block)
+            with fake.ws.block(timed_at_close=True):
                 for _ in range(max(due, 0)):
                     coin, px, size, buyer, seller, side = next(trades)
                     tape.trade(coin, marks[coin] * px / base[coin], size, buyer, seller, side=side)

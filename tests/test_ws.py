@@ -486,6 +486,27 @@ async def test_trades_of_one_block_go_out_in_one_frame_per_coin(
         assert tids[2] == [alone["tid"]]
 
 
+async def test_a_timed_block_dates_its_trades_at_its_close(
+    fake: FakeHyperliquid, session: aiohttp.ClientSession
+) -> None:
+    """bench/universe.py makes a block for a while: its trades carry the time it went out, as
+    the venue's carry their block's, unless a trade was given its own."""
+    async with session.ws_connect(fake.ws_url) as ws:
+        await ws.receive_str()  # the greeting
+        sub = {"type": "trades", "coin": "ETH"}
+        await ws.send_json({"method": "subscribe", "subscription": sub})
+        assert orjson.loads(await ws.receive_str())["channel"] == "subscriptionResponse"
+        with fake.ws.block(timed_at_close=True):
+            made = fake.ws.trade("ETH", "2450", "1", BUYER, SELLER)
+            given = fake.ws.trade("ETH", "2451", "2", BUYER, SELLER, time_ms=1_700_000_000_000)
+            await asyncio.sleep(0.05)  # a block that takes 50 ms to make
+            closed_at = time.time_ns() // 1_000_000
+        frame = orjson.loads(await ws.receive_str())
+        times = {t["tid"]: t["time"] for t in frame["data"]}
+        assert closed_at <= times[made["tid"]] <= closed_at + 20
+        assert times[given["tid"]] == 1_700_000_000_000
+
+
 async def test_marks_go_ahead_of_a_backlog_of_trades(
     fake: FakeHyperliquid, session: aiohttp.ClientSession
 ) -> None:

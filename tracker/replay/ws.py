@@ -147,6 +147,7 @@ class FakeWebSocket:
         self._silent_until = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         self._block: dict[str, list[dict[str, Any]]] | None = None  # trades of an open `block`
+        self._unstamped: list[dict[str, Any]] | None = None  # its trades timed at its close
         self._connect_times: dict[str, deque[float]] = defaultdict(deque)
         self._frame_times: dict[str, deque[float]] = defaultdict(deque)
 
@@ -210,22 +211,34 @@ class FakeWebSocket:
         self._trades[coin].append(item)
         if self._block is not None:
             self._block.setdefault(coin, []).append(item)
+            if time_ms is None and self._unstamped is not None:
+                self._unstamped.append(item)
         else:
             self._broadcast(lambda c: c.wants("trades", coin=coin), _trades_frame([item]))
         return item
 
     @contextlib.contextmanager
-    def block(self) -> Iterator[None]:
+    def block(self, *, timed_at_close: bool = False) -> Iterator[None]:
         """Trades made inside go out as the venue sends a block's: one frame per coin holding
-        all of that coin's trades, when the block closes (outside one, a frame per trade)."""
+        all of that coin's trades, when the block closes (outside one, a frame per trade).
+
+        `timed_at_close`: the trades made without a time take the block's time, its close, as
+        the venue's trades carry the time of the block that holds them (a load generator that
+        takes a while to make a block would otherwise date them before they could be sent).
+        """
         if self._block is not None:
             yield  # already inside a block: its trades go out with it
             return
         self._block = {}
+        self._unstamped = [] if timed_at_close else None
         try:
             yield
         finally:
             made, self._block = self._block, None
+            unstamped, self._unstamped = self._unstamped, None
+            now = time.time_ns() // 1_000_000
+            for item in unstamped or ():
+                item["time"] = now
             for coin, items in made.items():
                 self._broadcast(partial(_wants_trades, coin=coin), _trades_frame(items))
 
