@@ -84,13 +84,16 @@ def liquidation_prices(
         price: Floats = mark - side * (equity - required) / qty / (1.0 - mmr * side)
         return price
 
-    now = tiers.tier_of(tbl, notional)
-    liq = candidate(tiers.mmr[tbl, now], tiers.deduction[tbl, now])
-    for k in reversed(range(tiers.width)):
-        price = candidate(tiers.mmr[tbl, k], tiers.deduction[tbl, k])
-        at = qty * price
-        holds = (at >= tiers.lower[tbl, k]) & (at < tiers.lower[tbl, k + 1])
-        liq = np.where(holds, price, liq)
+    if tiers.width == 1:  # one tier in every table: its candidate is the price
+        liq = candidate(tiers.mmr[tbl, 0], tiers.deduction[tbl, 0])
+    else:
+        now = tiers.tier_of(tbl, notional)
+        liq = candidate(tiers.mmr[tbl, now], tiers.deduction[tbl, now])
+        for k in reversed(range(tiers.width)):
+            price = candidate(tiers.mmr[tbl, k], tiers.deduction[tbl, k])
+            at = qty * price
+            holds = (at >= tiers.lower[tbl, k]) & (at < tiers.lower[tbl, k + 1])
+            liq = np.where(holds, price, liq)
     # Where the exact figure is 0 (no liquidation price), float rounding can leave a hair above
     # it: a price under a billionth of the mark counts as none, as the exact path's 0 does.
     return np.where(liq > mark * NO_PRICE_BELOW, liq, np.nan)
