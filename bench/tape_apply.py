@@ -5,8 +5,9 @@
 The fake market (tests/fakes) models N accounts on 20 coins with two positions each; the book is
 warmed with every account's exact `clearinghouseState`. Then `--trades` random trades among them
 (both parties tracked: the worst case) are made on the fake, which moves its own accounts, and
-their parsed records are applied to the book `--batch` at a time, each batch settled (liquidation
-prices, distances and shock recomputed), as the engine does for a burst drained from the stream.
+their parsed records are applied to the book `--batch` at a time (`TapeBook.apply_many`), each
+batch settled (liquidation prices, distances and shock recomputed), as the engine does for a
+burst drained from the stream.
 The heap is frozen as the live engine freezes it (`heap.long_lived_frozen`).
 Reports the cost per trade (apply + settle) and, after the run, how far the book is from the
 fake's truth for every account the tape moved (refreshed exactly): sizes must be equal, and
@@ -87,8 +88,7 @@ async def run(n: int, count: int, batch: int) -> dict[str, Any]:
                 started = time.perf_counter()
                 settling = 0.0
                 for i in range(0, len(records), batch):
-                    for trade in records[i : i + batch]:
-                        tape_book.apply(trade)
+                    tape_book.apply_many(records[i : i + batch])
                     settle_started = time.perf_counter()
                     book.settle()
                     settling += time.perf_counter() - settle_started

@@ -81,17 +81,21 @@ REFRESHER_PACE_S = 0.05  # the least time between two refresh batches (_refreshe
 MAX_USERS = 10  # the venue's per-IP limit on user-specific subscriptions
 NEAR_CHECK_INTERVAL_S = 0.5  # near-liquidation scans of the book, at most this often
 SETTLE_GAP_S = 0.02  # the tape's recomputes of the book, at most this often (_settle)
-# While messages wait unread (a burst is being worked off), the recomputes and scans that do not
-# move the backlog come less often, so the trades get the time: a settle at 50,000 accounts costs
-# up to ~40 ms after a burst, a near-liquidation scan ~70 ms.
-BEHIND_SETTLE_GAP_S = 0.2
+# While messages wait unread (a burst is being worked off), the near-liquidation scans (~70 ms at
+# 50,000 accounts) come less often, so the trades get the time. Settles do not: one costs what
+# the tape moved since the last (~2 ms for a lot of 512 trades), and a trade counts as in the
+# book only once settled.
 BEHIND_NEAR_CHECK_INTERVAL_S = 2.0
 # Re-marks of the whole book at most this often: a full recompute costs ~20 ms at 50,000 accounts,
 # and the venue can send a dex's mids several times a second (the latest one wins anyway).
 MARK_GAP_S = 0.1
+RANK_WAIT_S = 10.0  # the risk order is taken at least this often, even during a burst
 HEAP_TRIM_INTERVAL_S = 60.0  # free heap pages handed back this often (tracker.app.live.heap)
 MAX_NEAR_KEYS_PER_SCAN = 50  # new crossings handled per scan (the rest wait, tightest first)
 SAMPLES = 5000
+# Trades read back to back (more messages waiting) are applied as one lot of up to this many: its
+# position changes, settle and due accounts are handled once. A lot ends when nothing more waits.
+TRADE_LOT = 512
 
 
 @dataclass(slots=True)
@@ -165,8 +169,10 @@ class LiveEngine:
             self.scheduler.accounts.__contains__,
             behind=lambda: stream.backlog() > 0,
         )
-        self.outbox = TapeOutbox(db, self._spawn, on_position_changes)
-        self._unsettled: list[int] = []  # venue times (ms) of trades applied, not yet settled
+        self.outbox = TapeOutbox(
+            db, self._spawn, on_position_changes, behind=lambda: stream.backlog() > 0
+        )
+        self._unsettled: list[float] = []  # venue times (ms) of trades applied, not yet settled
         self._settle_task: asyncio.Task[None] | None = None
         self._settled_at = float("-inf")  # monotonic time of the last settle
         self._marked_at = float("-inf")  # monotonic time of the last re-mark
@@ -304,14 +310,21 @@ class LiveEngine:
     # -- the stream ------------------------------------------------------------------------
 
     async def _consume(self) -> None:
+        trades: list[Trade] = []  # read together while more wait: applied as one lot
         async for event in self.stream:
             self.stats.last_message_at = time.monotonic()
+            if isinstance(event, Trade):
+                trades.append(event)
+                if len(trades) < TRADE_LOT and self.stream.backlog():
+                    continue
+                self._on_trades(trades)
+                trades = []
+                continue
+            if trades:  # anything else is handled after the trades read before it
+                self._on_trades(trades)
+                trades = []
             if isinstance(event, MidsUpdate):
                 self._on_mids(event)
-            elif isinstance(event, Trade):
-                self._on_trade(event)
-                if self.liquidations is not None:  # issue 15: candidates from the tape
-                    self.liquidations.on_trades((event,))
             elif (isinstance(event, UserFills) and not event.snapshot) or isinstance(
                 event, UserLiquidation
             ):
@@ -327,31 +340,35 @@ class LiveEngine:
                     for user in self._users:  # backfill what the gap may have hidden
                         self._due(user)
 
-    def _on_trade(self, trade: Trade) -> None:
+    def _on_trades(self, trades: list[Trade]) -> None:
         """Move the tracked parties' positions now; refresh them exactly, by priority."""
-        self.stats.trades_seen += 1
-        changes = self.tape.apply(trade)
+        self.stats.trades_seen += len(trades)
+        changes = self.tape.apply_many(trades)
         if changes:
             self.stats.tape_changes += len(changes)
             self.outbox.publish(changes, [])
-            self._unsettled.append(trade.time_ms)
+            # one sample per trade that moved a tracked position (a trade's sides share its ref)
+            moved = {c.ref: c.ts for c in changes}
+            self._unsettled.extend(ts.timestamp() * 1000 for ts in moved.values())
             if self._settle_task is None or self._settle_task.done():
                 self._settle_task = self._spawn(self._settle(), "live-tape-settle")
-        builder = ":" in trade.coin
-        for user in (trade.buyer, trade.seller):
-            if user:
-                if builder and user in self.scheduler.accounts:
-                    # issue 14: a universe account's builder dex is read once it trades there
-                    self.poller.saw_trading(user, dex_of(trade.coin))
-                self._due(user)
+        if self.liquidations is not None:  # issue 15: candidates from the tape
+            self.liquidations.on_trades(trades)
+        due, accounts = self._due, self.scheduler.accounts
+        for trade in trades:
+            builder = ":" in trade.coin
+            for user in (trade.buyer, trade.seller):
+                if user:
+                    if builder and user in accounts:
+                        # issue 14: a universe account's builder dex is read once it trades there
+                        self.poller.saw_trading(user, dex_of(trade.coin))
+                    due(user)
 
     async def _settle(self) -> None:
         """Liquidation prices, distances and shock of the accounts the tape moved, once for every
-        trade read meanwhile, at most every SETTLE_GAP_S (BEHIND_SETTLE_GAP_S while messages
-        wait): a recompute costs what the tape moved since the last, and a busy tape is read a
-        hundred times a second."""
-        gap = BEHIND_SETTLE_GAP_S if self.stream.backlog() else SETTLE_GAP_S
-        wait = self._settled_at + gap - time.monotonic()
+        trade read meanwhile, at most every SETTLE_GAP_S: a recompute costs what the tape moved
+        since the last, and a busy tape is read a hundred times a second."""
+        wait = self._settled_at + SETTLE_GAP_S - time.monotonic()
         await asyncio.sleep(max(wait, 0.0))
         self._settled_at = time.monotonic()
         times, self._unsettled = self._unsettled, []
@@ -611,7 +628,7 @@ class LiveEngine:
         self._users = kept
 
     async def _housekeeping(self) -> None:
-        trimmed = time.monotonic()
+        trimmed = ranked = time.monotonic()
         while True:
             await asyncio.sleep(2.0)
             if time.monotonic() - trimmed >= HEAP_TRIM_INTERVAL_S:
@@ -620,10 +637,13 @@ class LiveEngine:
                 if took is not None:
                     self.stats.heap_trims += 1
                     self.stats.heap_trim_ms_max = max(self.stats.heap_trim_ms_max, took * 1000)
-            # each step is tens of ms at 50,000 accounts: marks and trades get the loop between
-            self.scheduler.set_risk(self.book.account_risk())
-            await asyncio.sleep(0)
-            self._follow_users()
+            # each step is tens of ms at 50,000 accounts: marks and trades get the loop between,
+            # and while a burst is worked off the risk order waits (for at most 10 s)
+            if not self.stream.backlog() or time.monotonic() - ranked >= RANK_WAIT_S:
+                ranked = time.monotonic()
+                self.scheduler.set_risk(self.book.account_risk())
+                await asyncio.sleep(0)
+                self._follow_users()
             await asyncio.sleep(0)
             self._tasks = len(asyncio.all_tasks())
             # Built here on the loop (it reads the limiter and the stats the loop changes), only

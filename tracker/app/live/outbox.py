@@ -24,6 +24,9 @@ from tracker.store import open_store
 
 log = logging.getLogger(__name__)
 GATHER_S = 0.5  # a store write waits this long for the rest of a burst (the hook does not)
+# While messages wait unread on the stream (a burst is being worked off), a store write waits
+# up to this much longer: building its rows takes the interpreter from the tape (~9 us a change).
+BEHIND_WAIT_S = 3.0
 RETRY_S = 1.0
 MAX_KEPT = 500_000  # position changes kept while the store refuses them
 
@@ -34,8 +37,18 @@ Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
 class TapeOutbox:
     """Batches of position changes and drift rows, delivered and stored (module docstring)."""
 
-    def __init__(self, db: Path, spawn: Spawn, hook: Hook | None = None) -> None:
-        self.db, self.spawn, self.hook = db, spawn, hook
+    def __init__(
+        self,
+        db: Path,
+        spawn: Spawn,
+        hook: Hook | None = None,
+        behind: Callable[[], bool] = lambda: False,
+        behind_wait_s: float = BEHIND_WAIT_S,
+    ) -> None:
+        """`behind` tells whether messages wait unread on the stream: writes then wait, for at
+        most `behind_wait_s`."""
+        self.db, self.spawn, self.hook, self.behind = db, spawn, hook, behind
+        self.behind_wait_s = behind_wait_s
         self.failed_writes = 0
         self.stored = 0
         self._to_hook: list[PositionChange] = []
@@ -66,9 +79,10 @@ class TapeOutbox:
         after the write under way, if any."""
         from tracker.store.tape import write_tape
 
-        if self._writing is not None and not self._writing.done():
+        if self._writing is not None:  # a write its task, cancelled, did not count (or wait for)
             with contextlib.suppress(Exception):  # its own task reports its failure
                 self.stored += await self._writing
+            self._writing = None
 
         changes, drift = self._changes, self._drift
         self._changes, self._drift = [], []
@@ -100,12 +114,17 @@ class TapeOutbox:
 
         while self._changes or self._drift:
             await asyncio.sleep(GATHER_S)
+            waited = 0.0
+            while self.behind() and waited < self.behind_wait_s and len(self._changes) < MAX_KEPT:
+                await asyncio.sleep(0.1)
+                waited += 0.1
             changes, drift = self._changes, self._drift
             self._changes, self._drift = [], []
             # shielded: a write under way finishes even when the engine stops (flush waits for it)
             self._writing = asyncio.ensure_future(asyncio.to_thread(write, changes, drift))
             try:
                 self.stored += await asyncio.shield(self._writing)
+                self._writing = None  # counted
             except BadInput:
                 raise
             except (TrackerError, duckdb.Error) as exc:  # busy or failing: keep them for later

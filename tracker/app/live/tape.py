@@ -120,6 +120,14 @@ class TapeBook:
                 changes.append(change)
         return changes
 
+    def apply_many(self, trades: Iterable[Trade]) -> list[PositionChange]:
+        """`apply` for trades read together, in tape order: the changes they made, settled once
+        for the lot."""
+        changes: list[PositionChange] = []
+        for trade in trades:
+            changes.extend(self.apply(trade))
+        return changes
+
     def _apply_side(
         self, trade: Trade, dex: str, user: str, delta: Decimal, *, taker: bool
     ) -> PositionChange | None:
