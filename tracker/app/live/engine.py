@@ -89,6 +89,9 @@ BEHIND_NEAR_CHECK_INTERVAL_S = 2.0
 # Re-marks of the whole book at most this often: a full recompute costs ~20 ms at 50,000 accounts,
 # and the venue can send a dex's mids several times a second (the latest one wins anyway).
 MARK_GAP_S = 0.1
+# A re-mark waits this long for the mark messages that come with the first (every dex's allMids
+# and each coin's activeAssetCtx are messages of their own): one recompute for them all.
+MARK_GATHER_S = 0.005
 RANK_WAIT_S = 10.0  # the risk order is taken at least this often, even during a burst
 HEAP_TRIM_INTERVAL_S = 60.0  # free heap pages handed back this often (tracker.app.live.heap)
 MAX_NEAR_KEYS_PER_SCAN = 50  # new crossings handled per scan (the rest wait, tightest first)
@@ -392,8 +395,9 @@ class LiveEngine:
             self._apply_task = self._spawn(self._apply_mids(), "live-marks")
 
     async def _apply_mids(self) -> None:
-        # let queued messages arrive first; at most one re-mark every MARK_GAP_S
-        await asyncio.sleep(max(self._marked_at + MARK_GAP_S - time.monotonic(), 0.0))
+        # let the messages that come together arrive first; at most one re-mark every MARK_GAP_S
+        wait = self._marked_at + MARK_GAP_S - time.monotonic()
+        await asyncio.sleep(max(wait, MARK_GATHER_S))
         self._marked_at = time.monotonic()
         batches, self._pending_mids = self._pending_mids, {}
         touched = 0
