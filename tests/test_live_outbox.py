@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from tracker.app.live import outbox as outbox_module
 from tracker.app.live.outbox import TapeOutbox
 from tracker.records.events import PositionChange
@@ -32,6 +34,20 @@ def change(i: int) -> PositionChange:
     )
 
 
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "t.duckdb"
+    with open_store(path):  # created and migrated
+        pass
+    return path
+
+
+async def until_stored(box: TapeOutbox, count: int) -> None:
+    async with asyncio.timeout(5):
+        while box.stored < count:  # noqa: ASYNC110  (no event for it)
+            await asyncio.sleep(0.05)
+
+
 def stored(db: Path) -> int:
     with open_store(db, read_only=True) as store:
         row = store.con.execute("select count(*) from position_changes").fetchone()
@@ -39,10 +55,7 @@ def stored(db: Path) -> int:
     return int(row[0])
 
 
-async def test_a_write_waits_while_the_stream_is_behind_then_goes(tmp_path: Path) -> None:
-    db = tmp_path / "t.duckdb"
-    with open_store(db):
-        pass
+async def test_a_write_waits_while_the_stream_is_behind_then_goes(db: Path) -> None:
     behind = True
     async with asyncio.TaskGroup() as group:
         box = TapeOutbox(
@@ -52,16 +65,11 @@ async def test_a_write_waits_while_the_stream_is_behind_then_goes(tmp_path: Path
         await asyncio.sleep(outbox_module.GATHER_S + 0.6)
         assert box.stored == 0 and stored(db) == 0  # held while messages wait
         behind = False
-        async with asyncio.timeout(5):
-            while box.stored < 5:  # noqa: ASYNC110  (no event for it)
-                await asyncio.sleep(0.05)
+        await until_stored(box, 5)
     assert stored(db) == 5
 
 
-async def test_the_wait_is_bounded(tmp_path: Path) -> None:
-    db = tmp_path / "t.duckdb"
-    with open_store(db):
-        pass
+async def test_the_wait_is_bounded(db: Path) -> None:
     async with asyncio.TaskGroup() as group:
         box = TapeOutbox(
             db,
@@ -70,16 +78,11 @@ async def test_the_wait_is_bounded(tmp_path: Path) -> None:
             behind_wait_s=0.3,
         )
         box.publish([change(i) for i in range(3)], [])
-        async with asyncio.timeout(5):
-            while box.stored < 3:  # noqa: ASYNC110  (behind for good: the rows still go)
-                await asyncio.sleep(0.05)
+        await until_stored(box, 3)  # behind for good: the rows still go
     assert stored(db) == 3
 
 
-async def test_stopping_stores_and_counts_everything(tmp_path: Path) -> None:
-    db = tmp_path / "t.duckdb"
-    with open_store(db):
-        pass
+async def test_stopping_stores_and_counts_everything(db: Path) -> None:
     tasks: list[asyncio.Task[None]] = []
 
     def spawn(coro, name):
