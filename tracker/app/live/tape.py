@@ -24,13 +24,21 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from tracker.records import MarketMeta, Trade, VenueAccount, VenuePosition
 from tracker.records.events import PositionChange, TapeDrift
 from tracker.risk.assess import assess_account, coin_tiers, position_tiers
-from tracker.risk.live.book import LiveBook
+from tracker.risk.live.book import LiveBook, Side
 from tracker.risk.perps import Tiers
-from tracker.risk.tape import TapeFill, apply_fill, mark_of, remark
+from tracker.risk.tape import (
+    MAKER_FEE_RATE,
+    TAKER_FEE_RATE,
+    TapeFill,
+    apply_fill,
+    mark_of,
+    remark,
+)
 from tracker.venues import HYPERLIQUID
 
 log = logging.getLogger(__name__)
@@ -40,6 +48,10 @@ MAX_LOG = 2000  # trades kept per account and dex until a refresh covers them
 # 50,000 busy accounts would otherwise keep every trade until their next refresh, minutes later.
 LOG_KEEP_MS = 10_000
 ZERO = Decimal(0)
+# From this many trade sides read together, the book moves them in array operations
+# (`LiveBook.move_many`); fewer go one by one (`LiveBook.move`), cheaper for a handful.
+MANY = 16
+TAKER_RATE, MAKER_RATE = float(TAKER_FEE_RATE), float(MAKER_FEE_RATE)
 
 
 def dex_of(coin: str) -> str:
@@ -55,6 +67,15 @@ class Reconciled:
     replayed: int  # trades applied that the state did not cover, replayed onto it
     changes: tuple[PositionChange, ...] = ()  # sizes the refresh corrected
     drift: tuple[TapeDrift, ...] = ()
+
+
+class _Coin(NamedTuple):
+    """What the trades of one coin in a lot share (`TapeBook._coin`)."""
+
+    dex: str
+    mid: Decimal | None  # the mark a new position opens at (else the trade's price)
+    tiers: Tiers | None  # of a new position; None: the meta does not list the coin
+    max_leverage: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,9 +97,13 @@ class TapeBook:
         meta_for: Callable[[str], MarketMeta | None],
         tracked: Callable[[str], bool],
         behind: Callable[[], bool] = lambda: False,
+        *,
+        many: int = MANY,
     ) -> None:
-        """`behind` tells whether messages wait unread on the stream (the book lags the tape)."""
+        """`behind` tells whether messages wait unread on the stream (the book lags the tape);
+        from `many` trade sides read together the book moves them at once (`apply_many`)."""
         self.book, self.meta_for, self.tracked, self.behind = book, meta_for, tracked, behind
+        self.many = many
         self.mids: dict[str, dict[str, Decimal]] = {}  # dex -> coin -> latest mid
         # (dex, coin, max leverage, margin table) -> tiers of a position the tape opens
         self._tiers: dict[tuple[str, str, int, int | None], Tiers] = {}
@@ -121,12 +146,103 @@ class TapeBook:
         return changes
 
     def apply_many(self, trades: Iterable[Trade]) -> list[PositionChange]:
-        """`apply` for trades read together, in tape order: the changes they made, settled once
-        for the lot."""
-        changes: list[PositionChange] = []
+        """`apply` for trades read together, in tape order: the changes they made (settled once
+        for the lot). From `many` sides the book moves the cross positions in array operations
+        (`LiveBook.move_many`), and a side on an isolated position comes after the lot's others,
+        which touch none of its positions: the same changes, in tape order per account and
+        coin."""
+        trades = list(trades)
+        if 2 * len(trades) < self.many:
+            return [c for t in trades for c in self.apply(t)]
+        sides: list[Side] = []
+        owners: list[Trade] = []
+        coins: dict[str, _Coin] = {}
+        tracked, covered = self.tracked, self._covered
         for trade in trades:
-            changes.extend(self.apply(trade))
+            buyer, seller, coin = trade.buyer, trade.seller, trade.coin
+            if buyer is not None and buyer == seller:
+                continue  # a self-trade moves nothing
+            info = coins.get(coin)
+            if info is None:
+                info = coins[coin] = self._coin(coin)
+            size, px = float(trade.size), float(trade.px)
+            for user, delta, taker in (
+                (buyer, trade.size, trade.side == "buy"),
+                (seller, -trade.size, trade.side == "sell"),
+            ):
+                if user is None or not tracked(user):
+                    continue
+                if info.tiers is None:  # a coin the meta does not list
+                    self.unknown += 1
+                    continue
+                if trade.time_ms > self.newest_ms:
+                    self.newest_ms = trade.time_ms
+                seen = covered.get((user, info.dex))
+                if seen is not None and trade.time_ms <= seen:
+                    self.covered_skips += 1
+                    continue  # the refreshed state the book holds has it already
+                sides.append(
+                    Side(
+                        user,
+                        info.dex,
+                        TapeFill.of(coin, delta, trade.px, taker=taker),
+                        info.mid or trade.px,
+                        info.max_leverage,
+                        info.tiers,
+                        trade.ts,
+                        size if delta > 0 else -size,
+                        px,
+                        size * px * (TAKER_RATE if taker else MAKER_RATE),
+                    )
+                )
+                owners.append(trade)
+        changes = []
+        exact: list[tuple[Side, Trade]] = []
+        for side, trade, sizes in zip(sides, owners, self.book.move_many(sides), strict=True):
+            if sizes is None:
+                exact.append((side, trade))
+            else:
+                changes.append(self._logged(trade, side, sizes))
+        for side, trade in exact:  # isolated margin, no entry price, or an account not held
+            sizes = self._exact(side, trade)
+            if sizes is not None:
+                changes.append(self._logged(trade, side, sizes))
         return changes
+
+    def _coin(self, coin: str) -> _Coin:
+        """What a lot's trades of one coin share (the meta and the mids do not move in a lot)."""
+        dex = dex_of(coin)
+        meta = self.meta_for(dex)
+        market = meta.markets.get(coin) if meta is not None else None
+        if market is None:
+            return _Coin(dex, None, None, 0)
+        mids = self.mids.get(dex)
+        mid = (mids.get(coin) if mids else None) or market.mark_px
+        spec = (dex, coin, market.max_leverage, market.margin_table_id)  # as meta says now
+        tiers = self._tiers.get(spec)
+        if tiers is None:
+            tiers = self._tiers[spec] = coin_tiers(coin, market.max_leverage, meta)
+        return _Coin(dex, mid, tiers, market.max_leverage)
+
+    def _exact(self, side: Side, trade: Trade) -> tuple[Decimal, Decimal] | None:
+        """One side through the exact records (`tracker.risk.tape.apply_fill` + upsert)."""
+        held = self.book.state(side.address, side.dex)
+        if held is None:
+            self.unknown += 1
+            return None
+        account, marks = held
+        meta = self.meta_for(side.dex)
+        effect = apply_fill(
+            account,
+            side.fill,
+            mark=marks.get(side.fill.coin) or side.mark,
+            marks=marks,
+            max_leverage=side.max_leverage,
+            tiers_of=position_tiers_of(meta),
+            ts=trade.ts,
+        )
+        self.book.upsert(effect.account, meta, ts=trade.ts)
+        return effect.size_before, effect.size_after
 
     def _apply_side(
         self, trade: Trade, dex: str, user: str, delta: Decimal, *, taker: bool
@@ -150,32 +266,24 @@ class TapeBook:
         tiers = self._tiers.get(spec)
         if tiers is None:
             tiers = self._tiers[spec] = coin_tiers(trade.coin, market.max_leverage, meta)
+        side = Side(user, dex, fill, mid, market.max_leverage, tiers, trade.ts, 0.0, 0.0, 0.0)
         sizes = self.book.move(
             user, dex, fill, mark=mid, max_leverage=market.max_leverage, tiers=tiers, ts=trade.ts
         )
         if sizes is None:  # isolated margin, no entry price, or an account not held: exact
-            held = self.book.state(user, dex)
-            if held is None:
-                self.unknown += 1
+            sizes = self._exact(side, trade)
+            if sizes is None:
                 return None
-            account, marks = held
-            mark = marks.get(trade.coin) or mid
-            effect = apply_fill(
-                account,
-                fill,
-                mark=mark,
-                marks=marks,
-                max_leverage=market.max_leverage,
-                tiers_of=position_tiers_of(meta),
-                ts=trade.ts,
-            )
-            self.book.upsert(effect.account, meta, ts=trade.ts)
-            sizes = effect.size_before, effect.size_after
+        return self._logged(trade, side, sizes)
+
+    def _logged(self, trade: Trade, side: Side, sizes: tuple[Decimal, Decimal]) -> PositionChange:
+        """Keep one applied side until a refresh covers it; its position change."""
+        user, dex = side.address, side.dex
         self.applied += 1
         seq = self._epoch[user] = self._epoch.get(user, 0) + 1
         key = (user, dex)
         applied = _Applied(
-            seq=seq, time_ms=trade.time_ms, fill=fill, max_leverage=market.max_leverage
+            seq=seq, time_ms=trade.time_ms, fill=side.fill, max_leverage=side.max_leverage
         )
         log_ = self._log.get(key)
         if log_ is None:
@@ -184,7 +292,9 @@ class TapeBook:
         old, asked = trade.time_ms - LOG_KEEP_MS, self._asked.get(user, seq)
         while log_[0].time_ms < old and log_[0].seq <= asked:
             log_.popleft()
-        moved = self._moved.setdefault(key, {})
+        moved = self._moved.get(key)
+        if moved is None:
+            moved = self._moved[key] = {}
         moved[trade.coin] = moved.get(trade.coin, 0) + 1
         return PositionChange(
             venue=HYPERLIQUID,

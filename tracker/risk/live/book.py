@@ -29,7 +29,7 @@ import numpy as np
 from tracker.records import AccountSnapshot, MarketMeta, Position, VenueAccount, VenuePosition
 from tracker.risk import perps as risk
 from tracker.risk.assess import position_tiers
-from tracker.risk.live import figures, queries, view
+from tracker.risk.live import figures, moves, queries, view
 from tracker.risk.live.columns import Bools, Columns, Ints
 from tracker.risk.live.kernel import recompute
 from tracker.risk.live.shock import exact_shock
@@ -63,6 +63,22 @@ class _Pending(NamedTuple):
     mark: float  # the mark it was applied at (a position it closed has no row to ask)
     max_leverage: int  # of a position it opened
     tiers: risk.Tiers  # of its position
+
+
+class Side(NamedTuple):
+    """One trade side: `move`'s arguments (`address` lower-case), and for `move_many` the fill's
+    figures as floats (its caller has them once per trade; `move` reads the Decimals)."""
+
+    address: str
+    dex: str
+    fill: TapeFill
+    mark: Decimal  # of a position it opens
+    max_leverage: int  # of a position it opens
+    tiers: risk.Tiers  # of a position it opens
+    ts: datetime | None
+    delta: float
+    px: float
+    fee_usd: float
 
 
 class NearPosition(NamedTuple):
@@ -127,6 +143,7 @@ class LiveBook:
         self._coin_count = 0
         self._dexes: dict[str, None] = {}  # every dex an account was seen on, in order
         self._slot_of: dict[tuple[str, str], int] = {}  # AccountKey -> slot
+        self._slot_in: dict[str, dict[str, int]] = {}  # dex -> address -> slot (the same)
         self._keys: list[AccountKey | None] = [None]
         self._accounts: list[VenueAccount | None] = [None]
         self._slot_rows: list[list[int]] = [[]]
@@ -299,6 +316,127 @@ class LiveBook:
             self._maybe_compact()
         return before, after
 
+    def move_many(self, sides: Sequence[Side]) -> list[tuple[Decimal, Decimal] | None]:
+        """`move` for many trade sides in tape order, the float part in a few array operations
+        (tracker.risk.live.moves); per side what `move` returns, and the book as `move` leaves it
+        side after side. A side `move` refuses (None: the caller takes the exact path) leaves
+        the others as if it came after them all: they touch none of its positions, and the
+        cash moves add up the same in either order."""
+        out: list[tuple[Decimal, Decimal] | None] = [None] * len(sides)
+        rounds: list[list[moves.Item]] = []
+        in_round: list[list[int]] = []  # each round's sides (their index in `sides`)
+        depth: dict[tuple[int, str], int] = {}  # (slot, coin) -> its sides so far
+        opened: set[int] = set()  # rows opened by this call
+        closing: list[int] = []
+        closers: set[int] = set()  # the sides that closed a row
+        ids: dict[tuple[str, str, int], tuple[int, int]] = {}  # an open's coin and table ids
+        c = self._cols.row
+        cross, entries = c["cross"], c["entry"]  # rows added below are in `opened`
+        coins, slot_rows, exacts = self._row_coin, self._slot_rows, self._exact
+        latest: dict[int, float] = {}  # slot -> time of its latest side
+        done: list[tuple[int, int, int]] = []  # (side, slot, row)
+        for i, side in enumerate(sides):
+            slot_in = self._slot_in.get(side.dex)
+            slot = slot_in.get(side.address) if slot_in is not None else None
+            if slot is None:
+                continue
+            coin = side.fill.coin
+            row = -1
+            for r in slot_rows[slot]:
+                if coins[r] == coin:
+                    row = r
+                    break
+            exact = exacts.get(slot)
+            if row < 0:
+                before, fresh = ZERO, 1
+                row = self._add_row(slot)
+                coins[row], self._row_tiers[row] = coin, side.tiers
+                opened.add(row)
+                key3 = (side.dex, coin, id(side.tiers))
+                found = ids.get(key3)
+                if found is None:
+                    found = ids[key3] = (
+                        self._coin_id(side.dex, coin),
+                        self._tiers.id_for(side.tiers),
+                    )
+                coin_id, table_id = found
+                open_mark = float(side.mark)
+            else:
+                if row not in opened and not (cross[row] and entries[row] == entries[row]):
+                    continue  # isolated, or no entry price: the exact path
+                known = exact.get(coin) if exact is not None else None
+                if known is None:
+                    position = self._row_position[row]
+                    assert position is not None  # rows opened by the tape are in `exact`
+                    known = position.size
+                before, fresh, coin_id, table_id, open_mark = known, 0, 0, 0, 0.0
+            after = before + side.fill.delta
+            if exact is None:
+                exact = exacts[slot] = {}
+            exact[coin] = after
+            key = (slot, coin)
+            level = depth.get(key, 0)
+            depth[key] = level + 1
+            if level == len(rounds):
+                rounds.append([])
+                in_round.append([])
+            rounds[level].append(
+                (
+                    row,
+                    slot,
+                    side.delta,
+                    side.px,
+                    side.fee_usd,
+                    float(before),
+                    float(after),
+                    fresh,
+                    open_mark,
+                    side.max_leverage,
+                    coin_id,
+                    table_id,
+                )
+            )
+            in_round[level].append(i)
+            if not after:  # closed: the row goes after its round, a reopen gets a new one
+                slot_rows[slot].remove(row)
+                coins[row] = None
+                closing.append(row)
+                closers.add(i)
+            if side.ts is not None:
+                latest[slot] = side.ts.timestamp()
+            out[i] = (before, after)
+            done.append((i, slot, row))
+        marks: dict[int, float] = {}
+        for items, indices in zip(rounds, in_round, strict=True):
+            marks.update(zip(indices, moves.apply_round(self._cols, items).tolist(), strict=True))
+        for row in closing:
+            self._cols.kill_row(row)
+            self._row_position[row] = None
+        ts = self._cols.slot["ts"]
+        for slot, when in latest.items():
+            ts[slot] = when
+        folds: list[int] = []
+        row_tiers, pendings, gen, dirty = self._row_tiers, self._pending, self._gen, self._dirty
+        for i, slot, row in done:
+            side = sides[i]
+            pending = pendings.get(slot)
+            if pending is None:
+                pending = pendings[slot] = []
+            tiers = side.tiers if i in closers else row_tiers[row] or side.tiers
+            pending.append(_Pending(side.fill, side.ts, marks[i], side.max_leverage, tiers))
+            gen[slot] += 1
+            dirty.add(slot)
+            if len(pending) == self._fold_at:
+                folds.append(slot)
+        for row in closing:
+            row_tiers[row] = None
+        self.moves += len(done)
+        for slot in folds:  # after every round: a fold renumbers the slot's rows
+            self._fold(slot)
+        if closing:
+            self._maybe_compact()
+        return out
+
     def _add_row(self, slot: int) -> int:
         row = self._cols.add_rows(1)[0]
         self._row_position.append(None)
@@ -420,6 +558,7 @@ class LiveBook:
         slot = self._slot_of.pop(AccountKey(address.lower(), dex), None)
         if slot is None:
             return False
+        del self._slot_in[dex][address.lower()]
         self._place(slot, 0)
         self._cols.slot["alive"][slot] = False
         self._keys[slot] = None
@@ -452,6 +591,7 @@ class LiveBook:
             self._slot_rows.append([])
             self._gen.append(0)
         self._slot_of[key] = slot
+        self._slot_in.setdefault(key.dex, {})[key.address] = slot
         return slot
 
     def _place(self, slot: int, count: int) -> list[int]:
