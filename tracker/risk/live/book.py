@@ -7,9 +7,10 @@ shock.py), and the queries read the columns; `positions` / `snapshots` turn them
 records (view.py). tests/test_live_book.py proves agreement with `assess_account` at the same
 marks; bench/book.py measures the tick at 10,000 accounts.
 
-The tape moves positions on the columns too (`move`, O(1) per trade side; the Decimal records
+The tape moves positions on the columns too (`move`, O(1) per trade side, or `move_many` for a
+lot of them, the float part in array operations: tracker.risk.live.moves; the Decimal records
 catch up when read), about five times cheaper than rebuilding the account's records per trade
-(bench/tape_apply.py); tests/test_tape_fast_path.py holds it equal to the exact path and the
+(bench/tape_apply.py); tests/test_tape_fast_path.py holds both equal to the exact path and the
 venue. The module is over the usual size because both paths write the same private columns and
 records, which no other module may touch.
 """
