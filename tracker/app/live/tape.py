@@ -101,7 +101,8 @@ class TapeBook:
         many: int = MANY,
     ) -> None:
         """`behind` tells whether messages wait unread on the stream (the book lags the tape);
-        from `many` trade sides read together the book moves them at once (`apply_many`)."""
+        from `many` trade sides read together the book moves them in array operations
+        (`apply_many`)."""
         self.book, self.meta_for, self.tracked, self.behind = book, meta_for, tracked, behind
         self.many = many
         self.mids: dict[str, dict[str, Decimal]] = {}  # dex -> coin -> latest mid
@@ -129,31 +130,52 @@ class TapeBook:
     # -- trades --------------------------------------------------------------------------------
 
     def apply(self, trade: Trade) -> list[PositionChange]:
-        """Move the tracked parties of one trade; the changes it made. Their liquidation prices,
-        distances and shock are recomputed by `book.settle()` (or any query of the book), once
-        for a burst of trades."""
-        if trade.buyer is not None and trade.buyer == trade.seller:
-            return []  # a self-trade moves nothing
-        changes = []
-        dex = dex_of(trade.coin)
-        sides = ((trade.buyer, trade.size, "buy"), (trade.seller, -trade.size, "sell"))
-        for user, delta, side in sides:
-            if user is None or not self.tracked(user):
-                continue
-            change = self._apply_side(trade, dex, user, delta, taker=trade.side == side)
-            if change is not None:
-                changes.append(change)
-        return changes
+        """Move the tracked parties of one trade; the changes it made (`apply_many`)."""
+        return self.apply_many((trade,))
 
     def apply_many(self, trades: Iterable[Trade]) -> list[PositionChange]:
-        """`apply` for trades read together, in tape order: the changes they made (settled once
-        for the lot). From `many` sides the book moves the cross positions in array operations
-        (`LiveBook.move_many`), and a side on an isolated position comes after the lot's others,
-        which touch none of its positions: the same changes, in tape order per account and
-        coin."""
-        trades = list(trades)
-        if 2 * len(trades) < self.many:
-            return [c for t in trades for c in self.apply(t)]
+        """Move the tracked parties of trades read together, in tape order; the changes they
+        made. Their liquidation prices, distances and shock are recomputed by `book.settle()`
+        (or any query of the book), once for the lot.
+
+        Cross positions move on the book's columns: side by side (`LiveBook.move`), or from
+        `many` sides in array operations (`LiveBook.move_many`); the rest through the exact
+        records. In a lot moved at once, a side on an isolated position comes after the lot's
+        others, which touch none of its positions: the same changes, in tape order per account
+        and coin."""
+        sides, owners = self._sides(trades)
+        changes = []
+        if len(sides) < self.many:
+            for side, trade in zip(sides, owners, strict=True):
+                sizes = self.book.move(
+                    side.address,
+                    side.dex,
+                    side.fill,
+                    mark=side.mark,
+                    max_leverage=side.max_leverage,
+                    tiers=side.tiers,
+                    ts=side.ts,
+                )
+                if sizes is None:  # isolated margin, no entry price, or an account not held
+                    sizes = self._exact(side, trade)
+                if sizes is not None:
+                    changes.append(self._logged(trade, side, sizes))
+            return changes
+        exact: list[tuple[Side, Trade]] = []
+        for side, trade, sizes in zip(sides, owners, self.book.move_many(sides), strict=True):
+            if sizes is None:
+                exact.append((side, trade))
+            else:
+                changes.append(self._logged(trade, side, sizes))
+        for side, trade in exact:  # isolated margin, no entry price, or an account not held
+            sizes = self._exact(side, trade)
+            if sizes is not None:
+                changes.append(self._logged(trade, side, sizes))
+        return changes
+
+    def _sides(self, trades: Iterable[Trade]) -> tuple[list[Side], list[Trade]]:
+        """The sides of tracked accounts to move, each with its trade; the rest counted (coin
+        unknown, or already in the refreshed state the book holds)."""
         sides: list[Side] = []
         owners: list[Trade] = []
         coins: dict[str, _Coin] = {}
@@ -196,18 +218,7 @@ class TapeBook:
                     )
                 )
                 owners.append(trade)
-        changes = []
-        exact: list[tuple[Side, Trade]] = []
-        for side, trade, sizes in zip(sides, owners, self.book.move_many(sides), strict=True):
-            if sizes is None:
-                exact.append((side, trade))
-            else:
-                changes.append(self._logged(trade, side, sizes))
-        for side, trade in exact:  # isolated margin, no entry price, or an account not held
-            sizes = self._exact(side, trade)
-            if sizes is not None:
-                changes.append(self._logged(trade, side, sizes))
-        return changes
+        return sides, owners
 
     def _coin(self, coin: str) -> _Coin:
         """What a lot's trades of one coin share (the meta and the mids do not move in a lot)."""
@@ -243,38 +254,6 @@ class TapeBook:
         )
         self.book.upsert(effect.account, meta, ts=trade.ts)
         return effect.size_before, effect.size_after
-
-    def _apply_side(
-        self, trade: Trade, dex: str, user: str, delta: Decimal, *, taker: bool
-    ) -> PositionChange | None:
-        meta = self.meta_for(dex)
-        market = meta.markets.get(trade.coin) if meta is not None else None
-        if market is None:
-            self.unknown += 1
-            return None
-        if trade.time_ms > self.newest_ms:
-            self.newest_ms = trade.time_ms
-        covered = self._covered.get((user, dex))
-        if covered is not None and trade.time_ms <= covered:
-            self.covered_skips += 1
-            return None  # the refreshed state the book holds has it already
-        fill = TapeFill.of(trade.coin, delta, trade.px, taker=taker)
-        # a cross position (or a new one): O(1) on the book's columns
-        mids = self.mids.get(dex)
-        mid = (mids.get(trade.coin) if mids else None) or market.mark_px or trade.px
-        spec = (dex, trade.coin, market.max_leverage, market.margin_table_id)  # as meta says now
-        tiers = self._tiers.get(spec)
-        if tiers is None:
-            tiers = self._tiers[spec] = coin_tiers(trade.coin, market.max_leverage, meta)
-        side = Side(user, dex, fill, mid, market.max_leverage, tiers, trade.ts, 0.0, 0.0, 0.0)
-        sizes = self.book.move(
-            user, dex, fill, mark=mid, max_leverage=market.max_leverage, tiers=tiers, ts=trade.ts
-        )
-        if sizes is None:  # isolated margin, no entry price, or an account not held: exact
-            sizes = self._exact(side, trade)
-            if sizes is None:
-                return None
-        return self._logged(trade, side, sizes)
 
     def _logged(self, trade: Trade, side: Side, sizes: tuple[Decimal, Decimal]) -> PositionChange:
         """Keep one applied side until a refresh covers it; its position change."""

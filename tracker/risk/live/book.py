@@ -144,7 +144,6 @@ class LiveBook:
         self._coin_count = 0
         self._dexes: dict[str, None] = {}  # every dex an account was seen on, in order
         self._slot_of: dict[tuple[str, str], int] = {}  # AccountKey -> slot
-        self._slot_in: dict[str, dict[str, int]] = {}  # dex -> address -> slot (the same)
         self._keys: list[AccountKey | None] = [None]
         self._accounts: list[VenueAccount | None] = [None]
         self._slot_rows: list[list[int]] = [[]]
@@ -337,8 +336,7 @@ class LiveBook:
         latest: dict[int, float] = {}  # slot -> time of its latest side
         done: list[tuple[int, int, int]] = []  # (side, slot, row)
         for i, side in enumerate(sides):
-            slot_in = self._slot_in.get(side.dex)
-            slot = slot_in.get(side.address) if slot_in is not None else None
+            slot = self._slot_of.get((side.address, side.dex))  # equal to its AccountKey
             if slot is None:
                 continue
             coin = side.fill.coin
@@ -559,7 +557,6 @@ class LiveBook:
         slot = self._slot_of.pop(AccountKey(address.lower(), dex), None)
         if slot is None:
             return False
-        del self._slot_in[dex][address.lower()]
         self._place(slot, 0)
         self._cols.slot["alive"][slot] = False
         self._keys[slot] = None
@@ -592,7 +589,6 @@ class LiveBook:
             self._slot_rows.append([])
             self._gen.append(0)
         self._slot_of[key] = slot
-        self._slot_in.setdefault(key.dex, {})[key.address] = slot
         return slot
 
     def _place(self, slot: int, count: int) -> list[int]:
