@@ -631,6 +631,18 @@ def test_a_mark_update_recomputes_only_the_accounts_holding_its_coins():
         ours = _only(book, account.address)
         assert ours.ts == later
         assert_agrees(ours, account, remark_account(account, moved, META), META)
+    # marks repeated: nothing to recompute, the accounts holding them are as of the message
+    latest = datetime(2026, 2, 2, tzinfo=UTC)
+    same = book.apply_marks({"BTC": D(90_000), "ETH": D(2900)}, ts=latest)
+    assert (same.coins, same.accounts, same.positions) == (2, 0, 0)
+    assert _only(book, btc.address).ts == latest
+    one = book.apply_marks({"BTC": D(91_000), "ETH": D(2900)}, ts=latest)
+    assert (one.coins, one.accounts, one.positions) == (2, 2, 2)  # the BTC legs only
+    moved["BTC"] = D(91_000)
+    for account in (*eth, btc, iso):
+        assert_agrees(
+            _only(book, account.address), account, remark_account(account, moved, META), META
+        )
 
 
 def test_a_bad_mid_keeps_the_last_good_mark():
@@ -693,6 +705,34 @@ def test_tombstones_are_compacted_and_results_survive():
         assert_agrees(_only(book, address), account, remark_account(account, moved, META), META)
 
 
+def test_near_scan_keys_stay_with_a_crossing_and_change_with_its_level_or_its_account():
+    # BTC long 10 at 100,000 on 100,000 of equity: liquidation ~9 % below the mark, and the
+    # account ~9 % from maintenance; at 95,000 both are under 5 %
+    levels = [50.0, 5.0]
+    first = _account("0x" + "05" * 20, [_leg("BTC", "10", "100000")], D(100_000))
+    book = _book_of(first)
+    scan = book.near_scan(levels)
+    assert scan.level.tolist() == [50.0, 50.0]  # the position, then the account
+    assert book.addresses(scan.slots) == [first.address] * 2
+    assert book.near_scan(levels).keys.tolist() == scan.keys.tolist()
+    book.apply_marks({"BTC": D(99_000)})  # nearer, under the same level: the same keys
+    assert book.near_scan(levels).keys.tolist() == scan.keys.tolist()
+    book.apply_marks({"BTC": D(95_000)})
+    tighter = book.near_scan(levels)
+    assert tighter.level.tolist() == [5.0, 5.0]
+    assert set(tighter.keys.tolist()).isdisjoint(scan.keys.tolist())
+    # another account takes the slot the first one left: keys of its own
+    assert book.remove(first.address)
+    second = replace(first, address="0x" + "06" * 20)
+    book.upsert(second, META)
+    book.apply_marks({"BTC": D(95_000)})
+    again = book.near_scan(levels)
+    assert again.slots.tolist() == tighter.slots.tolist()  # the same slot
+    assert book.addresses(again.slots) == [second.address] * 2
+    assert set(again.keys.tolist()).isdisjoint(tighter.keys.tolist())
+    assert book.near_scan([1.0]).keys.tolist() == []
+
+
 def test_an_empty_book_answers_empty():
     book = LiveBook()
     update = book.apply_marks({"BTC": D(1)})
@@ -751,6 +791,12 @@ def test_queries_match_the_exact_figures(data, count, moves, levels):
         assert (hit is not None) == (abs(shock) < widest)
         if hit is not None:
             assert hit.level_pct == level_of(abs(shock))
+
+    scan = book.near_scan([float(lv) for lv in levels])  # the same, as arrays
+    assert len(set(scan.keys.tolist())) == len(scan.keys)
+    found = sorted(zip(book.addresses(scan.slots), scan.level.tolist(), strict=True))
+    named = [(n.address, n.level_pct) for n in [*near, *accounts_near.values()]]
+    assert found == sorted(named)
 
     def closeness(s: AccountSnapshot) -> Decimal:
         values = [abs(s.shock_to_liq_pct)] if s.shock_to_liq_pct is not None else []

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 import orjson
 
 from tracker.alerts import rules
@@ -70,6 +71,7 @@ from tracker.records import (
 )
 from tracker.records.events import PositionChange, TapeDrift
 from tracker.risk.live.book import BookView, LiveBook
+from tracker.risk.live.columns import Ints
 from tracker.sources.hyperliquid.stream import MAX_SUBSCRIPTIONS, HyperliquidStream
 from tracker.store import open_store
 
@@ -186,7 +188,7 @@ class LiveEngine:
         self._traded_at: dict[str, float] = {}  # address -> when its trade was received
         self._users: set[str] = set()
         self._coins: set[tuple[str, str]] = set()
-        self._near_seen: set[tuple[str, float]] = set()
+        self._near_seen: Ints = np.empty(0, dtype=np.int64)  # keys of `LiveBook.near_scan`
         self._pending_mids: dict[str, list[MidsUpdate]] = {}
         self._apply_task: asyncio.Task[None] | None = None
         self._group: asyncio.TaskGroup | None = None  # owns every task below, while running
@@ -424,30 +426,26 @@ class LiveEngine:
         """Near-liquidation alerts from the mark path, for new crossings only.
 
         Each (position or account, level) is looked at once while it stays below that level;
-        whether it alerts is the store's armed state (shared with the REST pass) to decide.
+        whether it alerts is the store's armed state (shared with the REST pass) to decide. The
+        scan compares keys in arrays (`LiveBook.near_scan`): a book with thousands of positions
+        near liquidation costs Python work only for the crossings that are new.
         """
-        levels = [float(v) for v in self.alerting.near_levels_pct]
-        below = {
-            (f"{p.address}:{p.dex}:{p.coin}", p.level_pct): p.address
-            for p in self.book.below(levels)
-        }
-        below.update(
-            {
-                (f"{a.address}:{a.dex}", a.level_pct): a.address
-                for a in self.book.accounts_below(levels)
-            }
-        )
-        new = below.keys() - self._near_seen
+        scan = self.book.near_scan([float(v) for v in self.alerting.near_levels_pct])
+        new = np.flatnonzero(~np.isin(scan.keys, self._near_seen))
         # A burst (a cold start on a book full of near positions) is spread over scans, the
         # tightest levels first, so the loop keeps serving marks and trades meanwhile.
-        tightest = sorted(new, key=lambda k: k[1])
-        addresses = sorted({below[k] for k in tightest[:MAX_NEAR_KEYS_PER_SCAN]})
-        chosen = set(addresses)
-        handled = {k for k in new if below[k] in chosen}
+        new = new[np.argsort(scan.level[new], kind="stable")]
+        owners = self.book.addresses(scan.slots[new])
+        chosen = set(owners[:MAX_NEAR_KEYS_PER_SCAN])
+        handled = new[np.fromiter((o in chosen for o in owners), dtype=bool, count=len(owners))]
         # recovered ones drop out and may alert again on a new dip; the rest wait their turn
-        self._near_seen = (set(below.keys()) - new) | handled
-        if not handled:
+        seen = np.ones(len(scan.keys), dtype=bool)
+        seen[new] = False
+        seen[handled] = True
+        self._near_seen = scan.keys[seen]
+        if not len(handled):
             return
+        addresses = sorted(chosen)
         reports = [
             AccountReport(
                 address=a, ts=datetime.now(UTC), accounts=tuple(self.book.snapshots(a)), spot=()
@@ -489,7 +487,7 @@ class LiveEngine:
         except TrackerError as exc:  # the store was busy or failing: the mark path goes on
             log.warning("near-liquidation alerts not stored (retried on the next mark): %s", exc)
             self.stats.failed_alert_writes += 1
-            self._near_seen = set()  # look again on the next mark update
+            self._near_seen = np.empty(0, dtype=np.int64)  # look again on the next mark update
             return
         self.stats.alerts_from_marks += new
         if new and self.sinks:

@@ -31,7 +31,7 @@ from tracker.records import AccountSnapshot, MarketMeta, Position, VenueAccount,
 from tracker.risk import perps as risk
 from tracker.risk.assess import position_tiers
 from tracker.risk.live import figures, moves, queries, view
-from tracker.risk.live.columns import Bools, Columns, Ints
+from tracker.risk.live.columns import Bools, Columns, Floats, Ints
 from tracker.risk.live.kernel import recompute
 from tracker.risk.live.shock import exact_shock
 from tracker.risk.live.tiers import TierArrays
@@ -101,6 +101,15 @@ class NearAccount(NamedTuple):
     level_pct: float
 
 
+class NearScan(NamedTuple):
+    """Every position and cross account under the widest level (`LiveBook.near_scan`)."""
+
+    keys: Ints  # per entry: equal between two scans while the same position or account stays
+    # under the same tightest level (its account's tenancy of the slot, coin, level)
+    slots: Ints  # whose it is
+    level: Floats  # the tightest level it is under (%)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarkUpdate:
     """What one apply_marks did."""
@@ -153,6 +162,10 @@ class LiveBook:
         self._row_coin: list[str | None] = []
         self._dirty: set[int] = set()
         self._gen: list[int] = [0]  # per slot: raised at each upsert and removal (figures.py)
+        # per slot: which account holds it, numbered as accounts come (a reused slot's next
+        # holder gets a new number): `near_scan`'s keys never carry over to another account
+        self._tenant: list[int] = [0]
+        self._tenants = 0
         # The tape's fast path (`move`): fills applied to a slot's columns but not yet to its
         # Decimal records, and the exact sizes they left, per coin (see `move`).
         self._pending: dict[int, list[_Pending]] = {}
@@ -579,15 +592,18 @@ class LiveBook:
         self._slot_rows = [[int(remap[r]) for r in rows] for rows in self._slot_rows]
 
     def _new_slot(self, key: AccountKey) -> int:
+        self._tenants += 1
         if self._free:
             slot = self._free.pop()
             self._keys[slot] = key
+            self._tenant[slot] = self._tenants
         else:
             slot = self._cols.add_slot()
             self._keys.append(key)
             self._accounts.append(None)
             self._slot_rows.append([])
             self._gen.append(0)
+            self._tenant.append(self._tenants)
         self._slot_of[key] = slot
         return slot
 
@@ -625,7 +641,10 @@ class LiveBook:
     def apply_marks(
         self, mids: Mapping[str, Decimal | float], dex: str = "", *, ts: datetime | None = None
     ) -> MarkUpdate:
-        """Set the marks of these coins (the venue's names) and re-mark every position on them."""
+        """Set the marks of these coins (the venue's names) and re-mark every position on them
+        whose mark moved: a mark the message repeats recomputes nothing (the venue's allMids
+        carries every coin's mid, most of them unchanged since the last), though the accounts
+        holding it are then as of `ts`."""
         start = perf_counter_ns()
         ids = self._coins.get(dex, {})
         found, values = [], []
@@ -643,9 +662,11 @@ class LiveBook:
             lut[found] = values
             new = lut[cols.i("coin")[:n]]
             hit = ~np.isnan(new) & cols.b("alive")[:n]
-            np.copyto(cols.f("mark")[:n], new, where=hit)
-            moved[cols.i("acct")[:n][hit]] = True
-            cols.sf("ts")[: cols.slots][moved] = (ts or datetime.now(UTC)).timestamp()
+            acct, mark = cols.i("acct")[:n], cols.f("mark")[:n]
+            cols.sf("ts")[acct[hit]] = (ts or datetime.now(UTC)).timestamp()
+            hit &= new != mark
+            np.copyto(mark, new, where=hit)
+            moved[acct[hit]] = True
         positions, accounts, fallbacks = self._recompute(moved)
         return MarkUpdate(
             dex=dex,
@@ -760,6 +781,26 @@ class LiveBook:
             NearAccount(*self._key(slot), value, lv)
             for slot, value, lv in zip(slots.tolist(), shock.tolist(), level.tolist(), strict=True)
         ]
+
+    def near_scan(self, levels_pct: Sequence[float]) -> NearScan:
+        """What `below` and `accounts_below` find, as arrays: one entry per position and per
+        cross account under the widest level, for a caller that looks only at the entries new
+        since its last scan (`NearScan.keys`)."""
+        self._flush()
+        rows, _, row_level = queries.near_rows(self._cols, levels_pct)
+        slots, _, slot_level = queries.near_slots(self._cols, levels_pct)
+        levels = np.sort(np.asarray(levels_pct, dtype=np.float64))
+        row_slots = self._cols.i("acct")[rows]
+        tenant = np.asarray(self._tenant, dtype=np.int64)
+        position = (tenant[row_slots] << 24 | self._cols.i("coin")[rows]) << 1
+        account = (tenant[slots] << 24) << 1 | 1
+        level = np.concatenate([row_level, slot_level])
+        keys = np.concatenate([position, account]) << 3 | np.searchsorted(levels, level)
+        return NearScan(keys, np.concatenate([row_slots, slots]), level)
+
+    def addresses(self, slots: Ints) -> list[str]:
+        """The address of each slot."""
+        return [self._key(slot).address for slot in slots.tolist()]
 
     def risk_order(self) -> list[AccountKey]:
         """Accounts nearest to liquidation first (the smaller of |shock| and any position's
