@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from operator import itemgetter
@@ -160,9 +160,20 @@ def insert_alerts(store: Store, alerts: Sequence[Alert]) -> list[Alert]:
     return [a for a in unique if a.id in new_ids]
 
 
-def read_armed(store: Store) -> dict[str, Armed]:
-    """Near-liquidation conditions that have already alerted."""
-    rows = store.con.execute("SELECT key, level_pct, since FROM alert_state").fetchall()
+def read_armed(store: Store, addresses: Collection[str] | None = None) -> dict[str, Armed]:
+    """Near-liquidation conditions that have already alerted; only those of `addresses` when
+    given (the live mark path alerts for a few accounts at a time, while a cascade can leave
+    thousands armed: reading them all held the interpreter for each batch, bench/universe.py).
+    Every key names its address third: `near_liquidation:VENUE:ADDRESS:DEX:COIN` and
+    `account_near_liquidation:VENUE:ADDRESS:DEX` (tracker.alerts.rules)."""
+    if addresses is None:
+        rows = store.con.execute("SELECT key, level_pct, since FROM alert_state").fetchall()
+    else:
+        rows = store.con.execute(
+            "SELECT key, level_pct, since FROM alert_state "
+            "WHERE split_part(key, ':', 3) IN (SELECT unnest(?::VARCHAR[]))",
+            [sorted(addresses)],
+        ).fetchall()
     return {key: Armed(level, since) for key, level, since in rows}
 
 

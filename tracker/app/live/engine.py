@@ -461,7 +461,7 @@ class LiveEngine:
             with open_store(self.db) as store, store.transaction():
                 near = rules.near_liquidation(
                     reports,
-                    alert_store.read_armed(store),
+                    alert_store.read_armed(store, [r.address for r in reports]),
                     self.alerting.near_levels_pct,
                     self.alerting.labels,
                     ts,
