@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+import numpy as np
+
 from tracker.records.events import PositionChange, TapeDrift
 from tracker.store.db import Store
-from tracker.store.writes import Column, attr_column, epoch_us, insert_batch
+from tracker.store.writes import Column, attr_column, epoch_us, insert_batch, insert_frame
 
 
 def _plain(value: Decimal | None) -> str | None:
@@ -54,12 +56,41 @@ _DRIFT_COLUMNS = (
 )
 
 
+def change_frame(changes: Sequence[PositionChange]) -> dict[str, np.ndarray]:
+    """`frame(_CHANGE_COLUMNS, changes)` in one pass a change: a busy tape stores ~12,000 a
+    second from a thread that holds the interpreter meanwhile, and the generic frame's call per
+    column and row took ~1.4x as long."""
+    rows = []
+    for c in changes:
+        t = c.ts.timestamp()
+        before, after, price = c.size_before, c.size_after, c.price
+        rows.append(
+            (
+                int(t * 1_000_000),  # epoch_us
+                round(t * 1000),
+                c.venue,
+                c.address,
+                c.dex,
+                c.coin,
+                c.kind,
+                format(before, "f"),
+                format(after, "f"),
+                format(price, "f"),
+                format(abs(after - before) * price, "f"),  # notional_usd
+                c.source,
+                c.ref,
+            )
+        )
+    return {
+        col.name: np.array(values, dtype=col.dtype)
+        for col, values in zip(_CHANGE_COLUMNS, zip(*rows, strict=True), strict=True)
+    }
+
+
 def write_tape(
     store: Store, changes: Sequence[PositionChange], drift: Sequence[TapeDrift] = ()
 ) -> tuple[int, int]:
     """Store position changes and drift rows in one transaction (idempotent); rows inserted."""
     with store.transaction():
-        return (
-            insert_batch(store, "position_changes", _CHANGE_COLUMNS, changes),
-            insert_batch(store, "tape_drift", _DRIFT_COLUMNS, drift),
-        )
+        stored = insert_frame(store, "position_changes", change_frame(changes)) if changes else 0
+        return stored, insert_batch(store, "tape_drift", _DRIFT_COLUMNS, drift)

@@ -8,7 +8,7 @@ cast in SQL, so nothing is rounded through floats.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
@@ -217,7 +217,12 @@ def insert_batch(store: Store, table: str, columns: Sequence[Column], rows: Sequ
     """Insert rows through sql/writes/TABLE.sql (inside a transaction); return rows inserted."""
     if not rows:
         return 0
-    store.con.register("batch", frame(columns, rows))
+    return insert_frame(store, table, frame(columns, rows))
+
+
+def insert_frame(store: Store, table: str, batch: Mapping[str, np.ndarray]) -> int:
+    """`insert_batch` of rows already as columns (`frame`)."""
+    store.con.register("batch", batch)
     try:
         counted = store.con.execute(resources.sql("writes", table)).fetchone()
     except duckdb.Error:
