@@ -4,7 +4,7 @@ the refresh that follows measures the drift, and a stale refresh never undoes th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -15,7 +15,9 @@ import pytest
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.fakes.tape import Tape
 from tests.test_live_supervision import live_engine
+from tracker.app.live.engine import LiveEngine
 from tracker.app.live.tape import TapeBook
+from tracker.app.snapshot_pass import PassReport, snapshot_pass
 from tracker.records import MarketMeta, Trade
 from tracker.records.events import PositionChange
 from tracker.risk.live.book import LiveBook
@@ -248,3 +250,39 @@ def test_a_trade_the_refreshed_state_already_holds_is_not_applied_twice(lagging)
     held = book.state(WHALE)
     assert held is not None
     assert [p.size for p in held[0].positions] == [Decimal(107)]
+
+
+async def test_a_trade_that_brings_a_position_near_liquidation_alerts_with_the_marks_unchanged(
+    hl_fake, tmp_path
+):
+    # OTHER, flat with 50,000 of cash, buys 220 ETH at the mark on the tape: ~8 % from its
+    # liquidation price, under the 10 % level. No mark moves afterwards; the venue's allMids keep
+    # repeating them, and the book re-marks nothing on those, yet the mark path's scan must run.
+    # (Refreshes here run no alert rules, which would otherwise alert and arm it first.)
+    model(hl_fake)
+    hl_fake.ws.mids_interval_s = 0.2
+    tape = Tape(hl_fake)
+    db = tmp_path / "t.duckdb"
+    engines: list[LiveEngine] = []
+
+    async def quiet_pass(batch: Sequence[str]) -> PassReport:
+        return await snapshot_pass(engines[0].poller, db, batch, command="run")
+
+    async with live_engine(hl_fake, db, [OTHER], run_pass=quiet_pass) as engine:
+        engines.append(engine)
+        stop = asyncio.Event()
+        running = asyncio.create_task(engine.run(stop))
+        try:
+            await until(lambda: engine.stats.stream_state == "connected")
+            await until(lambda: book_size(engine, OTHER, "ETH") == 0)
+            mark = hl_fake.dex("").mark("ETH")
+            tape.trade("ETH", mark, "220", OTHER, MAKER, side="B")
+            await until(lambda: book_size(engine, OTHER, "ETH") == Decimal(220))
+            (position,) = engine.book.positions(OTHER)
+            assert position.distance_to_liq_pct is not None
+            assert 5 < position.distance_to_liq_pct < 10
+            await until(lambda: engine.stats.alerts_from_marks >= 1, timeout=10)
+            assert hl_fake.dex("").mark("ETH") == mark
+        finally:
+            stop.set()
+            await running

@@ -407,7 +407,10 @@ class LiveEngine:
             merged: dict[str, Any] = {}
             for event in events:
                 merged.update(event.mids)
-            touched += self.book.apply_marks(merged, dex, ts=events[-1].ts).positions
+            update = self.book.apply_marks(merged, dex, ts=events[-1].ts)
+            # a mark of a coin held, moved or not (the book re-marks only what moved), or
+            # positions the tape moved since the last recompute: the scan may find a crossing
+            touched += update.coins + update.positions
         done = time.time()
         for events in batches.values():
             self.stats.mark_updates += len(events)
