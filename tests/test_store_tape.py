@@ -36,7 +36,7 @@ def changes(draw: st.DrawFn) -> PositionChange:
     )
 
 
-@given(batch=st.lists(changes(), min_size=1, max_size=30))
+@given(batch=st.lists(changes(), max_size=30))
 @settings(max_examples=200, deadline=None)
 def test_the_one_pass_frame_of_changes_equals_the_generic_one(batch):
     fast, generic = change_frame(batch), frame(_CHANGE_COLUMNS, batch)

@@ -81,9 +81,10 @@ def change_frame(changes: Sequence[PositionChange]) -> dict[str, np.ndarray]:
                 c.ref,
             )
         )
+    columns = zip(*rows, strict=True) if rows else ((),) * len(_CHANGE_COLUMNS)
     return {
         col.name: np.array(values, dtype=col.dtype)
-        for col, values in zip(_CHANGE_COLUMNS, zip(*rows, strict=True), strict=True)
+        for col, values in zip(_CHANGE_COLUMNS, columns, strict=True)
     }
 
 
