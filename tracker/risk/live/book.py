@@ -255,11 +255,7 @@ class LiveBook:
         slot = self._slot_of.get((address, dex))  # a plain tuple: equal to its AccountKey
         if slot is None:
             return None
-        row, coins = -1, self._row_coin
-        for r in self._slot_rows[slot]:
-            if coins[r] == fill.coin:
-                row = r
-                break
+        row = self._row_of(slot, fill.coin)
         c, s = self._cols.row, self._cols.slot
         d, px = float(fill.delta), float(fill.px)
         exact = self._exact.get(slot, {})
@@ -286,12 +282,7 @@ class LiveBook:
             entry = float(c["entry"][row])
             if not c["cross"][row] or math.isnan(entry):
                 return None
-            known = exact.get(fill.coin)
-            if known is None:
-                position = self._row_position[row]
-                assert position is not None  # only rows `move` opened lack one, and are in exact
-                known = position.size
-            before = known
+            before = self._held_size(row, fill.coin, exact)
             after = before + fill.delta
             size, new = float(before), float(after)
             m, m0 = float(c["mark"][row]), float(c["mark0"][row])
@@ -353,11 +344,7 @@ class LiveBook:
             if slot is None:
                 continue
             coin = side.fill.coin
-            row = -1
-            for r in slot_rows[slot]:
-                if coins[r] == coin:
-                    row = r
-                    break
+            row = self._row_of(slot, coin)
             exact = exacts.get(slot)
             if row < 0:
                 before, fresh = ZERO, 1
@@ -376,11 +363,7 @@ class LiveBook:
             else:
                 if row not in opened and not (cross[row] and entries[row] == entries[row]):
                     continue  # isolated, or no entry price: the exact path
-                known = exact.get(coin) if exact is not None else None
-                if known is None:
-                    position = self._row_position[row]
-                    assert position is not None  # rows opened by the tape are in `exact`
-                    known = position.size
+                known = self._held_size(row, coin, exact)
                 before, fresh, coin_id, table_id, open_mark = known, 0, 0, 0, 0.0
             after = before + side.fill.delta
             if exact is None:
@@ -448,6 +431,24 @@ class LiveBook:
         if closing:
             self._maybe_compact()
         return out
+
+    def _row_of(self, slot: int, coin: str) -> int:
+        """The slot's row holding `coin`, -1 if none."""
+        coins = self._row_coin
+        for row in self._slot_rows[slot]:
+            if coins[row] == coin:
+                return row
+        return -1
+
+    def _held_size(self, row: int, coin: str, exact: Mapping[str, Decimal] | None) -> Decimal:
+        """The exact size of a row's position: the tape's since the last fold, else the record's
+        (only rows the tape opened lack a record, and those are in `exact`)."""
+        known = exact.get(coin) if exact is not None else None
+        if known is None:
+            position = self._row_position[row]
+            assert position is not None
+            known = position.size
+        return known
 
     def _add_row(self, slot: int) -> int:
         row = self._cols.add_rows(1)[0]

@@ -15,21 +15,9 @@ import numpy as np
 
 from tracker.risk.live.columns import Columns, Floats
 
-# One side of a round: a tuple of these, in this order.
-FIELDS = (
-    "row",
-    "slot",
-    "delta",  # signed coins
-    "px",
-    "fee",  # USD
-    "before",  # the size before, 0 for an open
-    "after",
-    "opened",  # 1: the row is new, opened by this side
-    "open_mark",  # the mark an open is valued at
-    "open_leverage",
-    "coin_id",  # of an opened row
-    "table_id",  # of an opened row
-)
+# One side of a round, in this order: row, slot, delta (signed coins), px, fee (USD), before (the
+# size before, 0 for an open), after, opened (1: a new row, opened by this side), open_mark (the
+# mark an open is valued at), open_leverage, coin_id and table_id (of an opened row).
 Item = tuple[int, int, float, float, float, float, float, int, float, int, int, int]
 
 
