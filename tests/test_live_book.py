@@ -48,6 +48,7 @@ from tracker.risk import perps as risk
 from tracker.risk.assess import assess_account
 from tracker.risk.assess import position_tiers as tiers_for
 from tracker.risk.live.book import AccountKey, BookView, LiveBook
+from tracker.risk.live.kernel import NO_PRICE_BELOW
 from tracker.risk.live.remark import remark_account
 from tracker.sources.hyperliquid.client import parse_clearinghouse_state, parse_meta_and_asset_ctxs
 
@@ -370,9 +371,14 @@ def assert_agrees(
         assert close(p.unrealized_pnl_usd, e.unrealized_pnl_usd, base), what
         price_scale = e.mark_px + g / p.size
         if e.liquidation_px is None or p.liquidation_px is None:
-            # Only where the formula's price is 0 within the tolerance may None differ.
+            # Only where the formula's price is 0 within the tolerance may None differ, or under
+            # the share of the mark the kernel counts as none (NO_PRICE_BELOW).
             other = e.liquidation_px if p.liquidation_px is None else p.liquidation_px
-            assert other is None or close(other, D(0), price_scale), (what, other)
+            assert (
+                other is None
+                or close(other, D(0), price_scale)
+                or other < D(NO_PRICE_BELOW) * e.mark_px
+            ), (what, other)
         else:
             assert close(p.liquidation_px, e.liquidation_px, price_scale), what
             assert e.distance_to_liq_pct is not None and p.distance_to_liq_pct is not None
