@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from tracker.records import MarketMeta, Trade, VenueAccount, VenuePosition
 from tracker.records.events import PositionChange, TapeDrift
@@ -78,14 +78,19 @@ class _Coin(NamedTuple):
     max_leverage: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Applied:
-    """One trade side the book applied, kept until a refresh covers it."""
+# One trade side the book applied, kept until a refresh covers it: (seq, time_ms, coin, delta,
+# px, fee_usd, max_leverage), seq the address's count of applied trade sides, this one included.
+# A plain tuple of plain values, as the book's pending fills (`tracker.risk.live.book._Pending`):
+# the collector stops walking it after its first look, and 50,000 busy accounts keep ~10 s of
+# them.
+_Applied = tuple[int, int, str, Decimal, Decimal, Decimal, int]
+A_SEQ: Final = 0
+A_TIME_MS: Final = 1
+A_MAX_LEVERAGE: Final = 6
 
-    seq: int  # the address's count of applied trade sides, this one included
-    time_ms: int
-    fill: TapeFill
-    max_leverage: int
+
+def _applied_fill(entry: _Applied) -> TapeFill:
+    return TapeFill(coin=entry[2], delta=entry[3], px=entry[4], fee_usd=entry[5])
 
 
 class TapeBook:
@@ -261,16 +266,16 @@ class TapeBook:
         self.applied += 1
         seq = self._epoch[user] = self._epoch.get(user, 0) + 1
         key = (user, dex)
-        applied = _Applied(
-            seq=seq, time_ms=trade.time_ms, fill=side.fill, max_leverage=side.max_leverage
-        )
+        fill, time_ms = side.fill, trade.time_ms
         log_ = self._log.get(key)
         if log_ is None:
             log_ = self._log[key] = deque(maxlen=MAX_LOG)
-        log_.append(applied)
-        old, asked = trade.time_ms - LOG_KEEP_MS, self._asked.get(user, seq)
-        while log_[0].time_ms < old and log_[0].seq <= asked:
-            log_.popleft()
+        log_.append((seq, time_ms, fill.coin, fill.delta, fill.px, fill.fee_usd, side.max_leverage))
+        old = time_ms - LOG_KEEP_MS
+        if log_[0][A_TIME_MS] < old:
+            asked = self._asked.get(user, seq)
+            while log_[0][A_TIME_MS] < old and log_[0][A_SEQ] <= asked:
+                log_.popleft()
         moved = self._moved.get(key)
         if moved is None:
             moved = self._moved[key] = {}
@@ -306,19 +311,20 @@ class TapeBook:
         venue_ms: float | None = None
         if account.venue_time is not None:
             venue_ms = account.venue_time.timestamp() * 1000
-            later = [e for e in entries if e.time_ms > venue_ms]
+            later = [e for e in entries if e[A_TIME_MS] > venue_ms]
             self._covered[key] = int(venue_ms)
         else:  # no time on the answer: what was applied after the request went out
-            later = [e for e in entries if e.seq > token]
+            later = [e for e in entries if e[A_SEQ] > token]
         meta = self.meta_for(dex)
         tiers_of = position_tiers_of(meta)
         rebased = account
         for e in later:
-            venue = next((p for p in rebased.positions if p.coin == e.fill.coin), None)
+            fill = _applied_fill(e)
+            venue = next((p for p in rebased.positions if p.coin == fill.coin), None)
             mark = mark_of(venue) if venue is not None else None
-            mark = mark or self.mids.get(dex, {}).get(e.fill.coin) or e.fill.px
+            mark = mark or self.mids.get(dex, {}).get(fill.coin) or fill.px
             effect = apply_fill(
-                rebased, e.fill, mark=mark, max_leverage=e.max_leverage, tiers_of=tiers_of
+                rebased, fill, mark=mark, max_leverage=e[A_MAX_LEVERAGE], tiers_of=tiers_of
             )
             rebased = effect.account
         if later:

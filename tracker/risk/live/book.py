@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from time import perf_counter_ns
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import numpy as np
 
@@ -56,14 +56,26 @@ class AccountKey(NamedTuple):
     dex: str
 
 
-class _Pending(NamedTuple):
-    """A fill `move` applied to a slot's columns, not yet to its records."""
+# A fill `move` applied to a slot's columns, not yet to its records: (coin, delta, px, fee_usd,
+# ts, mark, max_leverage, table), where mark is the mark it was applied at (a position it closed
+# has no row to ask), max_leverage that of a position it opened, table its position's tiers
+# (`TierArrays.tables`). A plain tuple of plain values: the garbage collector stops tracking such
+# a tuple at its first look, where it walks a NamedTuple or a dataclass at every collection (the
+# book holds one per trade side until the next fold or read; at 50,000 accounts, tens of
+# thousands, and the collector's middle generation took 150-290 ms a pass walking them).
+_Pending = tuple[str, Decimal, Decimal, Decimal, datetime | None, float, int, int]
+P_COIN: Final = 0
+P_DELTA: Final = 1
+P_PX: Final = 2
+P_FEE: Final = 3
+P_TS: Final = 4
+P_MARK: Final = 5
+P_LEVERAGE: Final = 6
+P_TABLE: Final = 7
 
-    fill: TapeFill
-    ts: datetime | None
-    mark: float  # the mark it was applied at (a position it closed has no row to ask)
-    max_leverage: int  # of a position it opened
-    tiers: risk.Tiers  # of its position
+
+def _fill(entry: _Pending) -> TapeFill:
+    return TapeFill(coin=entry[P_COIN], delta=entry[P_DELTA], px=entry[P_PX], fee_usd=entry[P_FEE])
 
 
 class Side(NamedTuple):
@@ -310,7 +322,8 @@ class LiveBook:
             s["ts"][slot] = ts.timestamp()
         self._exact.setdefault(slot, exact)[fill.coin] = after
         pending = self._pending.setdefault(slot, [])
-        pending.append(_Pending(fill, ts, m, max_leverage, tiers))
+        table = self._tiers.id_for(tiers)
+        pending.append((fill.coin, fill.delta, fill.px, fill.fee_usd, ts, m, max_leverage, table))
         self._gen[slot] += 1
         self._dirty.add(slot)
         self.moves += 1
@@ -412,13 +425,29 @@ class LiveBook:
             ts[slot] = when
         folds: list[int] = []
         row_tiers, pendings, gen, dirty = self._row_tiers, self._pending, self._gen, self._dirty
+        tables: dict[int, int] = {}  # id(tiers) -> its table, for this call (the tiers live)
         for i, slot, row in done:
             side = sides[i]
             pending = pendings.get(slot)
             if pending is None:
                 pending = pendings[slot] = []
             tiers = side.tiers if i in closers else row_tiers[row] or side.tiers
-            pending.append(_Pending(side.fill, side.ts, marks[i], side.max_leverage, tiers))
+            table = tables.get(id(tiers))
+            if table is None:
+                table = tables[id(tiers)] = self._tiers.id_for(tiers)
+            fill = side.fill
+            pending.append(
+                (
+                    fill.coin,
+                    fill.delta,
+                    fill.px,
+                    fill.fee_usd,
+                    side.ts,
+                    marks[i],
+                    side.max_leverage,
+                    table,
+                )
+            )
             gen[slot] += 1
             dirty.add(slot)
             if len(pending) == self._fold_at:
@@ -477,12 +506,12 @@ class LiveBook:
         for entry in pending:
             account = apply_fill(
                 account,
-                entry.fill,
-                mark=marks.get(entry.fill.coin) or Decimal(repr(entry.mark)),
+                _fill(entry),
+                mark=marks.get(entry[P_COIN]) or Decimal(repr(entry[P_MARK])),
                 marks=marks,
-                max_leverage=entry.max_leverage,
+                max_leverage=entry[P_LEVERAGE],
                 tiers_of=lambda p: tiers[p.coin],
-                ts=entry.ts,
+                ts=entry[P_TS],
             ).account
         when = datetime.fromtimestamp(float(self._cols.sf("ts")[slot]), UTC)
         self._write(slot, account, lambda p: tiers[p.coin], when)
@@ -493,7 +522,8 @@ class LiveBook:
         """Per coin: the slot's mark now (its rows), and the tiers of every position it held
         since its records (its rows, and those the pending fills closed)."""
         mark = self._cols.f("mark")
-        tiers = {entry.fill.coin: entry.tiers for entry in pending}
+        tables = self._tiers.tables
+        tiers = {entry[P_COIN]: tables[entry[P_TABLE]] for entry in pending}
         marks: dict[str, Decimal] = {}
         for row in self._slot_rows[slot]:
             coin, table = self._row_coin[row], self._row_tiers[row]
@@ -514,7 +544,7 @@ class LiveBook:
         account = self._accounts[slot]
         assert account is not None
         c, s = self._cols.row, self._cols.slot
-        leverage = {e.fill.coin: e.max_leverage for e in pending}
+        leverage = {e[P_COIN]: e[P_LEVERAGE] for e in pending}
         marks, tiers = self._marks_and_tiers(slot, pending)
         positions: list[VenuePosition] = []
         cross_value = float(s["value0"][slot])
@@ -556,7 +586,7 @@ class LiveBook:
             tuple(positions),
             cross_value=Decimal(repr(cross_value)),
             tiers_of=tiers_of,
-            ts=pending[-1].ts,
+            ts=pending[-1][P_TS],
         )
         account = remark(account, marks, tiers_of)
         when = datetime.fromtimestamp(float(s["ts"][slot]), UTC)
