@@ -255,6 +255,22 @@ def test_a_required_key_missing_names_the_key_and_where_it_was_missing() -> None
         parse_frame(orjson.dumps({"channel": "trades", "data": [trade]}), TS)
 
 
+def test_a_state_with_two_positions_on_one_coin_is_refused_in_one_line() -> None:
+    # the live book keeps one row per account and coin (tracker.risk.live.book)
+    state = _load("docs_examples/clearinghouseState.json")
+    first = state["assetPositions"][0]
+    state["assetPositions"].append(copy.deepcopy(first))
+    coin = first["position"]["coin"]
+    with pytest.raises(VenueResponseError) as caught:
+        hl.parse_clearinghouse_state(state, ADDR)
+    assert str(caught.value) == (
+        f"unexpected clearinghouseState answer: two positions on {coin!r} "
+        f"(venue=hyperliquid, request=clearinghouseState, address={ADDR})"
+    )
+    del state["assetPositions"][-1]
+    assert [p.coin for p in hl.parse_clearinghouse_state(state, ADDR).positions].count(coin) == 1
+
+
 def test_leaderboard_rows_of_any_shape_are_skipped_with_one_line() -> None:
     good = json.dumps({"leaderboardRows": [LEADER_ROW]}).encode()
     assert len(parse_leaderboard(good, TS).rows) == 1

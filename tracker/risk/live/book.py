@@ -167,7 +167,9 @@ class LiveBook:
         self._slot_of: dict[tuple[str, str], int] = {}  # AccountKey -> slot
         self._keys: list[AccountKey | None] = [None]
         self._accounts: list[VenueAccount | None] = [None]
-        self._slot_rows: list[list[int]] = [[]]
+        # per slot: its rows by coin (a trade side finds its row in one lookup, where a scan
+        # of the account's rows read each row's coin)
+        self._slot_rows: list[dict[str, int]] = [{}]
         self._free: list[int] = []
         self._row_position: list[VenuePosition | None] = []
         self._row_tiers: list[risk.Tiers | None] = []
@@ -206,7 +208,7 @@ class LiveBook:
         ts: datetime | None,
     ) -> None:
         """The slot's columns and records from one account state; O(its positions)."""
-        rows = self._place(slot, len(account.positions))
+        rows = self._place(slot, [p.coin for p in account.positions])
         offset = account.cross_maintenance_margin_usd
         for row, p in zip(rows, account.positions, strict=True):
             tiers = tiers_of(p)
@@ -233,7 +235,7 @@ class LiveBook:
         assert account is not None
         mark = self._cols.f("mark")
         marks = {}
-        for row in self._slot_rows[slot]:
+        for row in self._slot_rows[slot].values():
             position = self._row_position[row]
             if position is not None:
                 marks[position.coin] = Decimal(repr(float(mark[row])))
@@ -274,7 +276,7 @@ class LiveBook:
         if row < 0:  # a new position, cross at the coin's max leverage, as `apply_fill` opens it
             before, after = ZERO, fill.delta
             m = float(mark)
-            row = self._add_row(slot)
+            row = self._add_row(slot, fill.coin)
             used = abs(d) * m / max_leverage
             self._cols.write_opened(
                 row,
@@ -304,7 +306,7 @@ class LiveBook:
             s["notional0"][slot] += abs(size) * (m - m0) + (abs(new) - abs(size)) * m
             s["margin_used0"][slot] += used - used0
             if after == 0:  # closed: the row goes
-                self._slot_rows[slot].remove(row)
+                del self._slot_rows[slot][fill.coin]
                 self._cols.kill_row(row)
                 self._row_position[row] = self._row_coin[row] = None
                 self._row_tiers[row] = None
@@ -361,7 +363,7 @@ class LiveBook:
             exact = exacts.get(slot)
             if row < 0:
                 before, fresh = ZERO, 1
-                row = self._add_row(slot)
+                row = self._add_row(slot, coin)
                 coins[row], self._row_tiers[row] = coin, side.tiers
                 opened.add(row)
                 key3 = (side.dex, coin, id(side.tiers))
@@ -406,7 +408,7 @@ class LiveBook:
             )
             in_round[level].append(i)
             if not after:  # closed: the row goes after its round, a reopen gets a new one
-                slot_rows[slot].remove(row)
+                del slot_rows[slot][coin]
                 coins[row] = None
                 closing.append(row)
                 closers.add(i)
@@ -463,11 +465,7 @@ class LiveBook:
 
     def _row_of(self, slot: int, coin: str) -> int:
         """The slot's row holding `coin`, -1 if none."""
-        coins = self._row_coin
-        for row in self._slot_rows[slot]:
-            if coins[row] == coin:
-                return row
-        return -1
+        return self._slot_rows[slot].get(coin, -1)
 
     def _held_size(self, row: int, coin: str, exact: Mapping[str, Decimal] | None) -> Decimal:
         """The exact size of a row's position: the tape's since the last fold, else the record's
@@ -479,12 +477,12 @@ class LiveBook:
             known = position.size
         return known
 
-    def _add_row(self, slot: int) -> int:
+    def _add_row(self, slot: int, coin: str) -> int:
         row = self._cols.add_rows(1)[0]
         self._row_position.append(None)
         self._row_tiers.append(None)
         self._row_coin.append(None)
-        self._slot_rows[slot].append(row)
+        self._slot_rows[slot][coin] = row
         return row
 
     def _materialize(self, slot: int) -> None:
@@ -525,7 +523,7 @@ class LiveBook:
         tables = self._tiers.tables
         tiers = {entry[P_COIN]: tables[entry[P_TABLE]] for entry in pending}
         marks: dict[str, Decimal] = {}
-        for row in self._slot_rows[slot]:
+        for row in self._slot_rows[slot].values():
             coin, table = self._row_coin[row], self._row_tiers[row]
             assert coin is not None
             assert table is not None
@@ -548,7 +546,7 @@ class LiveBook:
         marks, tiers = self._marks_and_tiers(slot, pending)
         positions: list[VenuePosition] = []
         cross_value = float(s["value0"][slot])
-        for row in self._slot_rows[slot]:
+        for row in self._slot_rows[slot].values():
             coin, old = self._row_coin[row], self._row_position[row]
             assert coin is not None
             mark = float(c["mark"][row])
@@ -601,7 +599,7 @@ class LiveBook:
         slot = self._slot_of.pop(AccountKey(address.lower(), dex), None)
         if slot is None:
             return False
-        self._place(slot, 0)
+        self._place(slot, [])
         self._cols.slot["alive"][slot] = False
         self._keys[slot] = None
         self._accounts[slot] = None
@@ -620,7 +618,9 @@ class LiveBook:
         self._row_position = [self._row_position[i] for i in keep]
         self._row_tiers = [self._row_tiers[i] for i in keep]
         self._row_coin = [self._row_coin[i] for i in keep]
-        self._slot_rows = [[int(remap[r]) for r in rows] for rows in self._slot_rows]
+        self._slot_rows = [
+            {coin: int(remap[r]) for coin, r in rows.items()} for rows in self._slot_rows
+        ]
 
     def _new_slot(self, key: AccountKey) -> int:
         self._tenants += 1
@@ -632,15 +632,19 @@ class LiveBook:
             slot = self._cols.add_slot()
             self._keys.append(key)
             self._accounts.append(None)
-            self._slot_rows.append([])
+            self._slot_rows.append({})
             self._gen.append(0)
             self._tenant.append(self._tenants)
         self._slot_of[key] = slot
         return slot
 
-    def _place(self, slot: int, count: int) -> list[int]:
-        """Rows for `count` positions of a slot: its old rows reused, the rest added or killed."""
-        old = self._slot_rows[slot]
+    def _place(self, slot: int, coins: Sequence[str]) -> list[int]:
+        """Rows for a slot's positions on `coins`, in that order: its old rows reused, the rest
+        added or killed."""
+        count = len(coins)
+        if len(set(coins)) < count:  # the parsers refuse such a state: one position per coin
+            raise ValueError(f"an account state holds two positions on one coin: {coins}")
+        old = list(self._slot_rows[slot].values())
         surplus = old[count:]
         self._cols.kill_rows(surplus)
         for row in surplus:
@@ -651,7 +655,7 @@ class LiveBook:
         self._row_tiers.extend([None] * len(fresh))
         self._row_coin.extend([None] * len(fresh))
         rows = old[:count] + fresh
-        self._slot_rows[slot] = rows
+        self._slot_rows[slot] = dict(zip(coins, rows, strict=True))
         return rows
 
     def _coin_id(self, dex: str, coin: str) -> int:
@@ -741,7 +745,7 @@ class LiveBook:
         mark, cross = self._cols.f("mark"), self._cols.b("cross")
         legs = []
         exact = self._exact.get(slot, {})
-        for row in self._slot_rows[slot]:
+        for row in self._slot_rows[slot].values():
             coin, position, tiers = (
                 self._row_coin[row],
                 self._row_position[row],
@@ -762,7 +766,7 @@ class LiveBook:
             return
         cols = self._cols
         dirty = sorted(s for s in self._dirty if s != 0)
-        rows = [r for slot in dirty for r in self._slot_rows[slot]]
+        rows = [r for slot in dirty for r in self._slot_rows[slot].values()]
         if not dirty or len(rows) > PARTIAL_SHARE * (cols.n - cols.dead):
             self._recompute(np.zeros(cols.slots, dtype=bool))
             return
@@ -938,7 +942,7 @@ class LiveBook:
         return key
 
     def _snapshot(self, slot: int) -> AccountSnapshot:
-        account, rows = self._accounts[slot], self._slot_rows[slot]
+        account, rows = self._accounts[slot], list(self._slot_rows[slot].values())
         assert account is not None
         positions: list[VenuePosition] = []
         for row in rows:

@@ -177,11 +177,13 @@ def parse_clearinghouse_state(raw: object, address: str, dex: str = "") -> Venue
         state = shapes.CLEARINGHOUSE_STATE.of(raw, "the answer")
         cross = shapes.CROSS_MARGIN_SUMMARY.of(state["crossMarginSummary"], "crossMarginSummary")
         total = shapes.MARGIN_SUMMARY.of(state["marginSummary"], "marginSummary")
-        positions = []
+        positions: list[VenuePosition] = []
         for entry in _seq(state.get("assetPositions", []), "assetPositions"):
             asset_position = shapes.ASSET_POSITION.of(entry, "an assetPositions entry")
             position = _parse_position(asset_position["position"])
             if position is not None:
+                if any(p.coin == position.coin for p in positions):
+                    raise _Bad(f"two positions on {position.coin!r:.40}")
                 positions.append(position)
         time_ms = _opt_whole(state.get("time"), "time")
         return VenueAccount(
