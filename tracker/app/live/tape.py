@@ -93,6 +93,27 @@ def _applied_fill(entry: _Applied) -> TapeFill:
     return TapeFill(coin=entry[2], delta=entry[3], px=entry[4], fee_usd=entry[5])
 
 
+@dataclass(slots=True)
+class _Party:
+    """What the tape keeps of one address across its dexes."""
+
+    epoch: int = 0  # trade sides applied, ever
+    asked: int | None = None  # its epoch when its last refresh was asked, while one is out
+
+
+@dataclass(slots=True)
+class _Ledger:
+    """What the tape keeps of one address on one dex: everything a trade side reads or writes
+    is here, found with one lookup per side (`TapeBook._sides`)."""
+
+    party: _Party
+    log: deque[_Applied]  # the trades applied that no accepted refresh has covered yet
+    moved: dict[str, int]  # coin -> trades applied since the last accepted refresh
+    # venue time (ms) of the last refreshed state: a trade at or before it is in that state
+    # already (the tape can reach the book after the REST answer does)
+    covered: int | None = None
+
+
 class TapeBook:
     """Applies trades to the live book and reconciles refreshes with them (module docstring)."""
 
@@ -116,17 +137,10 @@ class TapeBook:
         self.applied = 0  # trade sides applied to the book
         self.unknown = 0  # trade sides of tracked accounts the book did not hold yet
         self.replayed = 0  # trades replayed onto refreshed states that did not cover them
-        self._epoch: dict[str, int] = {}  # address -> trade sides applied, ever
-        self._asked: dict[str, int] = {}  # address -> its epoch when its last refresh was asked
-        # (address, dex) -> venue time (ms) of the last refreshed state: a trade at or before it
-        # is in that state already (the tape can reach the book after the REST answer does)
-        self._covered: dict[tuple[str, str], int] = {}
+        self._parties: dict[str, _Party] = {}  # address -> its party
+        self._ledgers: dict[tuple[str, str], _Ledger] = {}  # (address, dex) -> its ledger
         self.newest_ms = 0  # the newest trade time applied: the tape is read up to about here
         self.covered_skips = 0  # trade sides a refreshed state already held
-        # (address, dex) -> the trades applied that no accepted refresh has covered yet
-        self._log: dict[tuple[str, str], deque[_Applied]] = {}
-        # (address, dex) -> coin -> trades applied since the last accepted refresh
-        self._moved: dict[tuple[str, str], dict[str, int]] = {}
 
     def on_mids(self, dex: str, mids: Mapping[str, Decimal]) -> None:
         """Remember the latest mid per coin (the mark of a coin an account did not hold)."""
@@ -148,10 +162,10 @@ class TapeBook:
         records. In a lot moved at once, a side on an isolated position comes after the lot's
         others, which touch none of its positions: the same changes, in tape order per account
         and coin."""
-        sides, owners = self._sides(trades)
+        sides, owners, ledgers = self._sides(trades)
         changes = []
         if len(sides) < self.many:
-            for side, trade in zip(sides, owners, strict=True):
+            for side, trade, ledger in zip(sides, owners, ledgers, strict=True):
                 sizes = self.book.move(
                     side.address,
                     side.dex,
@@ -164,27 +178,30 @@ class TapeBook:
                 if sizes is None:  # isolated margin, no entry price, or an account not held
                     sizes = self._exact(side, trade)
                 if sizes is not None:
-                    changes.append(self._logged(trade, side, sizes))
+                    changes.append(self._logged(trade, side, sizes, ledger))
             return changes
-        exact: list[tuple[Side, Trade]] = []
-        for side, trade, sizes in zip(sides, owners, self.book.move_many(sides), strict=True):
+        exact: list[tuple[Side, Trade, _Ledger]] = []
+        moved = self.book.move_many(sides)
+        for side, trade, ledger, sizes in zip(sides, owners, ledgers, moved, strict=True):
             if sizes is None:
-                exact.append((side, trade))
+                exact.append((side, trade, ledger))
             else:
-                changes.append(self._logged(trade, side, sizes))
-        for side, trade in exact:  # isolated margin, no entry price, or an account not held
+                changes.append(self._logged(trade, side, sizes, ledger))
+        for side, trade, ledger in exact:  # isolated margin, no entry price, or not held
             sizes = self._exact(side, trade)
             if sizes is not None:
-                changes.append(self._logged(trade, side, sizes))
+                changes.append(self._logged(trade, side, sizes, ledger))
         return changes
 
-    def _sides(self, trades: Iterable[Trade]) -> tuple[list[Side], list[Trade]]:
-        """The sides of tracked accounts to move, each with its trade; the rest counted (coin
-        unknown, or already in the refreshed state the book holds)."""
+    def _sides(self, trades: Iterable[Trade]) -> tuple[list[Side], list[Trade], list[_Ledger]]:
+        """The sides of tracked accounts to move, each with its trade and its account's ledger on
+        the dex; the rest counted (coin unknown, or already in the refreshed state the book
+        holds)."""
         sides: list[Side] = []
         owners: list[Trade] = []
+        ledgers: list[_Ledger] = []
         coins: dict[str, _Coin] = {}
-        tracked, covered = self.tracked, self._covered
+        tracked, known = self.tracked, self._ledgers
         for trade in trades:
             buyer, seller, coin = trade.buyer, trade.seller, trade.coin
             if buyer is not None and buyer == seller:
@@ -204,8 +221,10 @@ class TapeBook:
                     continue
                 if trade.time_ms > self.newest_ms:
                     self.newest_ms = trade.time_ms
-                seen = covered.get((user, info.dex))
-                if seen is not None and trade.time_ms <= seen:
+                ledger = known.get((user, info.dex))
+                if ledger is None:
+                    ledger = self._ledger(user, info.dex)
+                elif ledger.covered is not None and trade.time_ms <= ledger.covered:
                     self.covered_skips += 1
                     continue  # the refreshed state the book holds has it already
                 sides.append(
@@ -223,7 +242,16 @@ class TapeBook:
                     )
                 )
                 owners.append(trade)
-        return sides, owners
+                ledgers.append(ledger)
+        return sides, owners, ledgers
+
+    def _ledger(self, address: str, dex: str) -> _Ledger:
+        """The ledger of an address on a dex, made on first need."""
+        party = self._parties.get(address)
+        if party is None:
+            party = self._parties[address] = _Party()
+        ledger = self._ledgers[(address, dex)] = _Ledger(party, deque(maxlen=MAX_LOG), {})
+        return ledger
 
     def _coin(self, coin: str) -> _Coin:
         """What a lot's trades of one coin share (the meta and the mids do not move in a lot)."""
@@ -260,30 +288,26 @@ class TapeBook:
         self.book.upsert(effect.account, meta, ts=trade.ts)
         return effect.size_before, effect.size_after
 
-    def _logged(self, trade: Trade, side: Side, sizes: tuple[Decimal, Decimal]) -> PositionChange:
+    def _logged(
+        self, trade: Trade, side: Side, sizes: tuple[Decimal, Decimal], ledger: _Ledger
+    ) -> PositionChange:
         """Keep one applied side until a refresh covers it; its position change."""
-        user, dex = side.address, side.dex
         self.applied += 1
-        seq = self._epoch[user] = self._epoch.get(user, 0) + 1
-        key = (user, dex)
-        fill, time_ms = side.fill, trade.time_ms
-        log_ = self._log.get(key)
-        if log_ is None:
-            log_ = self._log[key] = deque(maxlen=MAX_LOG)
+        party = ledger.party
+        seq = party.epoch = party.epoch + 1
+        fill, time_ms, log_ = side.fill, trade.time_ms, ledger.log
         log_.append((seq, time_ms, fill.coin, fill.delta, fill.px, fill.fee_usd, side.max_leverage))
         old = time_ms - LOG_KEEP_MS
         if log_[0][A_TIME_MS] < old:
-            asked = self._asked.get(user, seq)
+            asked = seq if party.asked is None else party.asked
             while log_[0][A_TIME_MS] < old and log_[0][A_SEQ] <= asked:
                 log_.popleft()
-        moved = self._moved.get(key)
-        if moved is None:
-            moved = self._moved[key] = {}
+        moved = ledger.moved
         moved[trade.coin] = moved.get(trade.coin, 0) + 1
         return PositionChange(
             venue=HYPERLIQUID,
-            address=user,
-            dex=dex,
+            address=side.address,
+            dex=side.dex,
             coin=trade.coin,
             ts=trade.ts,
             size_before=sizes[0],
@@ -297,22 +321,32 @@ class TapeBook:
 
     def tokens(self, addresses: Iterable[str]) -> dict[str, int]:
         """Per address, the trades applied so far: take them before a refresh's request."""
-        tokens = {a: self._epoch.get(a, 0) for a in addresses}
-        self._asked.update(tokens)  # the trades after these stay logged until it is answered
+        tokens = {}
+        for address in addresses:  # the trades after these stay logged until it is answered
+            party = self._parties.get(address)
+            if party is None:
+                party = self._parties[address] = _Party()
+            tokens[address] = party.asked = party.epoch
         return tokens
 
     def reconcile(self, account: VenueAccount, token: int, ts: datetime) -> Reconciled:
         """The book's new state of one account from an exact refresh: the venue's, with the
         trades applied that it does not cover replayed onto it (see the module docstring)."""
         address, dex = account.address.lower(), account.dex
-        key = (address, dex)
-        self._asked.pop(address, None)
-        entries = self._log.pop(key, ())
+        party = self._parties.get(address)
+        if party is not None:
+            party.asked = None
+        ledger = self._ledgers.get((address, dex))
+        entries: Iterable[_Applied] = ()
+        if ledger is not None:
+            entries, ledger.log = ledger.log, deque(maxlen=MAX_LOG)
         venue_ms: float | None = None
         if account.venue_time is not None:
             venue_ms = account.venue_time.timestamp() * 1000
             later = [e for e in entries if e[A_TIME_MS] > venue_ms]
-            self._covered[key] = int(venue_ms)
+            if ledger is None:
+                ledger = self._ledger(address, dex)
+            ledger.covered = int(venue_ms)
         else:  # no time on the answer: what was applied after the request went out
             later = [e for e in entries if e[A_SEQ] > token]
         meta = self.meta_for(dex)
@@ -328,7 +362,8 @@ class TapeBook:
             )
             rebased = effect.account
         if later:
-            self._log[key] = deque(later, maxlen=MAX_LOG)
+            assert ledger is not None  # `later` came from its log
+            ledger.log = deque(later, maxlen=MAX_LOG)
             self.replayed += len(later)
         held = self.book.state(address, dex)
         if held is None:
@@ -337,10 +372,11 @@ class TapeBook:
         changes = _corrections(estimate, rebased, ts)
         drift: tuple[TapeDrift, ...] = ()
         caught_up = venue_ms is None or self.newest_ms >= venue_ms or not self.behind()
-        if not later and caught_up and key in self._moved:
+        if not later and caught_up and ledger is not None and ledger.moved:
             # the state covers every trade applied, and the book has read the tape up to the
             # state's time (else the state holds trades still on their way): compare
-            drift = _drift(estimate, account, meta, self._moved.pop(key), ts)
+            moved, ledger.moved = ledger.moved, {}
+            drift = _drift(estimate, account, meta, moved, ts)
         return Reconciled(account=rebased, replayed=len(later), changes=changes, drift=drift)
 
 
