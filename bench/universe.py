@@ -14,7 +14,8 @@ the default budget (1200 weight a minute) for `--seconds`:
 - trade_to_book_p99_ms: a trade's venue time to its accounts' positions, liquidation prices,
   distances and shock recomputed (includes the WebSocket hop; both processes share a clock);
   over every trade of the run (before 2026-12-05 only the engine's window of the last 5,000);
-- mark_to_risk_p99_ms: an allMids message received to every tracked position re-marked;
+- mark_to_risk_p99_ms (and _p50, _p90, mark_updates: the messages timed): an allMids message
+  received to every tracked position re-marked;
 - refresh_lag_p50_s / p99_s: a traded account seen to its exact state stored;
 - liq_px_drift_p50 / p99 and size_drift_max: from `tape_drift` (estimate vs exact at refresh);
 - weight_per_min_max: the limiter's most weight in any 60 s;
@@ -251,6 +252,9 @@ async def run(n: int, seconds: float, rate: int, burst: int) -> dict[str, Any]:
         "trade_to_book_p99_ms": stats.percentile("trade_to_book_ms", 0.99),
         "trade_to_book_p50_ms": stats.percentile("trade_to_book_ms", 0.5),
         "mark_to_risk_p99_ms": stats.percentile("mark_to_risk_ms", 0.99),
+        "mark_to_risk_p50_ms": stats.percentile("mark_to_risk_ms", 0.5),
+        "mark_to_risk_p90_ms": stats.percentile("mark_to_risk_ms", 0.9),
+        "mark_updates": len(stats.mark_to_risk_ms),
         "refresh_lag_p50_s": stats.percentile("trade_to_refresh_s", 0.5),
         "refresh_lag_p99_s": stats.percentile("trade_to_refresh_s", 0.99),
         "liq_px_drift_p50": percentile(liq, 0.5),
