@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 from decimal import Decimal
 
 import duckdb
 import pytest
 
-from tests.conftest import run_cli, tracker_env
+from tests.conftest import run_cli, start_cli, tracker_env
 from tests.fakes import seed
 
 WATCHED = [seed.CROSS_LONG_2024, seed.CROSS_SHORT_SOL, seed.ISOLATED_SHORT_HYPE, seed.HIP3_FLX]
@@ -109,6 +111,35 @@ async def test_watch_table_output_shows_positions(hl_fake, db_path):
     )
     assert result.code == 0, result.stderr
     assert "HYPE" in result.stdout and "isolated" in result.stdout and "50.2725" in result.stdout
+
+
+async def test_live_watch_in_a_table_stops_on_ctrl_c_with_its_last_table(hl_fake, db_path):
+    """The README's first command: `tracker watch ADDRESS` live, as a table, until Ctrl-C."""
+    address = seed.CROSS_SHORT_SOL
+    proc = await start_cli(
+        "watch", address, "--interval", "1", env=tracker_env(hl_fake.url, db_path)
+    )
+
+    def polls() -> int:
+        return sum(
+            1
+            for r in hl_fake.requests
+            if r.type == "clearinghouseState" and r.user == address and r.dex == ""
+        )
+
+    try:
+        async with asyncio.timeout(30):
+            # the first poll was shown before the second went out
+            while polls() < 2:  # noqa: ASYNC110  (the fake has no event for a request)
+                await asyncio.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        async with asyncio.timeout(15):
+            out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
+    text = out.decode()
+    assert "SOL" in text and "ETH" in text  # the live table, printed as it stops
 
 
 @pytest.mark.parametrize(

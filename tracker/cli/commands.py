@@ -24,7 +24,7 @@ from tracker.cli import market as cli_market
 from tracker.cli import reads as cli_reads
 from tracker.cli import serve as cli_serve
 from tracker.cli import watchlist as cli_watchlist
-from tracker.cli.common import DbOption, err, out, settings_for
+from tracker.cli.common import DbOption, err, out, real, settings_for
 from tracker.config import Settings, environment
 from tracker.errors import BadInput, StoreError, TrackerError, VenueError
 from tracker.venues import ETHEREUM, HYPERLIQUID
@@ -99,7 +99,7 @@ def watch(
 def _live_screen() -> Live:
     from rich.live import Live
 
-    return Live(console=out, auto_refresh=False, screen=False)
+    return Live(console=real(out), auto_refresh=False, screen=False)
 
 
 def _show_once(seen: WatchOnce, settings: Settings, as_json: bool) -> int:

@@ -21,16 +21,27 @@ class _LazyConsole:
         self._stderr = stderr
         self._console: Console | None = None
 
-    def __getattr__(self, name: str) -> Any:
+    def made(self) -> Console:
+        """The Console itself, made now if not yet."""
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(stderr=self._stderr)
-        return getattr(self._console, name)
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made(), name)
 
 
 out = cast("Console", _LazyConsole(stderr=False))
 err = cast("Console", _LazyConsole(stderr=True))
+
+
+def real(console: Console) -> Console:
+    """The rich Console behind `out` or `err`, for rich objects that need the Console itself: a
+    `Live` enters its console as a context manager, which a stand-in forwarding attributes
+    cannot be (Python looks special methods up on the type)."""
+    return console.made() if isinstance(console, _LazyConsole) else console
 
 
 DbOption = Annotated[
