@@ -57,6 +57,13 @@ class TapeFill:
         return cls(coin=coin, delta=delta, px=px, fee_usd=abs(delta) * px * rate)
 
 
+def fill_of(coin: str, delta: Decimal, px: Decimal, fee_usd: Decimal) -> TapeFill:
+    """A TapeFill from its four values: the live book and tape keep a fill per trade side as the
+    first four of a plain tuple (`tracker.risk.live.book._Pending`,
+    `tracker.app.live.tape._Applied`), and rebuild it with `fill_of(*entry[:4])`."""
+    return TapeFill(coin=coin, delta=delta, px=px, fee_usd=fee_usd)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FillEffect:
     """The account after one fill, and what the fill did to the position."""

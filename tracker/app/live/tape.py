@@ -36,6 +36,7 @@ from tracker.risk.tape import (
     TAKER_FEE_RATE,
     TapeFill,
     apply_fill,
+    fill_of,
     mark_of,
     remark,
 )
@@ -78,19 +79,16 @@ class _Coin(NamedTuple):
     max_leverage: int
 
 
-# One trade side the book applied, kept until a refresh covers it: (seq, time_ms, coin, delta,
-# px, fee_usd, max_leverage), seq the address's count of applied trade sides, this one included.
+# One trade side the book applied, kept until a refresh covers it: (coin, delta, px, fee_usd,
+# seq, time_ms, max_leverage), the fill first (`tracker.risk.tape.fill_of`), seq the address's
+# count of applied trade sides, this one included.
 # A plain tuple of plain values, as the book's pending fills (`tracker.risk.live.book._Pending`):
 # the collector stops walking it after its first look, and 50,000 busy accounts keep ~10 s of
 # them.
-_Applied = tuple[int, int, str, Decimal, Decimal, Decimal, int]
-A_SEQ: Final = 0
-A_TIME_MS: Final = 1
+_Applied = tuple[str, Decimal, Decimal, Decimal, int, int, int]
+A_SEQ: Final = 4
+A_TIME_MS: Final = 5
 A_MAX_LEVERAGE: Final = 6
-
-
-def _applied_fill(entry: _Applied) -> TapeFill:
-    return TapeFill(coin=entry[2], delta=entry[3], px=entry[4], fee_usd=entry[5])
 
 
 @dataclass(slots=True)
@@ -296,7 +294,7 @@ class TapeBook:
         party = ledger.party
         seq = party.epoch = party.epoch + 1
         fill, time_ms, log_ = side.fill, trade.time_ms, ledger.log
-        log_.append((seq, time_ms, fill.coin, fill.delta, fill.px, fill.fee_usd, side.max_leverage))
+        log_.append((fill.coin, fill.delta, fill.px, fill.fee_usd, seq, time_ms, side.max_leverage))
         old = time_ms - LOG_KEEP_MS
         if log_[0][A_TIME_MS] < old:
             asked = seq if party.asked is None else party.asked
@@ -353,7 +351,7 @@ class TapeBook:
         tiers_of = position_tiers_of(meta)
         rebased = account
         for e in later:
-            fill = _applied_fill(e)
+            fill = fill_of(*e[:4])
             venue = next((p for p in rebased.positions if p.coin == fill.coin), None)
             mark = mark_of(venue) if venue is not None else None
             mark = mark or self.mids.get(dex, {}).get(fill.coin) or fill.px

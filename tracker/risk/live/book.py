@@ -35,7 +35,7 @@ from tracker.risk.live.columns import Bools, Columns, Floats, Ints
 from tracker.risk.live.kernel import recompute
 from tracker.risk.live.shock import exact_shock
 from tracker.risk.live.tiers import TierArrays
-from tracker.risk.tape import TapeFill, apply_fill, rebuilt, remark
+from tracker.risk.tape import TapeFill, apply_fill, fill_of, rebuilt, remark
 
 ZERO = Decimal(0)
 # Fills `move` keeps per account for its records; at this many the records are rebuilt from the
@@ -57,26 +57,19 @@ class AccountKey(NamedTuple):
 
 
 # A fill `move` applied to a slot's columns, not yet to its records: (coin, delta, px, fee_usd,
-# ts, mark, max_leverage, table), where mark is the mark it was applied at (a position it closed
-# has no row to ask), max_leverage that of a position it opened, table its position's tiers
-# (`TierArrays.tables`). A plain tuple of plain values: the garbage collector stops tracking such
-# a tuple at its first look, where it walks a NamedTuple or a dataclass at every collection (the
-# book holds one per trade side until the next fold or read: tens of thousands at 50,000
-# accounts. bench/universe.py there: middle-generation passes of 150-291 ms with NamedTuples,
-# 92-103 ms with these).
+# ts, mark, max_leverage, table), the fill first (`tracker.risk.tape.fill_of`); mark is the mark
+# it was applied at (a position it closed has no row to ask), max_leverage that of a position it
+# opened, table its position's tiers (`TierArrays.tables`). A plain tuple of plain values: the
+# garbage collector stops tracking such a tuple at its first look, where it walks a NamedTuple or
+# a dataclass at every collection (the book holds one per trade side until the next fold or
+# read: tens of thousands at 50,000 accounts. bench/universe.py there: middle-generation passes
+# of 150-291 ms with NamedTuples, 92-103 ms with these).
 _Pending = tuple[str, Decimal, Decimal, Decimal, datetime | None, float, int, int]
 P_COIN: Final = 0
-P_DELTA: Final = 1
-P_PX: Final = 2
-P_FEE: Final = 3
 P_TS: Final = 4
 P_MARK: Final = 5
 P_LEVERAGE: Final = 6
 P_TABLE: Final = 7
-
-
-def _fill(entry: _Pending) -> TapeFill:
-    return TapeFill(coin=entry[P_COIN], delta=entry[P_DELTA], px=entry[P_PX], fee_usd=entry[P_FEE])
 
 
 class Side(NamedTuple):
@@ -270,7 +263,7 @@ class LiveBook:
         slot = self._slot_of.get((address, dex))  # a plain tuple: equal to its AccountKey
         if slot is None:
             return None
-        row = self._row_of(slot, fill.coin)
+        row = self._slot_rows[slot].get(fill.coin, -1)
         c, s = self._cols.row, self._cols.slot
         d, px = float(fill.delta), float(fill.px)
         exact = self._exact.get(slot, {})
@@ -289,7 +282,7 @@ class LiveBook:
                 mark=m,
                 margin_used=used,
             )
-            self._row_tiers[row], self._row_coin[row] = tiers, fill.coin  # no record until read
+            self._row_tiers[row] = tiers  # no record until read
             cash = d * (m - px) - float(fill.fee_usd)
             s["notional0"][slot] += abs(d) * m
             s["margin_used0"][slot] += used
@@ -349,7 +342,14 @@ class LiveBook:
         opened: set[int] = set()  # rows opened by this call
         closing: list[int] = []
         closers: set[int] = set()  # the sides that closed a row
-        ids: dict[tuple[str, str, int], tuple[int, int]] = {}  # an open's coin and table ids
+        tables: dict[int, int] = {}  # id(tiers) -> its table, for this call (the tiers live)
+
+        def table_of(tiers: risk.Tiers) -> int:
+            table = tables.get(id(tiers))
+            if table is None:
+                table = tables[id(tiers)] = self._tiers.id_for(tiers)
+            return table
+
         c = self._cols.row
         cross, entries = c["cross"], c["entry"]  # rows added below are in `opened`
         coins, slot_rows, exacts = self._row_coin, self._slot_rows, self._exact
@@ -360,21 +360,14 @@ class LiveBook:
             if slot is None:
                 continue
             coin = side.fill.coin
-            row = self._row_of(slot, coin)
+            row = slot_rows[slot].get(coin, -1)
             exact = exacts.get(slot)
             if row < 0:
                 before, fresh = ZERO, 1
                 row = self._add_row(slot, coin)
-                coins[row], self._row_tiers[row] = coin, side.tiers
+                self._row_tiers[row] = side.tiers
                 opened.add(row)
-                key3 = (side.dex, coin, id(side.tiers))
-                found = ids.get(key3)
-                if found is None:
-                    found = ids[key3] = (
-                        self._coin_id(side.dex, coin),
-                        self._tiers.id_for(side.tiers),
-                    )
-                coin_id, table_id = found
+                coin_id, table_id = self._coin_id(side.dex, coin), table_of(side.tiers)
                 open_mark = float(side.mark)
             else:
                 if row not in opened and not (cross[row] and entries[row] == entries[row]):
@@ -428,16 +421,13 @@ class LiveBook:
             ts[slot] = when
         folds: list[int] = []
         row_tiers, pendings, gen, dirty = self._row_tiers, self._pending, self._gen, self._dirty
-        tables: dict[int, int] = {}  # id(tiers) -> its table, for this call (the tiers live)
         for i, slot, row in done:
             side = sides[i]
             pending = pendings.get(slot)
             if pending is None:
                 pending = pendings[slot] = []
             tiers = side.tiers if i in closers else row_tiers[row] or side.tiers
-            table = tables.get(id(tiers))
-            if table is None:
-                table = tables[id(tiers)] = self._tiers.id_for(tiers)
+            table = table_of(tiers)
             fill = side.fill
             pending.append(
                 (
@@ -464,10 +454,6 @@ class LiveBook:
             self._maybe_compact()
         return out
 
-    def _row_of(self, slot: int, coin: str) -> int:
-        """The slot's row holding `coin`, -1 if none."""
-        return self._slot_rows[slot].get(coin, -1)
-
     def _held_size(self, row: int, coin: str, exact: Mapping[str, Decimal] | None) -> Decimal:
         """The exact size of a row's position: the tape's since the last fold, else the record's
         (only rows the tape opened lack a record, and those are in `exact`)."""
@@ -482,7 +468,7 @@ class LiveBook:
         row = self._cols.add_rows(1)[0]
         self._row_position.append(None)
         self._row_tiers.append(None)
-        self._row_coin.append(None)
+        self._row_coin.append(coin)
         self._slot_rows[slot][coin] = row
         return row
 
@@ -505,7 +491,7 @@ class LiveBook:
         for entry in pending:
             account = apply_fill(
                 account,
-                _fill(entry),
+                fill_of(*entry[:4]),
                 mark=marks.get(entry[P_COIN]) or Decimal(repr(entry[P_MARK])),
                 marks=marks,
                 max_leverage=entry[P_LEVERAGE],
